@@ -1,0 +1,1 @@
+"""The measuring engine: torch, torchvision and fvcore only; it never prints."""

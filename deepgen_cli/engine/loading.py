@@ -1,0 +1,71 @@
+"""Loading what the user points at: a local state_dict, or a network from their own Python file."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from deepgen_cli.engine.errors import RunError, UsageError
+
+
+def load_weights(model: nn.Module, path: str, flag: str = "--weights") -> None:
+    """Load a local state_dict (or a checkpoint holding one under 'state_dict') into `model`."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{flag}: no file at '{path}'; give a state_dict saved with torch.save")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors all mean the same thing here
+        raise RunError(f"{flag}: cannot read '{path}' as a torch state_dict ({type(err).__name__})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise RunError(f"{flag}: '{path}' holds a {type(state).__name__}, not a state_dict")
+    expected = model.state_dict()
+    for key in expected:
+        if key not in state:
+            raise RunError(f"{flag}: '{path}' does not match the model: key '{key}' is missing")
+        if tuple(state[key].shape) != tuple(expected[key].shape):
+            raise RunError(f"{flag}: '{path}' does not match the model: key '{key}' has shape "
+                           f"{tuple(state[key].shape)}, the model wants {tuple(expected[key].shape)}")
+    for key in state:
+        if key not in expected:
+            raise RunError(f"{flag}: '{path}' does not match the model: unexpected key '{key}'")
+    model.load_state_dict(state)
+
+
+_MODEL_FILE = re.compile(r"^(?P<file>.+\.py):(?P<factory>[A-Za-z_]\w*)(?:@(?P<res>\d+))?$")
+
+
+def parse_model_file(text: str) -> tuple[str, str, int | None]:
+    m = _MODEL_FILE.match(text)
+    if not m:
+        raise UsageError(f"--model-file: cannot read '{text}'; write FILE.py:FACTORY or FILE.py:FACTORY@RESOLUTION")
+    if not Path(m["file"]).is_file():
+        raise UsageError(f"--model-file: no file at '{m['file']}'")
+    return m["file"], m["factory"], int(m["res"]) if m["res"] else None
+
+
+def load_model_file(file: str, factory: str) -> nn.Module:
+    """Import the user's file and call `factory()` with no arguments."""
+    spec = importlib.util.spec_from_file_location(f"deepgen_user_{Path(file).stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise RunError(f"--model-file: importing '{file}' failed: {type(err).__name__}: {err}") from None
+    fn = getattr(module, factory, None)
+    if not callable(fn):
+        found = sorted(n for n in vars(module) if callable(vars(module)[n]) and not n.startswith("_"))
+        raise UsageError(f"--model-file: '{file}' has no function '{factory}'; callables there: {', '.join(found)}")
+    try:
+        model = fn()
+    except Exception as err:
+        raise RunError(f"--model-file: {factory}() raised {type(err).__name__}: {err}") from None
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"--model-file: {factory}() returned a {type(model).__name__}, not a torch.nn.Module")
+    return model

@@ -1,0 +1,119 @@
+"""Raw measurements of a model: parameters, Mult-Adds (fvcore), serialized size, latency."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+# The papers' convention counts multiply-accumulates of convolutions and fully connected layers
+# only. fvcore also counts these ops, so each gets a handle that returns 0 (setting the handle to
+# None does not turn batch norm off in fvcore 0.1.5.post20221221).
+EXCLUDED_OPS = (
+    "aten::batch_norm", "aten::group_norm", "aten::layer_norm", "aten::instance_norm",
+    "aten::adaptive_avg_pool2d", "aten::upsample_nearest2d", "aten::upsample_bilinear2d",
+    "aten::grid_sampler",
+)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@dataclass
+class MultAdds:
+    total: int  # multiply-accumulates for one input
+    by_operator: dict[str, int]
+    by_module: dict[str, int]
+    skipped_ops: dict[str, int]  # ops fvcore has no handle for (activations, pools...), with call counts
+    excluded_ops: list[str] = field(default_factory=lambda: list(EXCLUDED_OPS))
+
+
+def _zero(inputs, outputs):
+    return 0
+
+
+def mult_adds(model: nn.Module, example: torch.Tensor) -> MultAdds:
+    """Count Mult-Adds for one example of shape (1, C, H, W) with fvcore's tracer."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fvcore's import touches the deprecated torch.jit.script
+        from fvcore.nn import FlopCountAnalysis
+
+    was_training = model.training
+    model.eval()
+    analysis = FlopCountAnalysis(model, example)
+    analysis.set_op_handle(**{op: _zero for op in EXCLUDED_OPS})
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    analysis.tracer_warnings("none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit tracing deprecation noise
+        total = int(analysis.total())
+        by_operator = {k: int(v) for k, v in analysis.by_operator().items() if v}
+        by_module = {k: int(v) for k, v in analysis.by_module().items()}
+        skipped = dict(analysis.unsupported_ops())
+    model.train(was_training)
+    return MultAdds(total, by_operator, by_module, skipped)
+
+
+def state_dict_mib(model: nn.Module) -> float:
+    """Size of the serialized fp32 state_dict, MiB (2**20 bytes)."""
+    buffer = io.BytesIO()
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    torch.save(state, buffer)
+    return buffer.getbuffer().nbytes / 2**20
+
+
+@dataclass
+class Latency:
+    samples_ms: list[float]  # one per timed forward pass
+    warmup_runs: int
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def iqr_ms(self) -> float:
+        if len(self.samples_ms) < 2:
+            return 0.0
+        q = statistics.quantiles(self.samples_ms, n=4, method="inclusive")
+        return q[2] - q[0]
+
+
+def measure_latency(model: nn.Module, example: torch.Tensor, min_time_s: float = 0.5,
+                    min_runs: int = 5, warmup_runs: int = 3, max_runs: int = 10_000) -> Latency:
+    """Time forward passes in inference mode until `min_time_s` of timed runs (and `min_runs`) pass.
+
+    On CUDA each run is timed with CUDA events, so the clock stops when the kernels end, not when
+    they are queued.
+    """
+    cuda = example.is_cuda
+    model.eval()
+    samples: list[float] = []
+    with torch.inference_mode():
+        for _ in range(warmup_runs):
+            model(example)
+        if cuda:
+            torch.cuda.synchronize(example.device)
+        spent = 0.0
+        while (spent < min_time_s or len(samples) < min_runs) and len(samples) < max_runs:
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                model(example)
+                end.record()
+                end.synchronize()
+                ms = start.elapsed_time(end)
+            else:
+                t0 = time.perf_counter()
+                model(example)
+                ms = (time.perf_counter() - t0) * 1e3
+            samples.append(ms)
+            spent += ms / 1e3
+    return Latency(samples, warmup_runs)

@@ -1,0 +1,100 @@
+"""Small networks for training runs: the CIFAR models of Zhang et al. (2017, appendix A) and a convnet.
+
+Builders take `in_channels`, `image_size` (side in pixels) and `num_classes`, so tests build tiny ones.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from deepgen_cli.engine.registry import register
+
+
+def _mlp(widths: list[int], in_channels: int, image_size: int, num_classes: int, dropout: float) -> nn.Module:
+    layers: list[nn.Module] = [nn.Flatten()]
+    fan_in = in_channels * image_size * image_size
+    for width in widths:
+        layers += [nn.Linear(fan_in, width), nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        fan_in = width
+    layers.append(nn.Linear(fan_in, num_classes))
+    return nn.Sequential(*layers)
+
+
+@register("mlp1x512", description="MLP, one hidden layer of 512 units (Zhang 2017)", resolution=8, in_channels=1)
+def mlp1x512(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, dropout: float = 0.0):
+    return _mlp([512], in_channels, image_size, num_classes, dropout)
+
+
+@register("mlp3x512", description="MLP, three hidden layers of 512 units (Zhang 2017)", resolution=8, in_channels=1)
+def mlp3x512(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, dropout: float = 0.0):
+    return _mlp([512, 512, 512], in_channels, image_size, num_classes, dropout)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+@register("cnn", description="Small convnet: two conv-BN-ReLU blocks with pooling, then linear",
+          resolution=8, in_channels=1)
+def cnn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, width: int = 32, dropout: float = 0.0):
+    return nn.Sequential(
+        _conv(in_channels, width, 3), nn.MaxPool2d(2),
+        _conv(width, 2 * width, 3), nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * width * 4, num_classes),
+    )
+
+
+@register("alexnet-small", description="Small AlexNet of Zhang 2017: 2 conv-pool-LRN, FC 384, 192",
+          resolution=28)
+def alexnet_small(in_channels: int = 3, image_size: int = 28, num_classes: int = 10, dropout: float = 0.0):
+    features = nn.Sequential(
+        nn.Conv2d(in_channels, 64, 5, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2, padding=1), nn.LocalResponseNorm(5),
+        nn.Conv2d(64, 64, 5, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2, padding=1), nn.LocalResponseNorm(5),
+    )
+    with torch.no_grad():
+        flat = features(torch.zeros(1, in_channels, image_size, image_size)).numel()
+    return nn.Sequential(features, nn.Flatten(),
+                         nn.Linear(flat, 384), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                         nn.Linear(384, 192), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                         nn.Linear(192, num_classes))
+
+
+class _Inception(nn.Module):
+    """1x1 and 3x3 conv branches, concatenated along channels."""
+
+    def __init__(self, cin: int, c1: int, c3: int):
+        super().__init__()
+        self.b1, self.b3 = _conv(cin, c1, 1), _conv(cin, c3, 3)
+
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b3(x)], 1)
+
+
+class _Downsample(nn.Module):
+    """3x3 stride-2 conv and 3x3 stride-2 max pool, concatenated."""
+
+    def __init__(self, cin: int, c3: int):
+        super().__init__()
+        self.conv, self.pool = _conv(cin, c3, 3, 2), nn.MaxPool2d(3, 2, padding=1)
+
+    def forward(self, x):
+        return torch.cat([self.conv(x), self.pool(x)], 1)
+
+
+@register("inception-small", description="Small Inception of Zhang 2017 (~1.65M params)", resolution=28)
+def inception_small(in_channels: int = 3, image_size: int = 28, num_classes: int = 10, dropout: float = 0.0):
+    del image_size  # global average pooling makes the net size-agnostic
+    return nn.Sequential(
+        _conv(in_channels, 96, 3),
+        _Inception(96, 32, 32), _Inception(64, 32, 48), _Downsample(80, 80),
+        _Inception(160, 112, 48), _Inception(160, 96, 64), _Inception(160, 80, 80), _Inception(160, 48, 96),
+        _Downsample(144, 96),
+        _Inception(240, 176, 160), _Inception(336, 176, 160),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(336, num_classes),
+    )

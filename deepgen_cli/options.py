@@ -1,0 +1,28 @@
+"""Options shared by every subcommand, with the same names and defaults everywhere."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="What goes to stdout: table, json, csv or markdown.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write the JSON record here, rewritten after each row.")
+DEVICE = typer.Option(DeviceChoice.auto, "--device", help="auto picks cuda when a GPU is visible.")
+SEED = typer.Option(0, "--seed", help="Seed for torch, data splits and corruptions.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress or logs on stderr.")
+PLOT = typer.Option(None, "--plot", help="Also save a PNG plot to this path.")
