@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from deepgen_cli import __version__
 from deepgen_cli.engine.errors import DeepgenError
 
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as cx
+except ImportError:  # older typer runs on click itself
+    from click import exceptions as cx
+
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"deepgen: error: {message}", err=True)
+    sys.stderr.write(f"deepgen: error: {message}\n")
     sys.exit(code)
+
+
+def _usage_message(err) -> str:
+    message = err.format_message().replace("\n", " ").replace("Value error, ", "")
+    if err.ctx is not None and err.ctx.command_path:
+        message += f" (see '{err.ctx.command_path} --help')"
+    return message
 
 
 class DeepgenGroup(TyperGroup):
@@ -23,20 +34,17 @@ class DeepgenGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as err:
-            click.echo(err.ctx.get_help(), err=True)
-            sys.exit(2)
-        except click.UsageError as err:
-            _fail(err.format_message().replace("\n", " "), 2)
-        except click.ClickException as err:
+        except cx.NoArgsIsHelpError:
+            sys.exit(2)  # typer has already shown the help
+        except cx.UsageError as err:
+            _fail(_usage_message(err), 2)
+        except cx.ClickException as err:
             _fail(err.format_message(), err.exit_code)
         except DeepgenError as err:
             _fail(str(err), err.exit_code)
-        except (KeyboardInterrupt, click.exceptions.Abort):
-            click.echo("deepgen: interrupted", err=True)
+        except (KeyboardInterrupt, cx.Abort):
+            sys.stderr.write("deepgen: interrupted\n")
             sys.exit(130)
-        except BrokenPipeError:
-            sys.exit(0)  # the reader of stdout went away (e.g. `| head -1`): nothing left to say
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
@@ -60,10 +68,14 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
 
 
 def _register_commands() -> None:
-    from deepgen_cli.commands import efficiency, models
+    """Each module in deepgen_cli/commands has a `register(app)`; adding a file adds a subcommand."""
+    import importlib
+    import pkgutil
 
-    for module in (efficiency, models):
-        module.register(app)
+    from deepgen_cli import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        importlib.import_module(f"deepgen_cli.commands.{info.name}").register(app)
 
 
 _register_commands()
