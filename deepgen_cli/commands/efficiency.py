@@ -72,7 +72,8 @@ def efficiency(
     common = Common(fmt, output, device.value, seed, quiet)
     after = None
     if plot and not by_layer:
-        from deepgen_cli.plots import check_path, efficiency_plot
+        from deepgen_cli.plots import check_path
+        from deepgen_cli.plots.efficiency import efficiency_plot
 
         check_path(plot)
         after = lambda report: efficiency_plot(report, plot)  # noqa: E731
