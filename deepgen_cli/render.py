@@ -75,7 +75,7 @@ def print_table(report: Report, columns: list[Column], title: str, console: Cons
     console.print(table)
     for f in report.findings:
         mark = "[green]✓[/]" if f.reproduced else "[red]✗[/]"
-        console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f.reproduced)}[/])", highlight=False)
+        console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f.reproduced)}[/])", highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"  note: {note}", highlight=False, soft_wrap=True)
 
