@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -56,6 +58,24 @@ class Session:
             self._status = None
 
 
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's stop) ends the run like Ctrl-C: rows so far are saved, exit 130."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. some test runners): leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(command: str, config, common: Common, engine: Callable, columns: list[Column], title: str,
         after: Callable[[Report], None] | None = None) -> Report:
     """Check the options, run `engine(config, device, session)`, and render the report to stdout.
@@ -67,7 +87,8 @@ def run(command: str, config, common: Common, engine: Callable, columns: list[Co
     report = Report(command, dataclasses.asdict(config), describe(device), seed=common.seed)
     session = Session(report, results, common.quiet)
     try:
-        report.finish(engine(config, device, session))
+        with _sigterm_as_interrupt():
+            report.finish(engine(config, device, session))
     except KeyboardInterrupt:
         report.status = "interrupted"
         raise
@@ -84,6 +105,18 @@ def run(command: str, config, common: Common, engine: Callable, columns: list[Co
 
 
 def emit(report: Report, fmt: Format, columns: list[Column], title: str) -> None:
+    try:
+        _emit(report, fmt, columns, title)
+    except BrokenPipeError:
+        # The reader closed stdout early (`| head -1`): point stdout at /dev/null so the interpreter's
+        # final flush does not fail again, and finish quietly.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _emit(report: Report, fmt: Format, columns: list[Column], title: str) -> None:
     if fmt == Format.json:
         sys.stdout.write(to_json(report))
     elif fmt == Format.csv:

@@ -136,6 +136,9 @@ def findings(rows) -> Outcome:
     analysis: dict = {}
     family = _family_findings(rows, analysis)
     notes = []
+    skipped = sorted({op.removeprefix("aten::") for r in rows for op in r.skipped_ops})
+    if skipped:
+        notes.append(f"not counted as Mult-Adds (fvcore has no handle; pooling, adds, activations): {', '.join(skipped)}")
     if any(r.name == "squeezenet" for r in rows):
         notes.append("the MobileNet paper's SqueezeNet row says 1700M Mult-Adds, about twice the real count")
     return Outcome(_count_findings(rows) + _pair_findings(rows) + _depthwise_findings(rows) + family,
