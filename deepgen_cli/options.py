@@ -25,4 +25,5 @@ OUTPUT = typer.Option(None, "--output", "-o", help="Write the JSON record here, 
 DEVICE = typer.Option(DeviceChoice.auto, "--device", help="auto picks cuda when a GPU is visible.")
 SEED = typer.Option(0, "--seed", help="Seed for torch, data splits and corruptions.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress or logs on stderr.")
+RESUME = typer.Option(False, "--resume", help="Skip rows already in --output that were measured with the same config.")
 PLOT = typer.Option(None, "--plot", help="Also save a PNG plot to this path.")

@@ -132,6 +132,28 @@ class ResultsFile:
         except OSError as err:
             raise UsageError(f"--output: cannot write in '{parent}' ({err.strerror}); choose a writable path")
 
+    def previous_rows(self, report: Report, sweep: tuple[str, ...] = ()) -> list[dict]:
+        """Rows of the existing file, if it records the same command, config and seed; else none.
+
+        Config keys in `sweep` (the list a run iterates over, e.g. models) may differ: each row carries
+        its own value of them, and the engine asks for rows by that value.
+        """
+        if self.path is None:
+            raise UsageError("--resume: needs --output FILE, the results file of the run to resume")
+        if not self.path.exists():
+            return []
+        try:
+            old = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            raise UsageError(f"--resume: '{self.path}' is not a deepgen JSON record; remove it or drop --resume")
+        def fixed(config) -> dict:
+            return {k: v for k, v in _clean(config or {}).items() if k not in sweep}
+
+        now = json.loads(json.dumps(report.config, default=str))
+        same = (old.get("command") == report.command and old.get("seed") == report.seed
+                and fixed(old.get("config")) == fixed(now))
+        return list(old.get("rows", [])) if same else []
+
     def write(self, report: Report) -> None:
         if self.path is None:
             return

@@ -12,6 +12,7 @@ from typing import Callable
 from rich.console import Console
 
 from deepgen_cli.engine.env import describe, resolve_device
+from deepgen_cli.engine.errors import RunError
 from deepgen_cli.options import Format
 from deepgen_cli.render import Column, print_table, to_markdown
 from deepgen_cli.results import Report, ResultsFile, to_csv, to_json
@@ -28,13 +29,15 @@ class Common:
     device: str
     seed: int
     quiet: bool
+    resume: bool = False  # reuse rows of --output that were measured with the same config
 
 
 class Session:
     """What an engine reports into: rows (saved at once) and progress messages (stderr only)."""
 
-    def __init__(self, report: Report, results: ResultsFile, quiet: bool):
+    def __init__(self, report: Report, results: ResultsFile, quiet: bool, previous: list[dict] | None = None):
         self.report, self.results, self.quiet = report, results, quiet
+        self.previous = previous or []  # rows of an earlier run with the same config (--resume)
         self._status = None
         if not quiet:
             self._status = stderr.status("starting", spinner="dots")
@@ -43,6 +46,13 @@ class Session:
     def row(self, row) -> None:
         self.report.add_row(row)
         self.results.write(self.report)
+
+    def resumed(self, **key) -> dict | None:
+        """The earlier run's row whose fields equal `key` (and that did not fail), if --resume found one."""
+        for row in self.previous:
+            if not row.get("error") and all(row.get(k) == v for k, v in key.items()):
+                return row
+        return None
 
     def progress(self, message: str) -> None:
         if self._status is not None:
@@ -77,15 +87,19 @@ def _sigterm_as_interrupt():
 
 
 def run(command: str, config, common: Common, engine: Callable, columns: list[Column], title: str,
-        after: Callable[[Report], None] | None = None) -> Report:
+        after: Callable[[Report], None] | None = None, sweep: tuple[str, ...] = ()) -> Report:
     """Check the options, run `engine(config, device, session)`, and render the report to stdout.
 
-    The engine returns an Outcome. `after` runs once the report is complete (plots).
+    The engine returns an Outcome. `after` runs once the report is complete (plots). `sweep` names the
+    config keys a --resume may differ in (see ResultsFile.previous_rows).
     """
     results = ResultsFile(common.output)
     device = resolve_device(common.device)
     report = Report(command, dataclasses.asdict(config), describe(device), seed=common.seed)
-    session = Session(report, results, common.quiet)
+    previous = results.previous_rows(report, sweep) if common.resume else None
+    session = Session(report, results, common.quiet, previous)
+    if previous:
+        session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
     try:
         with _sigterm_as_interrupt():
             report.finish(engine(config, device, session))
@@ -101,6 +115,9 @@ def run(command: str, config, common: Common, engine: Callable, columns: list[Co
     if after is not None:
         after(report)
     emit(report, common.format, columns, title)
+    failed = [r for r in report.rows if r.get("error")]
+    if failed:
+        raise RunError(f"{len(failed)} of {len(report.rows)} rows failed; first: {failed[0]['error']}")
     return report
 
 

@@ -57,6 +57,7 @@ def efficiency(
     device: options.DeviceChoice = options.DEVICE,
     seed: int = options.SEED,
     quiet: bool = options.QUIET,
+    resume: bool = options.RESUME,
 ) -> None:
     """Compare parameters, Mult-Adds, size, latency and published accuracy of models."""
     import torch
@@ -69,7 +70,7 @@ def efficiency(
         parse_specs(models)  # fail on a bad name before anything heavy
     config = EfficiencyConfig(tuple(s.strip() for s in specs if s.strip()), baseline, batch_size, threads,
                               min_time, warmup, channels_last, half, compile, weights, model_file, by_layer)
-    common = Common(fmt, output, device.value, seed, quiet)
+    common = Common(fmt, output, device.value, seed, quiet, resume)
     after = None
     if plot and not by_layer:
         from deepgen_cli.plots import check_path
@@ -80,7 +81,7 @@ def efficiency(
     if by_layer:
         run_command("efficiency", config, common, run, LAYER_COLUMNS, "Per-module breakdown")
     else:
-        run_command("efficiency", config, common, run, COLUMNS, "Efficiency", after)
+        run_command("efficiency", config, common, run, COLUMNS, "Efficiency", after, sweep=("models",))
 
 
 def register(app: typer.Typer) -> None:

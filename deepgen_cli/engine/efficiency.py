@@ -185,8 +185,12 @@ def run(config: EfficiencyConfig, device: torch.device, session):
         return run_by_layer(cands[0], config, session)
     rows: list[EfficiencyRow] = []
     for i, c in enumerate(cands, 1):
-        session.progress(f"[{i}/{len(cands)}] {c.label}: counting and timing")
-        row = measure_one(c, config, device)
+        previous = session.resumed(model=c.label)
+        if previous is not None:
+            row = EfficiencyRow(**{k: previous[k] for k in EfficiencyRow.__dataclass_fields__ if k in previous})
+        else:
+            session.progress(f"[{i}/{len(cands)}] {c.label}: counting and timing")
+            row = measure_one(c, config, device)
         rows.append(_with_ratios(row, rows[0] if rows else row))
         session.row(row)
     session.progress("checking the published claims")

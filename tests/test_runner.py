@@ -1,0 +1,79 @@
+"""What every subcommand shares: --resume, failed rows, SIGTERM/SIGINT, closed pipes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from deepgen_cli.engine.errors import RunError
+from deepgen_cli.options import Format
+from deepgen_cli.results import Outcome
+from deepgen_cli.runner import Common, run
+
+FAST = ("--min-time", "0.01", "--quiet", "--format", "json")
+
+
+def test_resume_reuses_rows_of_the_same_config(cli, tmp_path):
+    out = tmp_path / "r.json"
+    first = json.loads(cli("efficiency", "--models", "squeezenet1_1@48", "-o", out, *FAST).stdout)
+    again = json.loads(cli("efficiency", "--models", "squeezenet1_1@48,mobilenet:0.25@48", "-o", out, "--resume",
+                           *FAST).stdout)
+    assert again["rows"][0]["latency_samples_ms"] == first["rows"][0]["latency_samples_ms"]
+    assert again["rows"][1]["model"] == "mobilenet:0.25@48"
+    other = json.loads(cli("efficiency", "--models", "squeezenet1_1@48", "-o", out, "--resume", "--batch-size", 2,
+                           *FAST).stdout)
+    assert other["rows"][0]["latency_samples_ms"] != first["rows"][0]["latency_samples_ms"]
+
+
+def test_resume_needs_an_output_file(cli):
+    result = cli("efficiency", "--models", "squeezenet1_1@48", "--resume", *FAST)
+    assert result.exit_code == 2 and "--resume: needs --output" in result.stderr
+
+
+def test_a_failed_row_keeps_the_others_and_exits_1(tmp_path, capsys):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Config:
+        n: int = 3
+
+    def engine(config, device, session):
+        for i in range(config.n):
+            session.row({"i": i, "error": "loss became NaN at epoch 2" if i == 1 else None})
+        return Outcome()
+
+    out = tmp_path / "r.json"
+    with pytest.raises(RunError, match="1 of 3 rows failed; first: loss became NaN"):
+        run("test", Config(), Common(Format.csv, str(out), "cpu", 0, True), engine, [], "t")
+    record = json.loads(out.read_text())
+    assert record["status"] == "complete" and [r["i"] for r in record["rows"]] == [0, 1, 2]
+    assert capsys.readouterr().out.splitlines()[0] == "i,error"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_leaves_valid_json_with_finished_rows_and_exits_130(tmp_path, sig):
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "deepgen_cli", "efficiency", "--quiet", "--min-time", "2",
+                             "--models", "densenet-bc-100-k12,squeezenet1_1@48,squeezenet1_1@64", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if out.exists() and json.loads(out.read_text())["rows"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    record = json.loads(out.read_text())
+    assert record["status"] == "interrupted" and record["rows"][0]["model"] == "densenet-bc-100-k12"
+    assert stdout == b"" and b"Traceback" not in stderr
+
+
+def test_stdout_closed_early_exits_quietly():
+    shell = f"{sys.executable} -m deepgen_cli efficiency --models squeezenet1_1@48,mobilenet:0.25@48 -q --min-time 0.01 -f csv | head -1"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("model,") and proc.stderr == ""
