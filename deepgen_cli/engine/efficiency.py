@@ -8,8 +8,13 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import measure, published, registry
+from deepgen_cli.engine.efficiency_findings import findings
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.loading import load_model_file, load_weights, parse_model_file
+
+
+MAX_THREADS = 256
+MAX_MIN_TIME_S = 3600.0  # an hour of timing per model is already a mistake; infinity never ends
 
 
 @dataclass(frozen=True)
@@ -92,10 +97,12 @@ def candidates(config: EfficiencyConfig) -> list[Candidate]:
 def check(config: EfficiencyConfig, device: torch.device) -> None:
     if config.batch_size <= 0:
         raise UsageError(f"--batch-size: must be a positive integer, got {config.batch_size}")
-    if config.threads is not None and config.threads <= 0:
-        raise UsageError(f"--threads: must be a positive integer, got {config.threads}")
-    if not config.min_time_s > 0:
-        raise UsageError(f"--min-time: must be a positive number of seconds, got {config.min_time_s}")
+    if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
+        raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
+    if not 0 < config.min_time_s <= MAX_MIN_TIME_S:
+        raise UsageError(f"--min-time: must be a number of seconds in (0, {MAX_MIN_TIME_S}], got {config.min_time_s}")
+    if config.warmup_runs < 0:
+        raise UsageError(f"--warmup: must be 0 or more runs, got {config.warmup_runs}")
     if config.half and device.type != "cuda":
         raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
 
@@ -173,12 +180,18 @@ def ordered(cands: list[Candidate], baseline: str | None) -> list[Candidate]:
 
 def run(config: EfficiencyConfig, device: torch.device, session):
     """Measure every model, reporting each row to `session` as it completes."""
-    from deepgen_cli.engine.efficiency_findings import findings
-
     check(config, device)
+    cands = ordered(candidates(config), config.baseline)
+    threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
-    cands = ordered(candidates(config), config.baseline)
+    try:
+        return _measure_all(cands, config, device, session)
+    finally:
+        torch.set_num_threads(threads)  # the caller's process keeps its own setting
+
+
+def _measure_all(cands: list[Candidate], config: EfficiencyConfig, device: torch.device, session):
     if config.by_layer:
         from deepgen_cli.engine.by_layer import run_by_layer
 

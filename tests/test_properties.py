@@ -1,0 +1,35 @@
+"""Property tests: no numeric option value makes the CLI print a traceback."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from typer.testing import CliRunner
+
+from deepgen_cli.main import app
+
+runner = CliRunner()
+numbers = st.one_of(st.integers(-10, 10).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.sampled_from(["", "1e999", "-0", "0x10", "abc"]))
+
+
+def check(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1, 2), (args, result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, args
+    if result.exit_code:
+        assert result.stderr.startswith("deepgen: error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=numbers, min_time=numbers, threads=numbers, warmup=numbers)
+def test_efficiency_timing_options(batch, min_time, threads, warmup):
+    check(["efficiency", "--models", "mobilenet:0.25@32", "--quiet", "--batch-size", batch,
+           "--min-time", min_time if min_time.startswith("-") or min_time in ("0", "-0") else "0.001",
+           "--threads", threads, "--warmup", warmup])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(alpha=numbers, resolution=numbers)
+def test_efficiency_model_spec_numbers(alpha, resolution):
+    check(["efficiency", "--models", f"mobilenet:{alpha}@{resolution}", "--quiet", "--min-time", "0.001",
+           "--warmup", "0", "--by-layer"])
