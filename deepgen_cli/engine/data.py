@@ -1,0 +1,222 @@
+"""Datasets as tensors: float32 NCHW images standardized with the training set's statistics, int64 labels.
+
+Sources: scikit-learn's embedded digits, seeded synthetic Gaussians, and CIFAR-10 / MNIST / Fashion-MNIST files.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from deepgen_cli.engine.errors import RunError, UsageError
+
+DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist")
+TEST_FRACTION = 0.25  # digits has no official split: a seeded 75/25 one (1,347 train / 450 test)
+IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
+# Synthetic images: each class has its own mean image; an example is its class mean plus unit noise.
+SYNTHETIC_CLASS_SCALE = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "digits"
+    data_dir: str | None = None  # where cifar10 / mnist / fashion-mnist files live
+    download: bool = False  # fetch them through torchvision when missing (only when asked)
+    image_size: int | None = None  # resize side in pixels; None keeps native (digits: 8)
+    subset: int | None = None  # train on N examples (seeded choice)
+    synthetic_shape: tuple[int, int, int] = (1, 8, 8)  # channels, height, width
+    synthetic_classes: int = 10
+    synthetic_train: int = 1000
+    synthetic_test: int = 500
+    seed: int = 0
+
+
+@dataclass
+class Dataset:
+    name: str
+    x_train: Tensor  # float32 N x C x H x W, standardized per channel with training statistics
+    y_train: Tensor  # int64 class indices
+    x_test: Tensor
+    y_test: Tensor
+    num_classes: int
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.x_train.shape[-1])
+
+
+def load(cfg: DataConfig) -> Dataset:
+    """Load `cfg.dataset`, resize, standardize and subset it. UsageError for bad options, RunError for bad files."""
+    check(cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    if cfg.dataset == "digits":
+        x_tr, y_tr, x_te, y_te, classes = _digits(gen)
+    elif cfg.dataset == "synthetic":
+        x_tr, y_tr, x_te, y_te, classes = _synthetic(cfg, gen)
+    elif cfg.dataset == "cifar10":
+        x_tr, y_tr, x_te, y_te, classes = _cifar10(cfg)
+    else:
+        x_tr, y_tr, x_te, y_te, classes = _mnist(cfg)
+    if cfg.subset is not None:
+        if cfg.subset > len(y_tr):
+            raise UsageError(f"--subset: {cfg.subset} is more than the {len(y_tr)} training examples of {cfg.dataset}")
+        keep = torch.randperm(len(y_tr), generator=gen)[:cfg.subset].sort().values
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    if cfg.image_size is not None and cfg.image_size != x_tr.shape[-1]:
+        x_tr, x_te = resize(x_tr, cfg.image_size), resize(x_te, cfg.image_size)
+    mean = x_tr.mean(dim=(0, 2, 3), keepdim=True)
+    std = x_tr.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)  # a constant channel stays finite
+    return Dataset(cfg.dataset, ((x_tr - mean) / std).contiguous(), y_tr.long(),
+                   ((x_te - mean) / std).contiguous(), y_te.long(), classes)
+
+
+def check(cfg: DataConfig) -> None:
+    if cfg.dataset not in DATASETS:
+        raise UsageError(f"--dataset: unknown dataset '{cfg.dataset}'; valid: {', '.join(DATASETS)}")
+    if cfg.subset is not None and cfg.subset < 2:
+        raise UsageError(f"--subset: must be at least 2 training examples, got {cfg.subset}")
+    lo, hi = IMAGE_SIZE_RANGE
+    if cfg.image_size is not None and not lo <= cfg.image_size <= hi:
+        raise UsageError(f"--image-size: must be an integer in [{lo}, {hi}] pixels, got {cfg.image_size}")
+    if cfg.dataset == "synthetic":
+        c, h, w = cfg.synthetic_shape
+        if min(c, h, w) < 1 or h != w:
+            raise UsageError(f"synthetic shape must be C x S x S with positive sides, got {cfg.synthetic_shape}")
+        if cfg.synthetic_classes < 2 or cfg.synthetic_train < 1 or cfg.synthetic_test < 1:
+            raise UsageError("synthetic data needs at least 2 classes and 1 train and 1 test example")
+    if cfg.dataset in ("cifar10", "mnist", "fashion-mnist") and not cfg.data_dir:
+        raise UsageError(f"--data-dir: {cfg.dataset} is read from files; give the folder that holds them "
+                         f"(add --download to fetch them there)")
+
+
+def resize(x: Tensor, side: int) -> Tensor:
+    """Bilinear resize to side x side (antialiased when shrinking)."""
+    return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False,
+                         antialias=side < x.shape[-1])
+
+
+def split(n: int, gen: torch.Generator, test_fraction: float = TEST_FRACTION) -> tuple[Tensor, Tensor]:
+    """Seeded train/test indices; the test part is ceil(n * fraction) examples (scikit-learn's rule)."""
+    order = torch.randperm(n, generator=gen)
+    n_test = math.ceil(n * test_fraction)
+    return order[n_test:].sort().values, order[:n_test].sort().values
+
+
+def _digits(gen: torch.Generator):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1)  # 1797 x 1 x 8 x 8, values 0..16
+    y = torch.tensor(d.target, dtype=torch.int64)
+    tr, te = split(len(y), gen)
+    return x[tr], y[tr], x[te], y[te], 10
+
+
+def _synthetic(cfg: DataConfig, gen: torch.Generator):
+    shape, k = cfg.synthetic_shape, cfg.synthetic_classes
+    means = SYNTHETIC_CLASS_SCALE * torch.randn(k, *shape, generator=gen)
+
+    def draw(n: int):
+        y = torch.arange(n) % k  # balanced classes, shuffled
+        y = y[torch.randperm(n, generator=gen)]
+        return means[y] + torch.randn(n, *shape, generator=gen), y
+
+    x_tr, y_tr = draw(cfg.synthetic_train)
+    x_te, y_te = draw(cfg.synthetic_test)
+    return x_tr, y_tr, x_te, y_te, k
+
+
+def _missing(cfg: DataConfig, path: Path, why: str) -> RunError:
+    return RunError(f"--dataset {cfg.dataset}: {why} at '{path}'; add --download to fetch it there, "
+                    f"or point --data-dir at the folder that holds it")
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR_TEST = ("test_batch",)
+
+
+def _cifar10(cfg: DataConfig):
+    root = Path(cfg.data_dir)
+    folder = root / CIFAR_FOLDER
+    if cfg.download:
+        _download("cifar10", root)
+    x_tr, y_tr = read_cifar_batches(folder, CIFAR_TRAIN, cfg)
+    x_te, y_te = read_cifar_batches(folder, CIFAR_TEST, cfg)
+    return x_tr, y_tr, x_te, y_te, 10
+
+
+def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) -> tuple[Tensor, Tensor]:
+    """Read CIFAR-10 python pickles (dicts with b'data': uint8 N x 3072 and b'labels') into tensors.
+
+    The same format torchvision's CIFAR10 reads; we read it ourselves so that its fixed md5 list does not
+    reject files written elsewhere (tests write tiny ones), and check shapes and labels instead.
+    """
+    xs, ys = [], []
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise _missing(cfg, folder, f"no CIFAR-10 file '{name}'")
+        try:
+            with open(path, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            data = batch.get(b"data", batch.get("data"))
+            labels = batch.get(b"labels", batch.get("labels"))
+            x = torch.as_tensor(data).reshape(-1, 3, 32, 32)
+            y = torch.as_tensor(list(labels), dtype=torch.int64)
+        except Exception:
+            raise _missing(cfg, path, "the CIFAR-10 file is corrupt (not a pickle with b'data' N x 3072 "
+                                      "and b'labels')") from None
+        if len(x) != len(y) or x.dtype != torch.uint8 or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
+            raise _missing(cfg, path, "the CIFAR-10 file is corrupt (data and labels disagree)")
+        xs.append(x.float() / 255)
+        ys.append(y)
+    return torch.cat(xs), torch.cat(ys)
+
+
+MNIST_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's class names
+
+
+def _mnist(cfg: DataConfig):
+    from torchvision.datasets import MNIST, FashionMNIST
+
+    cls = MNIST if cfg.dataset == "mnist" else FashionMNIST
+    root = Path(cfg.data_dir)
+    raw = root / MNIST_FOLDERS[cfg.dataset] / "raw"
+    if cfg.download:
+        _download(cfg.dataset, root)
+    out = []
+    for train in (True, False):
+        try:  # torchvision reads the raw idx files (train-images-idx3-ubyte, ...) when they are present
+            ds = cls(str(root), train=train, download=False)
+        except RuntimeError:
+            raise _missing(cfg, raw, "no idx files (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...)") from None
+        except Exception:
+            raise _missing(cfg, raw, "the idx files are corrupt") from None
+        x, y = ds.data, ds.targets
+        if x.dim() != 3 or len(x) != len(y) or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
+            raise _missing(cfg, raw, "the idx files are corrupt (images and labels disagree)")
+        out += [x.unsqueeze(1).float() / 255, y.long()]
+    return (*out, 10)
+
+
+def _download(name: str, root: Path) -> None:
+    from torchvision import datasets
+
+    cls = {"cifar10": datasets.CIFAR10, "mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]
+    try:
+        for train in (True, False):
+            cls(str(root), train=train, download=True)
+    except Exception as err:
+        raise RunError(f"--download: fetching {name} into '{root}' failed ({type(err).__name__}: {err}); "
+                       f"check the network or place the files there yourself") from None

@@ -1,0 +1,257 @@
+"""The shared training engine: SGD with momentum over tensors held on the device, and `evaluate`.
+
+Batches are index permutations from a generator seeded with the config's seed; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from deepgen_cli.engine.errors import RunError, UsageError
+
+AMP_MODES = ("none", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int  # with until_fit: the cap
+    batch_size: int  # examples per optimizer step
+    lr: float  # SGD learning rate at epoch 1
+    momentum: float = 0.9
+    weight_decay: float = 0.0  # L2, through SGD's weight_decay
+    lr_decay: float = 1.0  # per-epoch multiplicative factor (Zhang et al. use 0.95)
+    augment: bool = False  # random crop (pad side/8) and horizontal flip, on tensors
+    until_fit: bool = False  # stop after the first epoch whose training batches were all classified right
+    confidence_penalty: float = 0.0  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
+    cp_threshold: float | None = None  # hinge form: loss = NLL + beta * relu(threshold - H), nats
+    label_smoothing: float = 0.0
+    amp: str = "none"  # "bf16": autocast forward passes to bfloat16
+    channels_last: bool = False  # NHWC memory format for model and inputs
+    compile: bool = False  # torch.compile the model first
+    seed: int = 0  # batch order and augmentation
+
+
+@dataclass
+class EpochStats:
+    epoch: int  # 1-based
+    train_loss: float  # mean over the epoch's examples, including any penalty
+    train_accuracy: float  # fraction of the epoch's (augmented) training examples classified right, as trained
+    seconds: float
+    steps: int  # optimizer steps in this epoch
+    lr: float = 0.0
+    examples: int = 0
+
+
+@dataclass
+class TrainResult:
+    epochs: list[EpochStats] = field(default_factory=list)
+    fit_epoch: int | None = None  # first epoch with train_accuracy == 1.0
+    fit_seconds: float | None = None  # training seconds up to the end of that epoch
+    seconds: float = 0.0
+    steps: int = 0
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    loss: float  # mean cross-entropy, nats
+    mean_entropy: float  # mean entropy of the predicted distribution, nats
+    examples: int = 0
+
+
+def check(cfg: TrainConfig, device: torch.device | None = None) -> None:
+    if cfg.epochs < 1:
+        raise UsageError(f"--epochs: must be at least 1, got {cfg.epochs}")
+    if cfg.batch_size < 1:
+        raise UsageError(f"--batch-size: must be at least 1, got {cfg.batch_size}")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise UsageError(f"--lr: must be a positive number, got {cfg.lr}")
+    if not 0 <= cfg.momentum < 1:
+        raise UsageError(f"--momentum: must be in [0, 1), got {cfg.momentum}")
+    if not (cfg.weight_decay >= 0 and math.isfinite(cfg.weight_decay)):
+        raise UsageError(f"--weight-decay: must be 0 or more, got {cfg.weight_decay}")
+    if not 0 < cfg.lr_decay <= 1:
+        raise UsageError(f"--lr-decay: must be in (0, 1], got {cfg.lr_decay}")
+    if not (cfg.confidence_penalty >= 0 and math.isfinite(cfg.confidence_penalty)):
+        raise UsageError(f"--confidence-penalty: must be 0 or more, got {cfg.confidence_penalty}")
+    if cfg.cp_threshold is not None and not cfg.cp_threshold > 0:
+        raise UsageError(f"--cp-threshold: must be a positive entropy in nats, got {cfg.cp_threshold}")
+    if cfg.cp_threshold is not None and not cfg.confidence_penalty:
+        raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
+    if not 0 <= cfg.label_smoothing < 1:
+        raise UsageError(f"--label-smoothing: must be in [0, 1), got {cfg.label_smoothing}")
+    if cfg.amp not in AMP_MODES:
+        raise UsageError(f"--amp: unknown mode '{cfg.amp}'; valid: {', '.join(AMP_MODES)}")
+
+
+def entropy(logits: Tensor) -> Tensor:
+    """Per-example entropy of softmax(logits), nats."""
+    logp = F.log_softmax(logits.float(), dim=1)
+    return -(logp.exp() * logp).sum(dim=1)
+
+
+def loss_terms(logits: Tensor, y: Tensor, beta: float = 0.0, threshold: float | None = None,
+               label_smoothing: float = 0.0) -> Tensor:
+    """Per-example training loss: NLL (with any label smoothing) minus the confidence penalty beta * H.
+
+    With a threshold the penalty is a hinge, beta * relu(threshold - H): only confident outputs pay.
+    """
+    loss = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=label_smoothing)
+    if beta:
+        h = entropy(logits)
+        loss = loss - beta * h if threshold is None else loss + beta * torch.relu(threshold - h)
+    return loss
+
+
+def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
+    """Mean training loss of a batch; plain cross-entropy takes the fused path (no per-example tensor)."""
+    if not cfg.confidence_penalty:
+        return F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+    return loss_terms(logits, y, cfg.confidence_penalty, cfg.cp_threshold, cfg.label_smoothing).mean()
+
+
+def augment(x: Tensor, gen: torch.Generator) -> Tensor:
+    """Random crop after zero padding by side/8 pixels (4 at 32) and a random horizontal flip, per image."""
+    n, c, h, w = x.shape
+    pad = max(1, h // 8)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
+    flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+    padded = F.pad(x, (pad, pad, pad, pad))
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))
+    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
+    return padded[torch.arange(n, device=x.device)[:, None, None, None],
+                  torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+
+
+def default_batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
+    """A random permutation cut into batches; a last batch of one joins the one before (batch norm needs 2)."""
+    batches = list(torch.randperm(n, generator=gen).split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
+def _autocast(cfg: TrainConfig, device: torch.device):
+    if cfg.amp == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _prepare(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if cfg.compile:
+        try:
+            return torch.compile(model)
+        except Exception as err:
+            raise RunError(f"--compile: torch.compile failed ({type(err).__name__}: {err}); run without --compile")
+    return model
+
+
+def train(model: nn.Module, data, cfg: TrainConfig, device, *,
+          on_epoch: Callable[[EpochStats], None] | None = None,
+          on_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
+          batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None) -> TrainResult:
+    """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
+
+    on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step); on_epoch(stats) after
+    each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
+    """
+    device = torch.device(device)
+    check(cfg, device)
+    x_all = data.x_train.to(device)
+    y_all = data.y_train.to(device)
+    if cfg.channels_last and x_all.dim() == 4:
+        x_all = x_all.contiguous(memory_format=torch.channels_last)
+    n = len(y_all)
+    if n == 0:
+        raise RunError("training set is empty; check --subset")
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation only, never the global RNG
+    net = _prepare(model, cfg, device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    result = TrainResult()
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        lr = cfg.lr * cfg.lr_decay ** (epoch - 1)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        net.train()
+        start = time.perf_counter()
+        # On a GPU the sums stay on the device (one sync per epoch); on the CPU Python numbers are cheaper.
+        on_cpu = device.type == "cpu"
+        loss_sum = 0.0 if on_cpu else torch.zeros((), device=device)
+        correct = 0 if on_cpu else torch.zeros((), dtype=torch.int64, device=device)
+        seen = steps = 0
+        batches = batch_order(epoch, gen) if batch_order is not None else default_batches(n, cfg.batch_size, gen)
+        for idx in batches:
+            idx = idx.to(device)
+            xb, yb = x_all[idx], y_all[idx]
+            if cfg.augment:
+                xb = augment(xb, gen)
+            with _autocast(cfg, device):
+                logits = net(xb)
+            loss = batch_loss(logits, yb, cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            steps += 1
+            seen += len(yb)
+            hits = (logits.detach().argmax(1) == yb).sum()
+            if on_cpu:
+                loss_sum += float(loss.detach()) * len(yb)
+                correct += int(hits)
+            else:
+                loss_sum += loss.detach() * len(yb)
+                correct += hits
+            if on_step is not None:
+                on_step(step, epoch, xb, yb)
+        train_loss = float(loss_sum) / max(seen, 1)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        if not math.isfinite(train_loss):
+            raise RunError(f"training diverged in epoch {epoch} (loss {train_loss}); lower --lr")
+        stats = EpochStats(epoch, train_loss, int(correct) / max(seen, 1), seconds, steps, lr, seen)
+        result.epochs.append(stats)
+        result.seconds += seconds
+        result.steps += steps
+        if result.fit_epoch is None and seen and int(correct) == seen:
+            result.fit_epoch, result.fit_seconds = epoch, result.seconds
+        if on_epoch is not None:
+            on_epoch(stats)
+        if cfg.until_fit and result.fit_epoch is not None:
+            break
+    return result
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024) -> Evaluation:
+    """Accuracy, mean cross-entropy and mean output entropy in eval mode; the model's mode is restored."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    correct, loss, ent, n = 0, 0.0, 0.0, len(y)
+    try:
+        for start in range(0, n, batch_size):
+            xb = x[start:start + batch_size].to(device)
+            yb = y[start:start + batch_size].to(device)
+            logits = model(xb).float()
+            correct += int((logits.argmax(1) == yb).sum())
+            loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+            ent += float(entropy(logits).sum())
+    finally:
+        model.train(was_training)
+    n = max(n, 1)
+    return Evaluation(correct / n, loss / n, ent / n, len(y))

@@ -1,0 +1,141 @@
+"""The shared training engine: the penalized loss by hand, determinism, callbacks, batching and evaluate."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from deepgen_cli.engine import train
+from deepgen_cli.engine.data import DataConfig, load
+from deepgen_cli.engine.errors import UsageError
+
+# logits (log 1, log 3): p = (0.25, 0.75); with label 1 the NLL is -log 0.75
+LOGITS = torch.tensor([[0.0, math.log(3.0)]])
+LABEL = torch.tensor([1])
+NLL = -math.log(0.75)  # 0.287682
+H = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))  # 0.562335 nats
+
+
+def test_entropy_by_hand():
+    assert train.entropy(LOGITS).item() == pytest.approx(H, abs=1e-6)
+
+
+def test_confidence_penalty_is_nll_minus_beta_entropy():
+    assert train.loss_terms(LOGITS, LABEL).item() == pytest.approx(NLL, abs=1e-6)
+    assert train.loss_terms(LOGITS, LABEL, beta=0.5).item() == pytest.approx(NLL - 0.5 * H, abs=1e-6)  # 0.006515
+
+
+def test_hinge_penalizes_only_entropies_below_the_threshold():
+    hinge = train.loss_terms(LOGITS, LABEL, beta=0.5, threshold=1.0).item()
+    assert hinge == pytest.approx(NLL + 0.5 * (1.0 - H), abs=1e-6)  # 0.506514
+    assert train.loss_terms(LOGITS, LABEL, beta=0.5, threshold=0.5).item() == pytest.approx(NLL, abs=1e-6)
+
+
+def test_label_smoothing_matches_its_definition():
+    # smoothing 0.2 over 2 classes: target (0.1, 0.9)
+    expected = -(0.1 * math.log(0.25) + 0.9 * math.log(0.75))
+    assert train.loss_terms(LOGITS, LABEL, label_smoothing=0.2).item() == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny models: a second thread only waits at barriers on a shared machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load(DataConfig(dataset="synthetic", synthetic_shape=(1, 4, 4), synthetic_classes=3,
+                           synthetic_train=33, synthetic_test=12, seed=1))
+
+
+def model(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3))
+
+
+def params(m):
+    return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+
+CFG = train.TrainConfig(epochs=3, batch_size=16, lr=0.1, seed=5)
+
+
+def test_same_seed_same_weights_and_callbacks_change_nothing(toy):
+    a, b, c = model(), model(), model()
+    train.train(a, toy, CFG, "cpu")
+    steps = []
+    train.train(b, toy, CFG, "cpu", on_step=lambda s, e, xb, yb: steps.append((s, e, len(yb))),
+                on_epoch=lambda stats: steps.append(stats.epoch))
+    assert torch.equal(params(a), params(b))  # bit for bit
+    # 33 examples in batches of 16: 16, 17 (a last batch of one joins the one before); steps count from 1
+    assert steps == [(1, 1, 16), (2, 1, 17), 1, (3, 2, 16), (4, 2, 17), 2, (5, 3, 16), (6, 3, 17), 3]
+    train.train(c, toy, train.TrainConfig(epochs=3, batch_size=16, lr=0.1, seed=6), "cpu")
+    assert not torch.equal(params(a), params(c))
+
+
+def test_global_rng_is_not_touched(toy):
+    m = model()
+    state = torch.get_rng_state()
+    train.train(m, toy, train.TrainConfig(epochs=2, batch_size=8, lr=0.1, augment=True), "cpu")
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_batch_order_replaces_the_permutation(toy):
+    seen = []
+    order = lambda epoch, gen: [torch.arange(0, 20), torch.arange(20, 33)]  # noqa: E731
+    r = train.train(model(), toy, CFG, "cpu", batch_order=order,
+                    on_step=lambda s, e, xb, yb: seen.append(yb.clone()))
+    assert r.steps == 6 and all(st.steps == 2 for st in r.epochs)
+    assert torch.equal(seen[0], toy.y_train[:20]) and torch.equal(seen[1], toy.y_train[20:])
+
+
+def test_until_fit_stops_at_the_fit_epoch_and_lr_decays(toy):
+    r = train.train(model(), toy, train.TrainConfig(epochs=200, batch_size=16, lr=0.1, until_fit=True), "cpu")
+    assert r.fit_epoch is not None and len(r.epochs) == r.fit_epoch < 200
+    assert r.epochs[-1].train_accuracy == 1.0 and all(e.train_accuracy < 1.0 for e in r.epochs[:-1])
+    assert r.fit_seconds == pytest.approx(sum(e.seconds for e in r.epochs))
+    decayed = train.train(model(), toy, train.TrainConfig(epochs=3, batch_size=16, lr=0.1, lr_decay=0.5), "cpu")
+    assert [e.lr for e in decayed.epochs] == [0.1, 0.05, 0.025]
+
+
+def test_augment_is_a_shifted_or_flipped_crop():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(50, 1, 1, 1)
+    out = train.augment(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    padded = nn.functional.pad(x[0], (1, 1, 1, 1))
+    candidates = [padded[:, i:i + 4, j:j + 4] for i in range(3) for j in range(3)]
+    candidates += [c.flip(2) for c in candidates]
+    for img in out:
+        assert any(torch.equal(img, c) for c in candidates)
+    assert len({tuple(img.flatten().tolist()) for img in out}) > 5  # not one fixed crop
+
+
+def test_evaluate_accuracy_loss_entropy_and_mode():
+    m = nn.Identity().train()
+    x = torch.stack([LOGITS[0], torch.zeros(2)])
+    r = train.evaluate(m, x, torch.tensor([1, 1]), "cpu", batch_size=1)
+    assert r.accuracy == 0.5 and r.examples == 2  # the tie (0, 0) goes to class 0
+    assert r.loss == pytest.approx((NLL + math.log(2)) / 2, abs=1e-6)
+    assert r.mean_entropy == pytest.approx((H + math.log(2)) / 2, abs=1e-6)
+    assert m.training
+
+
+def test_bf16_and_channels_last_train_on_cpu(toy):
+    cfg = train.TrainConfig(epochs=2, batch_size=16, lr=0.1, amp="bf16", channels_last=True)
+    r = train.train(model(), toy, cfg, "cpu")
+    assert len(r.epochs) == 2 and math.isfinite(r.epochs[-1].train_loss)
+
+
+@pytest.mark.parametrize("kw, flag", [({"amp": "fp8"}, "--amp"), ({"epochs": 0}, "--epochs"),
+                                      ({"lr": -1.0}, "--lr"), ({"lr_decay": 1.5}, "--lr-decay"),
+                                      ({"cp_threshold": -1.0}, "--cp-threshold"),
+                                      ({"cp_threshold": 1.0}, "--confidence-penalty")])
+def test_bad_settings_are_usage_errors(toy, kw, flag):
+    cfg = train.TrainConfig(**{**dict(epochs=1, batch_size=8, lr=0.1), **kw})
+    with pytest.raises(UsageError, match=flag):
+        train.train(model(), toy, cfg, "cpu")
