@@ -1,0 +1,69 @@
+"""Zhang et al.'s claims checked against the rows of a `memorize` run; claims the run did not test get no verdict."""
+
+from __future__ import annotations
+
+from deepgen_cli.results import Finding, Outcome
+
+FIT_ACCURACY = 0.999  # "fits": training accuracy at least 99.9%
+CHANCE_POINTS = 0.02  # "falls to chance": test accuracy within 2 points of 1/classes
+RISE_SLACK = 0.02  # test error may dip by up to 2 points between neighbouring levels (about one binomial SD)
+LABEL_KINDS = ("labels", "random-labels")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def findings(rows: list, config) -> Outcome:
+    rows = sorted(rows, key=lambda r: r.noise)
+    out, notes = [], []
+    kind = config.corruption
+    what = "random labels" if kind in LABEL_KINDS else kind.replace("-", " ")
+    top = rows[-1]
+    if top.noise > 0:
+        out.append(Finding(
+            f"{config.model} fits {what} (train accuracy >= 99.9%)",
+            f"train accuracy {_pct(top.train_accuracy)} at p={top.noise:g} ({kind}, "
+            f"{top.changed_fraction:.1%} of examples changed) after {top.epochs_run} epochs",
+            top.train_accuracy >= FIT_ACCURACY))
+    full = [r for r in rows if r.noise == 1.0]
+    if kind in LABEL_KINDS and full:
+        r = full[0]
+        chance = 1 / r.num_classes
+        sd = (chance * (1 - chance) / max(r.test_examples, 1)) ** 0.5  # spread of a guesser's accuracy
+        out.append(Finding(
+            "Test accuracy falls to chance at p=1 (within 2 points of 1/classes)",
+            f"test accuracy {_pct(r.test_accuracy)} vs chance {_pct(chance)} on {r.test_examples} test examples "
+            f"(binomial SD {100 * sd:.1f} points)",
+            abs(r.test_accuracy - chance) <= CHANCE_POINTS + 1e-9))  # 0.1 - 0.08 is 0.020000000000000004
+    if len(rows) >= 2:
+        errors = [1 - r.test_accuracy for r in rows]
+        dips = [b - a for a, b in zip(errors, errors[1:]) if b < a - RISE_SLACK]
+        series = ", ".join(f"p={r.noise:g}: {_pct(e)}" for r, e in zip(rows, errors))
+        out.append(Finding(
+            "Test error rises with the noise level p",
+            f"test error {series}" + (f"; falls by {100 * -min(dips):.1f} points between levels" if dips else ""),
+            errors[-1] > errors[0] and not dips))
+    clean = [r for r in rows if r.noise == 0.0]
+    if clean and full:
+        c, f = clean[0], full[0]
+        if c.fit_steps and f.fit_steps:
+            factor = f.fit_steps / c.fit_steps
+            out.append(Finding(
+                f"{what.capitalize()} take longer to fit than true data (a slowdown factor)",
+                f"{f.fit_epoch} epochs ({f.fit_time_s:.2f} s) at p=1 vs {c.fit_epoch} ({c.fit_time_s:.2f} s) at p=0: "
+                f"{factor:.2f}x the optimizer steps",
+                factor > 1.0))
+        else:
+            missing = [f"p={r.noise:g}" for r in (c, f) if not r.fit_steps]
+            notes.append(f"slowdown not measured: {', '.join(missing)} did not reach 100% training accuracy "
+                         f"within {config.epochs} epochs; raise --epochs")
+    unfit = [r for r in rows if r.fit_epoch is None]
+    if unfit and config.until_fit:
+        notes.append(f"not fit within {config.epochs} epochs: "
+                     + ", ".join(f"p={r.noise:g} ({_pct(r.train_accuracy)})" for r in unfit))
+    if kind not in LABEL_KINDS:
+        notes.append("test images are clean: a model trained on corrupted images is scored on real ones")
+    analysis = {"test_error_by_noise": {f"{r.noise:g}": 1 - r.test_accuracy for r in rows},
+                "fit_epoch_by_noise": {f"{r.noise:g}": r.fit_epoch for r in rows}}
+    return Outcome(out, notes, analysis)

@@ -1,0 +1,112 @@
+"""`deepgen memorize`: random labels are fit and test accuracy falls to chance; findings, formats and errors."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, run
+from deepgen_cli.engine.memorize_findings import findings
+
+SMALL = ("--subset", "300", "--quiet")
+
+
+class Session:
+    def __init__(self):
+        self.rows = []
+
+    def row(self, row):
+        self.rows.append(row)
+
+    def progress(self, message):
+        pass
+
+    def resumed(self, **key):
+        return None
+
+
+def test_random_labels_are_fit_and_test_accuracy_is_near_chance():
+    s = Session()
+    outcome = run(MemorizeConfig(noise=(1.0,), subset=300), torch.device("cpu"), s)
+    (row,) = s.rows
+    assert row.train_examples == 300 and row.test_examples == 450 and row.corrupted_examples == 300
+    assert row.fit_epoch is not None and row.train_accuracy >= 0.999
+    assert abs(row.test_accuracy - 0.1) < 0.06  # 450 test examples: binomial SD 1.4 points
+    assert row.gap == pytest.approx(row.train_accuracy - row.test_accuracy)
+    assert len(row.curve) == row.epochs_run == row.fit_epoch
+    assert row.curve[-1]["train_accuracy"] == 1.0
+    claims = [f.claim for f in outcome.findings]
+    assert any("fits random labels" in c for c in claims) and any("chance" in c for c in claims)
+
+
+def _row(noise, test_acc, fit_epoch=10, train_acc=1.0, steps=None):
+    return MemorizeRow("mlp1x512", "digits", "labels", noise, 0, noise, train_acc, test_acc, train_acc - test_acc,
+                       fit_epoch, steps if steps is not None else (fit_epoch and 11 * fit_epoch),
+                       fit_epoch and 0.1 * fit_epoch, fit_epoch or 300, 1.0, 0.01, 0.1, 0.2, 1.0, 1347, 450, 10)
+
+
+def test_findings_are_computed_from_the_rows():
+    cfg = SimpleNamespace(model="mlp1x512", corruption="labels", epochs=300, until_fit=True)
+    out = findings([_row(1.0, 0.13, 40), _row(0.0, 0.97, 10), _row(0.5, 0.70, 30)], cfg)
+    by = {f.claim.split(" (")[0]: f for f in out.findings}
+    assert by["mlp1x512 fits random labels"].reproduced
+    assert not by["Test accuracy falls to chance at p=1"].reproduced  # 13.0% is 3 points off 10%
+    assert by["Test error rises with the noise level p"].reproduced
+    slow = by["Random labels take longer to fit than true data"]
+    assert slow.reproduced and "4.00x" in slow.measured
+    edge = findings([_row(1.0, 0.08)], cfg).findings  # exactly 2 points under chance counts as chance
+    assert next(f for f in edge if "chance" in f.claim).reproduced
+    dip = findings([_row(0.0, 0.97), _row(0.5, 0.60), _row(1.0, 0.65)], cfg).findings
+    assert not next(f for f in dip if f.claim.startswith("Test error")).reproduced  # error falls 5 points
+
+
+def test_no_verdict_for_claims_the_run_did_not_test():
+    cfg = SimpleNamespace(model="mlp1x512", corruption="labels", epochs=300, until_fit=True)
+    assert findings([_row(0.0, 0.97)], cfg).findings == []  # one clean level tests nothing
+    half = findings([_row(0.5, 0.7, fit_epoch=None, train_acc=0.9)], cfg)
+    assert [f.reproduced for f in half.findings] == [False]  # fits? no; chance and slowdown need p=1
+    assert "not fit within 300 epochs" in half.notes[0]
+
+
+def test_cli_json_sweep(cli, tmp_path):
+    out = tmp_path / "m.json"
+    result = cli("memorize", "--noise", "0,1", *SMALL, "--format", "json", "--output", out)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record == json.loads(out.read_text())
+    assert record["command"] == "memorize" and record["config"]["noise"] == [0.0, 1.0]
+    clean, noisy = record["rows"]
+    assert clean["noise"] == 0.0 and clean["changed_fraction"] == 0.0 and clean["test_accuracy"] > 0.85
+    assert noisy["train_accuracy"] >= 0.999 and noisy["fit_epoch"] > clean["fit_epoch"]
+    assert noisy["curve"][0]["epoch"] == 1 and "train_loss" in noisy["curve"][0]
+    claims = {f["claim"] for f in record["findings"]}
+    assert len(claims) == 4 and all(isinstance(f["reproduced"], bool) for f in record["findings"])
+
+
+def test_cli_table_markdown_and_plot(cli, tmp_path):
+    png = tmp_path / "m.png"
+    table = cli("memorize", "--noise", "1", "--epochs", "2", *SMALL, "--plot", png)
+    assert table.exit_code == 0, table.stderr
+    assert "not reached" in table.stdout and "mlp1x512" in table.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = cli("memorize", "--noise", "1", "--epochs", "2", *SMALL, "--format", "markdown")
+    assert md.stdout.startswith("| model | corruption | p |")
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("--noise", "half"), "--noise"), (("--noise", "1.5"), "--noise"), (("--corruption", "blur"), "--corruption"),
+    (("--model", "nope"), "--model"), (("--dataset", "cifar10"), "--data-dir"), (("--amp", "fp8"), "--amp"),
+    (("--corruption", "random-labels", "--noise", "0.5"), "--noise"), (("--dropout", "0.5", "--model", "cnn",
+                                                                        "--threads", "0"), "--threads"),
+])
+def test_bad_options_exit_2_with_one_line(cli, args, flag):
+    result = cli("memorize", *args, "--quiet")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and flag in result.stderr
+
+
+def test_missing_dataset_files_exit_1_naming_download(cli, tmp_path):
+    result = cli("memorize", "--dataset", "mnist", "--data-dir", tmp_path, "--quiet")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "MNIST/raw" in result.stderr and "--download" in result.stderr
