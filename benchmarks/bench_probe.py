@@ -1,0 +1,129 @@
+"""What probes cost: training time with probes alongside against the same training without them (goal:
+probes add <= 25%), and the peak memory of a post-hoc probe run on a big model against the naive estimate.
+
+Run: python benchmarks/bench_probe.py [--model cnn] [--epochs 3] [--big resnet18] [--side 224]
+Both references come from this run: plain `train.train` on the same model, data and seed; and the memory
+a naive prober would need (a full probe on every layer plus every layer's activations of one batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+
+from deepgen_cli.engine import train
+from deepgen_cli.engine.data import DataConfig, load
+from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, make_row, run_posthoc
+from deepgen_cli.engine.probe_reduce import MB, probe_bytes
+from deepgen_cli.engine.probe_train import train_config, train_with_probes
+
+
+class Quiet:
+    def row(self, row):
+        pass
+
+    def progress(self, message):
+        pass
+
+    def log(self, message):
+        pass
+
+
+def training_seconds(config: ProbeConfig, data, with_probes: bool) -> float:
+    model = build_model(config, data)
+    start = time.perf_counter()
+    if with_probes:
+        probed, _ = layer_plan(model, data, config, "cpu")
+        train_with_probes(model, data, probed, config, "cpu", Quiet(), make_row)
+    else:
+        train.train(model, data, train_config(config, data), "cpu")
+    return time.perf_counter() - start
+
+
+def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int) -> None:
+    data = load(data_config)
+    base = dict(model=model, dataset=data_config.dataset, epochs=epochs, snapshots=(), cka_examples=0)
+    with_control, without = ProbeConfig(**base), ProbeConfig(**base, control=False)
+    training_seconds(ProbeConfig(**{**base, "epochs": 1}), data, True)  # warm-up, untimed
+    plain, probed, lean = [], [], []
+    for _ in range(repeats):  # interleaved so drift and other load hit all three alike; keep the fastest
+        plain.append(training_seconds(with_control, data, False))
+        probed.append(training_seconds(with_control, data, True))
+        lean.append(training_seconds(without, data, True))
+    a, b, c = min(plain), min(probed), min(lean)
+    shape = "x".join(str(s) for s in data.x_train.shape[1:])
+    print(f"training {model} on {data_config.dataset} ({len(data.y_train)} x {shape}), {epochs} epochs, "
+          f"{torch.get_num_threads()} threads, best of {repeats}")
+    print(f"  without probes {a:.2f} s | with probes and control probes {b:.2f} s, ratio {b / a:.2f} | "
+          f"probes only {c:.2f} s, ratio {c / a:.2f} | goal <= 1.25: {'yes' if b / a <= 1.25 else 'no'} with control, "
+          f"{'yes' if c / a <= 1.25 else 'no'} without")
+
+
+def big_data(args) -> DataConfig:
+    return DataConfig("synthetic", synthetic_shape=(3, args.side, args.side), synthetic_classes=1000,
+                      synthetic_train=args.images, synthetic_test=args.images)
+
+
+def child(args) -> None:
+    """Run in a fresh process so ru_maxrss is this probe run's peak alone."""
+    base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data = load(big_data(args))
+    config = ProbeConfig(model=args.big, untrained=True, batch_size=args.batch, probe_epochs=1, cka_examples=8)
+    model = build_model(config, data)
+    probed, _ = layer_plan(model, data, config, "cpu")
+    start = time.perf_counter()
+    run_posthoc(model, data, probed, config, "cpu", Quiet())
+    print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "base_kib": base_kib,
+                      "seconds": time.perf_counter() - start}))
+
+
+def memory(args) -> None:
+    with torch.device("meta"):  # shapes only: the naive estimate is computed, not allocated
+        from deepgen_cli.engine import registry
+
+        model = registry.get(args.big, num_classes=1000)
+        from deepgen_cli.engine.probe_layers import discover
+
+        layers, _ = discover(model, torch.empty(1, 3, args.side, args.side))
+    full = [probe_bytes(int(torch.Size(layer.shape).numel()), 1000) * 2 for layer in layers]  # task + control
+    acts = sum(int(torch.Size(layer.shape).numel()) for layer in layers) * 4 * args.batch
+    cmd = [sys.executable, __file__, "--child", "--big", args.big, "--side", str(args.side),
+           "--images", str(args.images), "--batch", str(args.batch)]
+    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    peak, naive = out["peak_kib"] * 1024, sum(full) + acts
+    print(f"post-hoc probes on untrained {args.big} at {args.side}x{args.side}, 1000 classes, {len(layers)} layers, "
+          f"{args.images} images, batch {args.batch}, default budget (64 MiB per probe): {out['seconds']:.0f} s")
+    print(f"  peak RSS {peak / MB:.0f} MiB (after imports {out['base_kib'] / 1024:.0f} MiB) | naive estimate "
+          f"{naive / MB:.0f} MiB (full probes {sum(full) / MB:.0f}, activations {acts / MB:.0f}) | "
+          f"naive / peak {naive / peak:.1f}x | within 4 GiB: {'yes' if peak <= 4 * 1024 * MB else 'no'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="cnn", help="model for the timing run")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--big", default="resnet18", help="model for the memory run (a torchvision classifier)")
+    parser.add_argument("--side", type=int, default=224)
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    overhead(args.model, DataConfig("digits"), args.epochs, args.repeats)
+    overhead("alexnet-small", DataConfig("synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
+                                         synthetic_test=256), 1, args.repeats)
+    if not args.skip_memory:
+        memory(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Beyond the paper: control-task labels for probe selectivity (Hewitt & Liang 2019) and linear CKA
+between layers (Kornblith et al. 2019), computed from centered Gram matrices of a fixed example set.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Inputs are quantized to 1/256 before hashing, so the same example always gets the same control label
+# whatever batch it arrives in (float sums of different batch sizes may differ in the last bit).
+_QUANT = 256.0
+_PRIME = 2_147_483_647  # 2^31 - 1
+
+
+def control_labels(x: torch.Tensor, classes: int, seed: int = 0) -> torch.Tensor:
+    """A random label per example, fixed by the example's content and `seed`: the control task.
+
+    A hash of the (quantized) pixels, not of the position in the data set, so it also works on the
+    batches a training loop hands over without their indices.
+    """
+    flat = (x.detach().reshape(x.shape[0], -1).float() * _QUANT).round().long()
+    g = torch.Generator().manual_seed(seed + 7919)
+    weights = torch.randint(1, 1 << 20, (flat.shape[1],), generator=g).to(flat.device)
+    h = torch.remainder((flat * weights).sum(1), _PRIME)  # sum < 2^20 * 256 * |x|max * features << 2^63
+    h = torch.remainder(h * 48_271, _PRIME)  # a multiplicative-congruential step mixes the residue (< 2^47)
+    return torch.remainder(h, classes)
+
+
+def selectivity(task_accuracy: float, control_accuracy: float) -> float:
+    """Task accuracy minus control-task accuracy, both on the training examples: how much of a probe's
+    accuracy comes from the features rather than from the probe memorizing labels."""
+    return task_accuracy - control_accuracy
+
+
+def centered_gram(features: torch.Tensor) -> torch.Tensor:
+    """H K H for the linear kernel K = X X^T of (n, ...) features (fp64 for a stable ratio)."""
+    x = features.detach().reshape(features.shape[0], -1).double()
+    x = x - x.mean(0, keepdim=True)  # centering the features centers the Gram matrix
+    return x @ x.T
+
+
+def linear_cka(gram_a: torch.Tensor, gram_b: torch.Tensor) -> float:
+    """<Ka, Kb>_F / (||Ka||_F ||Kb||_F) for centered Gram matrices: 1 for features that are the same up
+    to rotation and scale, near 0 for unrelated ones."""
+    num = (gram_a * gram_b).sum()
+    den = gram_a.norm() * gram_b.norm()
+    if den == 0:
+        return float("nan")
+    return float(num / den)

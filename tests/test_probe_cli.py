@@ -1,0 +1,90 @@
+"""`deepgen probe` through the CLI: the record on stdout, post-hoc modes, reductions, the plot, bad input."""
+
+import csv
+import io
+import json
+
+import torch
+
+FAST = ("--subset", "200", "--batch-size", "50", "--cka-examples", "40", "--quiet")
+
+
+def test_training_mode_json_is_the_whole_record(cli, tmp_path):
+    out = tmp_path / "probe.json"
+    result = cli("probe", "--epochs", "2", "--snapshots", "1,2", "--format", "json", "--output", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record == json.loads(out.read_text()) and record["status"] == "complete"
+    assert record["command"] == "probe" and record["config"]["snapshots"] == [1, 2]
+    rows = record["rows"]
+    assert [r["snapshot"] for r in rows] == ["epoch 1"] * 8 + ["epoch 2"] * 8
+    first = rows[0]
+    assert (first["layer"], first["shape"], first["features"], first["probe_params"]) == ("input", "1x8x8", 64, 650)
+    assert first["probe_mb"] == first["full_probe_mb"] == 650 * 12 / 2 ** 20
+    assert rows[1]["features"] == 32 * 8 * 8 and rows[1]["reduction"] == "none"
+    (finding,) = record["findings"]
+    assert finding["claim"].startswith("Linear probe error decreases") and "epoch 2:" in finding["measured"]
+    assert [s["snapshot"] for s in record["analysis"]["snapshots"]] == ["epoch 1", "epoch 2"]
+
+
+def test_untrained_model_is_probed_post_hoc_against_the_input(cli):
+    result = cli("probe", "--untrained", "--layers", "input,1,3", "--probe-epochs", "2", "--format", "csv", *FAST)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["layer"] for r in rows] == ["input", "1", "3"] and {r["snapshot"] for r in rows} == {"untrained"}
+    assert rows[1]["type"] == "MaxPool2d" and rows[1]["shape"] == "32x4x4"
+
+
+def test_saved_weights_are_probed_and_judged(cli, tmp_path):
+    from deepgen_cli.engine import registry
+
+    path = tmp_path / "cnn.pt"
+    torch.save(registry.get("cnn", in_channels=1, image_size=8, num_classes=10).state_dict(), path)
+    result = cli("probe", "--weights", path, "--probe-epochs", "1", "--format", "markdown", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("| snapshot | depth | layer |")
+    assert "| trained | 0 | input |" in result.stdout
+    assert "Linear probe error decreases monotonically" in result.stdout
+
+
+def test_the_budget_reduces_big_layers_and_the_table_shows_both_sizes(cli):
+    # 0.05 MiB per probe of 10 classes: floor(0.05 * 2^20 / 120) - 1 = 435 features at most
+    result = cli("probe", "--untrained", "--layers", "0.2,3", "--max-probe-mb", "0.05", "--probe-epochs", "1",
+                 "--format", "json", *FAST)
+    assert result.exit_code == 0, result.stderr
+    relu, pool = json.loads(result.stdout)["rows"]
+    assert (relu["reduction"], relu["features"], relu["probe_features"]) == ("project", 2048, 435)
+    assert relu["full_probe_mb"] == 2049 * 10 * 12 / 2 ** 20 and relu["probe_mb"] <= 0.05
+    assert (pool["reduction"], pool["probe_features"]) == ("none", 256)
+    table = cli("probe", "--untrained", "--layers", "0.2", "--max-probe-mb", "0.05", "--reduce", "pool",
+                "--probe-epochs", "1", *FAST)
+    assert table.exit_code == 0 and "pool" in table.stdout and "0.23" in table.stdout  # full MiB beside used
+
+
+def test_plot_is_written(cli, tmp_path):
+    png = tmp_path / "probe.png"
+    result = cli("probe", "--epochs", "1", "--plot", png, "--no-control", "--format", "json", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(result.stdout)["rows"][0]["selectivity"] is None
+
+
+def test_bad_input_is_one_line_with_exit_2(cli, tmp_path):
+    cases = [
+        (("--reduce", "median"), "--reduce: unknown reduction 'median'; valid: auto, none, subset, project, pool"),
+        (("--snapshots", "9"), "--snapshots: epoch 9 is outside 1..4 (--epochs)"),
+        (("--snapshots", "x"), "--snapshots: cannot read 'x'"),
+        (("--model", "nope"), "--model: unknown model 'nope'; valid: "),
+        (("--untrained", "--weights", "w.pt"), "--untrained: cannot be combined with --weights"),
+        (("--max-probe-mb", "0"), "--max-probe-mb: must be a positive number"),
+        (("--max-probe-mb", "0.0001"), "--max-probe-mb: 0.0001 MiB cannot hold a probe for 10 classes"),
+        (("--layers", "9"), "--layers: '9' matches no probe-able layer; valid: input, 0.0, 0.2"),
+        (("--weights", tmp_path / "none.pt"), "--weights: no file at"),
+        (("--plot", "x.jpg"), "--plot: 'x.jpg' must end in .png"),
+    ]
+    for args, message in cases:
+        result = cli("probe", *args, "--quiet")
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.startswith("deepgen: error: ") and message in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1

@@ -1,0 +1,175 @@
+"""Probe building blocks: reductions within the budget, layer discovery, hooks, CKA and control labels."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.probe_layers import discover, select, tap
+from deepgen_cli.engine.probe_metrics import centered_gram, control_labels, linear_cka
+from deepgen_cli.engine.probe_reduce import MB, Reducer, max_features, plan, probe_bytes, probe_params
+
+
+def test_probe_size_is_features_plus_bias_times_classes():
+    assert probe_params(64, 10) == 650
+    assert probe_bytes(64, 10) == 650 * 12  # fp32 weights, momentum and gradient
+    assert max_features(10, 1) == 1 * MB // 120 - 1 == 8737
+    assert max_features(10, probe_bytes(100, 10) / MB) == 100  # the budget of exactly that probe
+
+
+def test_resnet50_first_block_probe_needs_gigabytes_and_the_budget_brings_it_to_megabytes():
+    torchvision = pytest.importorskip("torchvision")
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        model = torchvision.models.resnet50()
+    layers, skipped = discover(model, torch.empty(1, 3, 224, 224, device="meta"))
+    block = next(layer for layer in layers if layer.name == "layer1.0")
+    assert block.kind == "block" and block.type == "Bottleneck" and block.shape == (256, 56, 56)
+    features = 256 * 56 * 56
+    assert probe_params(features, 1000) == 802_817_000
+    assert probe_params(features, 1000) * 4 / 1e9 == pytest.approx(3.21, abs=0.01)  # fp32 weights: ~3 GB
+    for kind in ("auto", "subset", "project", "pool"):
+        r = plan(block.shape, 1000, kind, 64)
+        assert r.kind == ("project" if kind == "auto" else kind)
+        assert probe_bytes(r.out_features, 1000) <= 64 * MB
+    assert plan(block.shape, 1000, "project", 64).out_features == 64 * MB // 12_000 - 1 == 5591
+    assert plan(block.shape, 1000, "pool", 64).pool_size == (4, 4)  # 256 channels x 4 x 4 = 4096 <= 5591
+    assert "layer1.0.relu" in skipped  # one ReLU object runs three times per Bottleneck
+
+
+def test_small_layers_are_not_reduced_and_a_tiny_budget_is_refused():
+    assert plan((32, 8, 8), 10, "auto", 64).kind == "none"
+    assert plan((32, 8, 8), 10, "subset", 64).kind == "none"  # already fits: nothing to drop
+    r = plan((32, 8, 8), 10, "subset", 0.01)  # 0.01 MiB / 120 B per feature, less the bias -> 86 features
+    assert (r.kind, r.out_features) == ("subset", 86)
+    assert plan((512,), 10, "pool", 0.01).kind == "project"  # no grid to pool over
+    with pytest.raises(UsageError, match="--max-probe-mb"):
+        plan((32, 8, 8), 10, "auto", 1e-5)
+    with pytest.raises(UsageError, match="valid: auto, none"):
+        plan((4,), 10, "median", 64)
+
+
+def test_reducers_give_the_planned_width_and_are_fixed_by_the_seed():
+    x = torch.randn(5, 8, 6, 6)
+    budget = probe_bytes(100, 10) / MB  # room for 100 features
+    for kind in ("subset", "project", "pool"):
+        r = plan((8, 6, 6), 10, kind, budget)
+        out = Reducer(r)(x)
+        assert out.shape == (5, r.out_features)
+        assert torch.equal(out, Reducer(r)(x))  # same seed, same features
+    r = plan((8, 6, 6), 10, "subset", budget)
+    picked = Reducer(r)._index
+    assert torch.equal(Reducer(r)(x), x.flatten(1)[:, picked])
+    pooled = Reducer(plan((8, 6, 6), 10, "pool", budget))(x)  # 100 features: 8 channels x 3 x 3 = 72
+    assert pooled.shape == (5, 72)
+    assert pooled[0, 0] == pytest.approx(x[0, 0, :2, :2].mean().item(), abs=1e-6)
+
+
+def test_projection_is_a_count_sketch_that_keeps_inner_products_on_average():
+    r = plan((4000,), 2, "project", probe_bytes(1000, 2) / MB)  # room for exactly 1000 features
+    assert r.out_features == 1000
+    red = Reducer(r)
+    x = torch.randn(3, 4000)
+    out = red(x)
+    # Every input feature lands in one bucket with sign +-1: the sum of |signed| contributions is kept.
+    assert out.shape == (3, 1000)
+    assert out.sum().abs() <= x.abs().sum()
+    assert torch.allclose((red(torch.eye(4000)).abs().sum(1)), torch.ones(4000))
+    ratio = (out.norm(dim=1) ** 2 / x.norm(dim=1) ** 2)
+    assert torch.all((ratio > 0.8) & (ratio < 1.2))
+
+
+def test_discovered_names_match_the_model_in_execution_order():
+    from deepgen_cli.engine import registry
+
+    model = registry.get("cnn", in_channels=1, image_size=8, num_classes=10)
+    layers, skipped = discover(model, torch.zeros(1, 1, 8, 8))
+    assert [(l.name, l.kind) for l in layers] == [
+        ("input", "input"), ("0.0", "conv"), ("0.2", "activation"), ("1", "pool"),
+        ("2.0", "conv"), ("2.2", "activation"), ("3", "pool"), ("6", "linear")]
+    assert set(l.name for l in layers[1:]) <= set(dict(model.named_modules()))
+    assert [l.shape for l in layers][1:4] == [(32, 8, 8), (32, 8, 8), (32, 4, 4)]
+    assert skipped == []
+    assert [l.name for l in select(layers, "2.*,6")] == ["2.0", "2.2", "6"]
+    with pytest.raises(UsageError, match="valid: input, 0.0"):
+        select(layers, "7")
+
+
+def test_blocks_with_their_own_forward_are_probed():
+    from deepgen_cli.engine import registry
+
+    model = registry.get("inception-small", in_channels=3, image_size=8, num_classes=10)
+    layers, _ = discover(model, torch.zeros(1, 3, 8, 8))
+    blocks = [l.name for l in layers if l.kind == "block"]
+    assert blocks[:3] == ["1", "2", "3"] and len(blocks) == 10  # 8 inception + 2 downsample blocks
+
+
+def test_a_tap_copies_before_an_in_place_relu_overwrites_the_output():
+    conv = nn.Conv2d(1, 2, 3, padding=1)
+    model = nn.Sequential(conv, nn.ReLU(inplace=True))
+    x = torch.randn(4, 1, 5, 5)
+    kept = {}
+    reducer = Reducer(plan((2, 5, 5), 3, "none", 64))
+    with torch.no_grad(), tap(model, ["0"], lambda name, out: kept.setdefault(name, reducer(out))):
+        model(x)
+        expected = conv(x).flatten(1)
+    assert (expected < 0).any()  # there were negatives for the ReLU to overwrite
+    assert torch.equal(kept["0"], expected)
+
+
+def test_control_labels_are_fixed_per_example_whatever_the_batch():
+    x = torch.randn(300, 1, 8, 8)
+    labels = control_labels(x, 10, seed=1)
+    assert torch.equal(control_labels(x[100:110], 10, seed=1), labels[100:110])
+    assert labels.min() >= 0 and labels.max() <= 9
+    assert torch.bincount(labels, minlength=10).min() > 10  # roughly uniform: 30 expected per class
+    assert not torch.equal(control_labels(x, 10, seed=2), labels)
+
+
+def test_linear_cka_is_one_under_rotation_and_scale_and_symmetric():
+    a = torch.randn(40, 6, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    assert linear_cka(centered_gram(a), centered_gram(2.5 * a @ q)) == pytest.approx(1.0)
+    b = torch.randn(40, 9, dtype=torch.float64)
+    ab = linear_cka(centered_gram(a), centered_gram(b))
+    assert ab == pytest.approx(linear_cka(centered_gram(b), centered_gram(a))) and 0 < ab < 1
+    # Hand-checked: x = [1,2,3], y = [1,3,2]: centered Grams give <Kx,Ky> / (|Kx||Ky|) = 0.25
+    x = torch.tensor([[1.0], [2.0], [3.0]])
+    y = torch.tensor([[1.0], [3.0], [2.0]])
+    assert linear_cka(centered_gram(x), centered_gram(y)) == pytest.approx(0.25)
+    assert math.isnan(linear_cka(centered_gram(torch.ones(3, 2)), centered_gram(x)))
+
+
+def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy():
+    import torch.nn.functional as F
+
+    from deepgen_cli.engine.probe_heads import ProbeBank
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 12, generator=g)  # two layers, 7 and 5 features wide
+    y, yc = torch.randint(0, 3, (16,), generator=g), torch.randint(0, 3, (16,), generator=g)
+    bank = ProbeBank([7, 5], 3, True, lr=0.1, device="cpu")
+    for w in bank.weights:
+        w.copy_(torch.randn(w.shape, generator=g))
+    bank.bias.copy_(torch.randn(bank.bias.shape, generator=g))
+    weights = [w.clone().requires_grad_() for w in bank.weights]
+    bias = bank.bias.clone().requires_grad_()
+    opt = torch.optim.SGD(weights + [bias], lr=0.1, momentum=0.9)
+    z = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + 1e-5)  # same batch: running stats = batch stats
+    for _ in range(3):
+        loss = 0
+        for i, (start, width) in enumerate([(0, 7), (7, 5)]):
+            logits = F.linear(z[:, start:start + width], weights[i], bias[i])
+            loss = loss + F.cross_entropy(logits[:, :3], y) + F.cross_entropy(logits[:, 3:], yc)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        bank.step(x, y, yc)
+    for ours, ref in zip(bank.weights, weights):
+        assert torch.allclose(ours, ref, atol=1e-6)
+    assert torch.allclose(bank.bias, bias, atol=1e-6)
+    counts = bank.correct(x, y, yc)
+    for i, (start, width) in enumerate([(0, 7), (7, 5)]):
+        logits = F.linear(z[:, start:start + width], weights[i], bias[i])
+        assert counts[i] == (int((logits[:, :3].argmax(1) == y).sum()), int((logits[:, 3:].argmax(1) == yc).sum()))

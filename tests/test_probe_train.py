@@ -1,0 +1,68 @@
+"""Probes trained alongside the model: the model's training is bit-for-bit the same with or without them."""
+
+import torch
+
+from deepgen_cli.engine import registry, train
+from deepgen_cli.engine.data import DataConfig, load
+from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row, outcome
+from deepgen_cli.engine.probe_train import train_config, train_with_probes
+
+
+class Recorder:
+    def __init__(self):
+        self.rows = []
+
+    def row(self, row):
+        self.rows.append(row)
+
+    def progress(self, message):
+        pass
+
+    def log(self, message):
+        pass
+
+
+def tiny_data():
+    return load(DataConfig("synthetic", synthetic_train=96, synthetic_test=48, synthetic_classes=4, seed=1))
+
+
+def fresh_model():
+    torch.manual_seed(0)
+    # Dropout draws from the global RNG on every training step: a probe that drew from it would show.
+    return registry.get("cnn", in_channels=1, image_size=8, num_classes=4, width=8, dropout=0.5)
+
+
+def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
+    data = tiny_data()
+    config = ProbeConfig(epochs=2, snapshots=(1, 2), batch_size=16, cka_examples=20, seed=3)
+    plain = fresh_model()
+    train.train(plain, data, train_config(config, data), "cpu")
+    rng_plain = torch.get_rng_state()
+
+    probed_model = fresh_model()
+    probed, _ = layer_plan(probed_model, data, config, "cpu")
+    session = Recorder()
+    rows = train_with_probes(probed_model, data, probed, config, "cpu", session, make_row)
+    assert torch.equal(torch.get_rng_state(), rng_plain)  # the probes drew nothing from the global RNG
+    a, b = plain.state_dict(), probed_model.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm statistics too
+    layers = ["input", "0.0", "0.2", "1", "2.0", "2.2", "3", "6"]
+    assert [r["layer"] for r in rows] == layers * 2
+    assert [r["snapshot"] for r in rows] == ["epoch 1"] * 8 + ["epoch 2"] * 8
+    assert len(session.rows) == 16
+    assert all(0 <= r["test_error"] <= 1 and 0 <= r["train_error"] <= 1 for r in rows)
+    assert rows[9]["cka_prev"] is not None and rows[8]["cka_prev"] is None
+
+
+def test_probes_alongside_learn_the_task():
+    data = tiny_data()
+    config = ProbeConfig(epochs=3, snapshots=(3,), batch_size=16, cka_examples=0, control=False)
+    model = fresh_model()
+    probed, notes = layer_plan(model, data, config, "cpu")
+    rows = train_with_probes(model, data, probed, config, "cpu", Recorder(), make_row)
+    # Synthetic classes are Gaussian blobs around class means: the input is almost linearly separable.
+    assert rows[0]["layer"] == "input" and rows[0]["train_error"] <= 0.05
+    assert all(r["selectivity"] is None and r["control_train_accuracy"] is None for r in rows)
+    result = outcome(rows, config, notes)
+    assert [f.claim.startswith("Linear probe error decreases") for f in result.findings] == [True]
+    assert result.analysis["snapshots"][0]["snapshot"] == "epoch 3"
