@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -14,6 +15,9 @@ try:  # typer >= 0.2x carries its own copy of click
     from typer._click import exceptions as cx
 except ImportError:  # older typer runs on click itself
     from click import exceptions as cx
+
+# click's Abort (raised for Ctrl-C at a prompt) is missing from some of typer's vendored copies.
+_ABORT = getattr(cx, "Abort", KeyboardInterrupt)
 
 
 def _fail(message: str, code: int) -> None:
@@ -42,9 +46,14 @@ class DeepgenGroup(TyperGroup):
             _fail(err.format_message(), err.exit_code)
         except DeepgenError as err:
             _fail(str(err), err.exit_code)
-        except (KeyboardInterrupt, cx.Abort):
+        except (KeyboardInterrupt, _ABORT):
             sys.stderr.write("deepgen: interrupted\n")
             sys.exit(130)
+        except Exception as err:  # a bug, not a user mistake: one line, the traceback on request
+            if os.environ.get("DEEPGEN_DEBUG"):
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err} (rerun with DEEPGEN_DEBUG=1 for the traceback; "
+                  f"please report it)", 1)
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv

@@ -48,6 +48,13 @@ def text(v) -> str:
     return "" if v is None else str(v)
 
 
+def _with_errors(report: Report, columns: list[Column]) -> list[Column]:
+    """An `error` column, last, only when a row failed (a diverged run, a model that would not build)."""
+    if any(row.get("error") for row in report.rows) and all(c.key != "error" for c in columns):
+        return [*columns, Column("error", "error", text, numeric=False)]
+    return columns
+
+
 def _cells(report: Report, columns: list[Column]) -> list[list[str]]:
     return [[c.fmt(row.get(c.key)) if row.get(c.key) is not None else "" for c in columns]
             for row in report.rows]
@@ -67,6 +74,7 @@ def stdout_console() -> Console:
 
 def print_table(report: Report, columns: list[Column], title: str, console: Console | None = None) -> None:
     console = console or stdout_console()
+    columns = _with_errors(report, columns)
     table = Table(title=title, title_justify="left")
     for c in columns:
         table.add_column(c.header, justify="right" if c.numeric else "left", no_wrap=True)
@@ -81,6 +89,7 @@ def print_table(report: Report, columns: list[Column], title: str, console: Cons
 
 
 def to_markdown(report: Report, columns: list[Column]) -> str:
+    columns = _with_errors(report, columns)
     lines = ["| " + " | ".join(c.header for c in columns) + " |",
              "| " + " | ".join("---:" if c.numeric else "---" for c in columns) + " |"]
     lines += ["| " + " | ".join(cells) + " |" for cells in _cells(report, columns)]

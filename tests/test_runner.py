@@ -77,3 +77,16 @@ def test_stdout_closed_early_exits_quietly():
     shell = f"{sys.executable} -m deepgen_cli efficiency --models squeezenet1_1@48,mobilenet:0.25@48 -q --min-time 0.01 -f csv | head -1"
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("model,") and proc.stderr == ""
+
+
+def test_an_internal_error_is_one_line_without_a_traceback(cli, monkeypatch):
+    import deepgen_cli.commands.memorize as command
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(command, "run_command", broken)
+    result = cli("memorize", "--quiet")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("deepgen: error: internal error: ValueError: boom (rerun with DEEPGEN_DEBUG=1")
+    assert result.stderr.count("\n") == 1

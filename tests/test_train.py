@@ -95,8 +95,11 @@ def test_batch_order_replaces_the_permutation(toy):
 
 
 def test_until_fit_stops_at_the_fit_epoch_and_lr_decays(toy):
-    r = train.train(model(), toy, train.TrainConfig(epochs=200, batch_size=16, lr=0.1, until_fit=True), "cpu")
+    m = model()
+    r = train.train(m, toy, train.TrainConfig(epochs=200, batch_size=16, lr=0.1, until_fit=True), "cpu")
     assert r.fit_epoch is not None and len(r.epochs) == r.fit_epoch < 200
+    # fit: every batch right as trained, then every training example right in eval mode; not before
+    assert train.evaluate(m, toy.x_train, toy.y_train, "cpu").accuracy == 1.0
     assert r.epochs[-1].train_accuracy == 1.0 and all(e.train_accuracy < 1.0 for e in r.epochs[:-1])
     assert r.fit_seconds == pytest.approx(sum(e.seconds for e in r.epochs))
     decayed = train.train(model(), toy, train.TrainConfig(epochs=3, batch_size=16, lr=0.1, lr_decay=0.5), "cpu")

@@ -189,7 +189,12 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
             if previous is not None:
                 row = MemorizeRow(**{k: previous[k] for k in MemorizeRow.__dataclass_fields__ if k in previous})
             else:
-                row = train_level(config, clean, p, device, session, f"[{j}/{len(levels)}] p={p:g}")
+                try:
+                    row = train_level(config, clean, p, device, session, f"[{j}/{len(levels)}] p={p:g}")
+                except train.Diverged as err:  # this level fails, the sweep goes on; the run exits 1
+                    session.row({"model": config.model, "dataset": config.dataset, "corruption": config.corruption,
+                                 "noise": p, "error": f"p={p:g}: {err}"})
+                    continue
             rows.append(row)
             session.row(row)
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from deepgen_cli.results import Finding, Outcome
 
 FIT_ACCURACY = 0.999  # "fits": training accuracy at least 99.9%
-CHANCE_POINTS = 0.02  # "falls to chance": test accuracy within 2 points of 1/classes
+CHANCE_POINTS = 0.02  # "falls to chance": test accuracy within 2 points of 1/classes...
+CHANCE_SDS = 3.0  # ...or within 3 binomial SDs of a guesser's accuracy, whichever is wider
 RISE_SLACK = 0.02  # test error may dip by up to 2 points between neighbouring levels (about one binomial SD)
 LABEL_KINDS = ("labels", "random-labels")
 
@@ -17,6 +18,8 @@ def _pct(x: float) -> str:
 def findings(rows: list, config) -> Outcome:
     rows = sorted(rows, key=lambda r: r.noise)
     out, notes = [], []
+    if not rows:  # every level failed: nothing was measured, so nothing is claimed
+        return Outcome([], ["no level finished; see the error column"], {})
     kind = config.corruption
     what = "random labels" if kind in LABEL_KINDS else kind.replace("-", " ")
     top = rows[-1]
@@ -31,11 +34,14 @@ def findings(rows: list, config) -> Outcome:
         r = full[0]
         chance = 1 / r.num_classes
         sd = (chance * (1 - chance) / max(r.test_examples, 1)) ** 0.5  # spread of a guesser's accuracy
+        # 2 points is the paper-scale tolerance (CIFAR-10's 10,000 test images: SD 0.3 points); on a small
+        # test set a guesser strays further, so the band widens to 3 binomial SDs (digits: 4.2 points).
+        band = max(CHANCE_POINTS, CHANCE_SDS * sd)
         out.append(Finding(
-            "Test accuracy falls to chance at p=1 (within 2 points of 1/classes)",
-            f"test accuracy {_pct(r.test_accuracy)} vs chance {_pct(chance)} on {r.test_examples} test examples "
-            f"(binomial SD {100 * sd:.1f} points)",
-            abs(r.test_accuracy - chance) <= CHANCE_POINTS + 1e-9))  # 0.1 - 0.08 is 0.020000000000000004
+            "Test accuracy falls to chance at p=1 (within max(2 points, 3 binomial SD) of 1/classes)",
+            f"test accuracy {_pct(r.test_accuracy)} vs chance {_pct(chance)} on {r.test_examples} test examples: "
+            f"{100 * (r.test_accuracy - chance):+.1f} points, band ±{100 * band:.1f} (binomial SD {100 * sd:.1f})",
+            abs(r.test_accuracy - chance) <= band + 1e-9))  # 0.1 - 0.08 is 0.020000000000000004
     if len(rows) >= 2:
         errors = [1 - r.test_accuracy for r in rows]
         dips = [b - a for a, b in zip(errors, errors[1:]) if b < a - RISE_SLACK]
