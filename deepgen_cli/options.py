@@ -27,3 +27,18 @@ SEED = typer.Option(0, "--seed", help="Seed for torch, data splits and corruptio
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress or logs on stderr.")
 RESUME = typer.Option(False, "--resume", help="Skip rows already in --output that were measured with the same config.")
 PLOT = typer.Option(None, "--plot", help="Also save a PNG plot to this path.")
+
+
+# Synthetic data (`--dataset synthetic`): seeded Gaussian images, each class its own mean image.
+def synthetic_shape_option(default: tuple[int, int, int]):
+    return typer.Option("x".join(map(str, default)), "--synthetic-shape",
+                        help="--dataset synthetic: CHANNELSxHEIGHTxWIDTH, e.g. 3x32x32.")
+
+
+def synthetic_classes_option(default: int):
+    return typer.Option(default, "--synthetic-classes", help="--dataset synthetic: number of classes.")
+
+
+def synthetic_examples_option(default: tuple[int, int]):
+    return typer.Option(",".join(map(str, default)), "--synthetic-examples",
+                        help="--dataset synthetic: TRAIN,TEST example counts.")

@@ -131,3 +131,21 @@ def test_mnist_missing_or_corrupt(tmp_path):
     (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 5)  # truncated header
     with pytest.raises(RunError, match=r"corrupt.*--download"):
         data.load(data.DataConfig(dataset="mnist", data_dir=str(tmp_path)))
+
+
+def test_synthetic_shape_and_counts_parse():
+    assert data.parse_shape("3x32x32") == (3, 32, 32) and data.parse_shape("1X8X8") == (1, 8, 8)
+    assert data.parse_counts("1000,500") == (1000, 500)
+    for bad in ("3x32", "3x32x16", "0x8x8", "axbxc"):
+        with pytest.raises(UsageError, match="--synthetic-shape"):
+            data.parse_shape(bad)
+    for bad in ("10", "0,5", "5,x"):
+        with pytest.raises(UsageError, match="--synthetic-examples"):
+            data.parse_counts(bad)
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="--data-dir: .* is a file"):
+        data.load(data.DataConfig(dataset="cifar10", data_dir=str(f)))

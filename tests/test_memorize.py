@@ -128,3 +128,13 @@ def test_a_diverged_level_is_a_failed_row_and_the_run_exits_1(cli, tmp_path):
     record = json.loads(out.read_text())
     assert [(r["noise"], "diverged" in r["error"]) for r in record["rows"]] == [(0.0, True), (1.0, True)]
     assert record["findings"] == [] and "error" in result.stdout  # the table grows an error column
+
+
+def test_synthetic_data_of_any_shape_and_class_count(cli):
+    result = cli("memorize", "--dataset", "synthetic", "--synthetic-shape", "3x8x8", "--synthetic-classes", "4",
+                 "--synthetic-examples", "60,40", "--model", "cnn", "--noise", "1", "--epochs", "2", "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    (row,) = record["rows"]
+    assert (row["num_classes"], row["train_examples"], row["test_examples"]) == (4, 60, 40)
+    assert record["config"]["synthetic_shape"] == [3, 8, 8]

@@ -53,6 +53,9 @@ def memorize(
     download: bool = typer.Option(D.download, "--download", help="Fetch the dataset into --data-dir if missing."),
     image_size: Optional[int] = typer.Option(D.image_size, "--image-size", help="Resize images to this side (pixels)."),
     subset: Optional[int] = typer.Option(D.subset, "--subset", help="Train on N examples (seeded choice)."),
+    synthetic_shape: str = options.synthetic_shape_option(D.synthetic_shape),
+    synthetic_classes: int = options.synthetic_classes_option(D.synthetic_classes),
+    synthetic_examples: str = options.synthetic_examples_option(D.synthetic_examples),
     corruption: str = typer.Option(D.corruption, "--corruption", help="labels, random-labels, shuffled-pixels, "
                                    "random-pixels or gaussian."),
     noise: str = typer.Option(",".join(f"{p:g}" for p in D.noise), "--noise", "-p",
@@ -88,7 +91,10 @@ def memorize(
     levels = parse_noise(noise)
     if corruption == "random-labels" and noise == ",".join(f"{p:g}" for p in D.noise):
         levels = (1.0,)  # the default sweep means nothing here: random labels are p=1
-    config = MemorizeConfig(model, dataset, data_dir, download, image_size, subset, corruption, levels, epochs,
+    from deepgen_cli.engine.data import parse_counts, parse_shape
+
+    config = MemorizeConfig(model, dataset, data_dir, download, image_size, subset, parse_shape(synthetic_shape),
+                            synthetic_classes, parse_counts(synthetic_examples), corruption, levels, epochs,
                             until_fit, batch_size, lr, lr_decay, momentum, weight_decay, dropout, augment,
                             confidence_penalty, cp_threshold, label_smoothing, amp, channels_last, compile,
                             threads, seed)

@@ -21,6 +21,8 @@ TEST_FRACTION = 0.25  # digits has no official split: a seeded 75/25 one (1,347 
 IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
 # Synthetic images: each class has its own mean image; an example is its class mean plus unit noise.
 SYNTHETIC_CLASS_SCALE = 1.0
+MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 images is 12 GB
+MAX_CLASSES = 100_000
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,39 @@ def check(cfg: DataConfig) -> None:
         c, h, w = cfg.synthetic_shape
         if min(c, h, w) < 1 or h != w:
             raise UsageError(f"synthetic shape must be C x S x S with positive sides, got {cfg.synthetic_shape}")
-        if cfg.synthetic_classes < 2 or cfg.synthetic_train < 1 or cfg.synthetic_test < 1:
-            raise UsageError("synthetic data needs at least 2 classes and 1 train and 1 test example")
+        if not 2 <= cfg.synthetic_classes <= MAX_CLASSES:
+            raise UsageError(f"--synthetic-classes: must be from 2 to {MAX_CLASSES:,}, got {cfg.synthetic_classes}")
+        if cfg.synthetic_train < 1 or cfg.synthetic_test < 1:
+            raise UsageError("--synthetic-examples: needs at least 1 train and 1 test example")
     if cfg.dataset in ("cifar10", "mnist", "fashion-mnist") and not cfg.data_dir:
         raise UsageError(f"--data-dir: {cfg.dataset} is read from files; give the folder that holds them "
                          f"(add --download to fetch them there)")
+    if cfg.data_dir and Path(cfg.data_dir).exists() and not Path(cfg.data_dir).is_dir():
+        raise UsageError(f"--data-dir: '{cfg.data_dir}' is a file; give the folder that holds the dataset "
+                         f"(e.g. the one with {CIFAR_FOLDER}/ or MNIST/raw/)")
+
+
+def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, int]:
+    """'3x32x32' -> (3, 32, 32): channels x height x width, square images."""
+    try:
+        c, h, w = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read '{text}'; write CHANNELSxHEIGHTxWIDTH, e.g. 3x32x32") from None
+    if min(c, h, w) < 1 or h != w or c > 64 or h > IMAGE_SIZE_RANGE[1]:
+        raise UsageError(f"{flag}: '{text}' must be square with 1-64 channels and sides of 1 to "
+                         f"{IMAGE_SIZE_RANGE[1]} pixels, e.g. 3x32x32")
+    return c, h, w
+
+
+def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, int]:
+    """'1000,500' -> (1000 training, 500 test examples)."""
+    try:
+        train, test = (int(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read '{text}'; write TRAIN,TEST example counts, e.g. 1000,500") from None
+    if not (1 <= train <= MAX_SYNTHETIC and 1 <= test <= MAX_SYNTHETIC):
+        raise UsageError(f"{flag}: counts must be from 1 to {MAX_SYNTHETIC:,}, got '{text}'")
+    return train, test
 
 
 def resize(x: Tensor, side: int) -> Tensor:
@@ -185,6 +215,7 @@ def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) ->
 
 
 MNIST_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's class names
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def _mnist(cfg: DataConfig):
@@ -195,14 +226,15 @@ def _mnist(cfg: DataConfig):
     raw = root / MNIST_FOLDERS[cfg.dataset] / "raw"
     if cfg.download:
         _download(cfg.dataset, root)
+    absent = [name for name in MNIST_FILES if not (raw / name).is_file()]
+    if absent:
+        raise _missing(cfg, raw, f"no idx file '{absent[0]}' (of {', '.join(MNIST_FILES)})")
     out = []
     for train in (True, False):
         try:  # torchvision reads the raw idx files (train-images-idx3-ubyte, ...) when they are present
             ds = cls(str(root), train=train, download=False)
-        except RuntimeError:
-            raise _missing(cfg, raw, "no idx files (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...)") from None
-        except Exception:
-            raise _missing(cfg, raw, "the idx files are corrupt") from None
+        except Exception:  # the files are there, so a failure means a bad header or truncated data
+            raise _missing(cfg, raw, "the idx files are corrupt or truncated") from None
         x, y = ds.data, ds.targets
         if x.dim() != 3 or len(x) != len(y) or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
             raise _missing(cfg, raw, "the idx files are corrupt (images and labels disagree)")

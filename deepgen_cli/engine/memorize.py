@@ -29,6 +29,9 @@ class MemorizeConfig:
     download: bool = False
     image_size: int | None = None  # pixels; None keeps the dataset's side
     subset: int | None = None  # train on N examples
+    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
+    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
+    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
     corruption: str = "labels"
     noise: tuple[float, ...] = (0.0, 0.5, 1.0)  # p per row: fraction of training examples corrupted
     epochs: int = 300  # the cap with until_fit; random digits labels fit in about 70 epochs
@@ -97,6 +100,7 @@ def check(config: MemorizeConfig) -> None:
     if config.model not in registry.names():
         raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(registry.names())}")
     train.check(train_config(config, 0))
+    data_mod.check(data_config(config))
 
 
 def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
@@ -108,10 +112,17 @@ def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
         channels_last=config.channels_last, compile=config.compile, seed=seed)
 
 
+def data_config(config: MemorizeConfig) -> data_mod.DataConfig:
+    return data_mod.DataConfig(dataset=config.dataset, data_dir=config.data_dir, download=config.download,
+                               image_size=config.image_size, subset=config.subset,
+                               synthetic_shape=tuple(config.synthetic_shape),
+                               synthetic_classes=config.synthetic_classes,
+                               synthetic_train=config.synthetic_examples[0],
+                               synthetic_test=config.synthetic_examples[1], seed=config.seed)
+
+
 def load_data(config: MemorizeConfig) -> data_mod.Dataset:
-    return data_mod.load(data_mod.DataConfig(dataset=config.dataset, data_dir=config.data_dir,
-                                             download=config.download, image_size=config.image_size,
-                                             subset=config.subset, seed=config.seed))
+    return data_mod.load(data_config(config))
 
 
 def build_model(config: MemorizeConfig, data: data_mod.Dataset) -> tuple[nn.Module, data_mod.Dataset]:
