@@ -42,7 +42,7 @@ def test_random_labels_are_fit_and_test_accuracy_is_near_chance():
 
 
 def _row(noise, test_acc, fit_epoch=10, train_acc=1.0, steps=None):
-    return MemorizeRow("mlp1x512", "digits", "labels", noise, 0, noise, train_acc, test_acc, train_acc - test_acc,
+    return MemorizeRow(0, "mlp1x512", "digits", "labels", noise, 0, noise, train_acc, test_acc, train_acc - test_acc,
                        fit_epoch, steps if steps is not None else (fit_epoch and 11 * fit_epoch),
                        fit_epoch and 0.1 * fit_epoch, fit_epoch or 300, 1.0, 0.01, 0.1, 0.2, 1.0, 1347, 450, 10)
 
@@ -98,7 +98,7 @@ def test_cli_table_markdown_and_plot(cli, tmp_path):
     assert "not reached" in table.stdout and "mlp1x512" in table.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = cli("memorize", "--noise", "1", "--epochs", "2", *SMALL, "--format", "markdown")
-    assert md.stdout.startswith("| model | corruption | p |")
+    assert md.stdout.startswith("| model | seed | corruption | p |")
 
 
 @pytest.mark.parametrize("args, flag", [
@@ -138,3 +138,27 @@ def test_synthetic_data_of_any_shape_and_class_count(cli):
     (row,) = record["rows"]
     assert (row["num_classes"], row["train_examples"], row["test_examples"]) == (4, 60, 40)
     assert record["config"]["synthetic_shape"] == [3, 8, 8]
+
+
+TIMES = ("fit_time_s", "train_time_s", "seconds")
+
+
+def _untimed(value):
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in TIMES}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def test_same_seed_same_numbers_and_repeats_report_mean_and_sd(cli):
+    args = ("memorize", "--noise", "0.5", "--subset", "200", "--epochs", "4", "--repeats", "2", "-q", "-f", "json")
+    first, second = (json.loads(cli(*args).stdout) for _ in range(2))
+    assert _untimed(first["rows"]) == _untimed(second["rows"])  # CPU, one thread: bit for bit
+    assert [r["seed"] for r in first["rows"]] == [0, 1]
+    a, b = (r["test_accuracy"] for r in first["rows"])
+    spread = first["analysis"]["by_noise"]["0.5"]
+    assert spread["seeds"] == [0, 1] and spread["test_accuracy"]["mean"] == pytest.approx((a + b) / 2)
+    assert spread["test_accuracy"]["sd"] == pytest.approx(abs(a - b) / 2 ** 0.5)  # SD of two values
+    other = json.loads(cli(*args, "--seed", "5").stdout)
+    assert [r["seed"] for r in other["rows"]] == [5, 6] and other["rows"][0]["curve"] != first["rows"][0]["curve"]

@@ -21,6 +21,7 @@ def _seconds(v) -> str:
 
 COLUMNS = [
     Column("model", "model", render.text, numeric=False),
+    Column("seed", "seed", render.text),
     Column("corruption", "corruption", render.text, numeric=False),
     Column("noise", "p", render.fixed(2)),
     Column("changed_fraction", "changed", render.percent),
@@ -79,6 +80,7 @@ def memorize(
     channels_last: bool = typer.Option(D.channels_last, "--channels-last", help="NHWC memory format."),
     compile: bool = typer.Option(D.compile, "--compile", help="torch.compile the model."),
     threads: Optional[int] = typer.Option(D.threads, "--threads", help="CPU threads for torch (1 suits the small default models)."),
+    repeats: int = typer.Option(D.repeats, "--repeats", help="Seeds per level (seed, seed+1, ...): mean and SD; verdicts use means."),
     plot: Optional[str] = options.PLOT,
     fmt: options.Format = options.FORMAT,
     output: Optional[str] = options.OUTPUT,
@@ -97,7 +99,7 @@ def memorize(
                             synthetic_classes, parse_counts(synthetic_examples), corruption, levels, epochs,
                             until_fit, batch_size, lr, lr_decay, momentum, weight_decay, dropout, augment,
                             confidence_penalty, cp_threshold, label_smoothing, amp, channels_last, compile,
-                            threads, seed)
+                            threads, repeats, seed)
     from deepgen_cli.engine.memorize import check
 
     check(config)  # a bad option fails before the data loads
@@ -110,7 +112,7 @@ def memorize(
         check_path(plot)
         after = lambda report: memorize_plot(report, plot)  # noqa: E731
     run_command("memorize", config, common, run, COLUMNS, "Memorization (Zhang et al. 2017)", after,
-                sweep=("noise",))
+                sweep=("noise", "repeats"))
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from deepgen_cli.engine.memorize_findings import findings
 from deepgen_cli.results import Outcome
 
 MAX_THREADS = 256
+MAX_REPEATS = 100
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,13 @@ class MemorizeConfig:
     # on shared cores a second thread stalls at every barrier (measured: a random-label fit of digits took
     # 0.8-2.5 s on one thread, 15-50 s on two). One thread also gives the same numbers on any machine.
     threads: int | None = 1
-    seed: int = 0  # data split, corruption, initial weights and batch order
+    repeats: int = 1  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order); verdicts use means
+    seed: int = 0  # data split and subset; with the repeat index: corruption, initial weights and batch order
 
 
 @dataclass
 class MemorizeRow:
+    seed: int  # corruption, initial weights and batch order
     model: str
     dataset: str
     corruption: str
@@ -95,6 +98,8 @@ def check(config: MemorizeConfig) -> None:
                          "for other levels")
     if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
         raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
+    if not 1 <= config.repeats <= MAX_REPEATS:
+        raise UsageError(f"--repeats: must be an integer from 1 to {MAX_REPEATS}, got {config.repeats}")
     if not 0.0 <= config.dropout < 1.0:
         raise UsageError(f"--dropout: must be in [0, 1), got {config.dropout}")
     if config.model not in registry.names():
@@ -125,7 +130,7 @@ def load_data(config: MemorizeConfig) -> data_mod.Dataset:
     return data_mod.load(data_config(config))
 
 
-def build_model(config: MemorizeConfig, data: data_mod.Dataset) -> tuple[nn.Module, data_mod.Dataset]:
+def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tuple[nn.Module, data_mod.Dataset]:
     """The model sized to the data; gray images are repeated to 3 channels for RGB-only (torchvision) models."""
     entry = registry.entry(config.model)
     params = inspect.signature(entry.builder).parameters
@@ -145,7 +150,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset) -> tuple[nn.Modu
             raise UsageError(f"--dropout: {config.model} has no dropout option; models with one: "
                              f"{', '.join(n for n in registry.names() if 'dropout' in inspect.signature(registry.entry(n).builder).parameters)}")
         kw["dropout"] = config.dropout
-    torch.manual_seed(config.seed)  # initial weights: the same at every noise level
+    torch.manual_seed(seed)  # initial weights: the same at every noise level for one seed
     model = entry.builder(**kw)
     try:
         with torch.no_grad():
@@ -156,21 +161,21 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset) -> tuple[nn.Modu
     return model.train(), data
 
 
-def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, device: torch.device,
+def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed: int, device: torch.device,
                 session, label: str) -> MemorizeRow:
-    noisy, stats = corrupt.corrupt(clean, config.corruption, p, config.seed + 1)  # not the split's stream
-    model, noisy = build_model(config, noisy)
+    noisy, stats = corrupt.corrupt(clean, config.corruption, p, seed + 1)  # not the split's stream
+    model, noisy = build_model(config, noisy, seed)
 
     def on_epoch(s: train.EpochStats) -> None:
         session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
 
-    result = train.train(model, noisy, train_config(config, config.seed), device, on_epoch=on_epoch)
+    result = train.train(model, noisy, train_config(config, seed), device, on_epoch=on_epoch)
     session.progress(f"{label}: evaluating")
     on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
     on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean test images
     fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
     return MemorizeRow(
-        model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
+        seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
         corrupted_examples=stats.corrupted, changed_fraction=stats.changed_fraction,
         train_accuracy=on_train.accuracy, test_accuracy=on_test.accuracy,
         gap=on_train.accuracy - on_test.accuracy, fit_epoch=result.fit_epoch, fit_steps=fit_steps,
@@ -185,7 +190,8 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, devic
 
 
 def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
-    """Train one fresh model per noise level (same initial weights and batch order) and check the claims."""
+    """Train one fresh model per noise level and seed (per seed, the same initial weights and batch order at
+    every level) and check the claims."""
     check(config)
     threads = torch.get_num_threads()
     if config.threads:
@@ -194,17 +200,18 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
         session.progress(f"loading {config.dataset}")
         clean = load_data(config)
         rows = []
-        levels = sorted(set(config.noise))
-        for j, p in enumerate(levels, 1):
-            previous = session.resumed(noise=p, corruption=config.corruption)
+        plan = [(p, config.seed + i) for p in sorted(set(config.noise)) for i in range(config.repeats)]
+        for j, (p, seed) in enumerate(plan, 1):
+            previous = session.resumed(noise=p, corruption=config.corruption, seed=seed)
             if previous is not None:
                 row = MemorizeRow(**{k: previous[k] for k in MemorizeRow.__dataclass_fields__ if k in previous})
             else:
+                label = f"[{j}/{len(plan)}] p={p:g}" + (f", seed {seed}" if config.repeats > 1 else "")
                 try:
-                    row = train_level(config, clean, p, device, session, f"[{j}/{len(levels)}] p={p:g}")
+                    row = train_level(config, clean, p, seed, device, session, label)
                 except train.Diverged as err:  # this level fails, the sweep goes on; the run exits 1
-                    session.row({"model": config.model, "dataset": config.dataset, "corruption": config.corruption,
-                                 "noise": p, "error": f"p={p:g}: {err}"})
+                    session.row({"seed": seed, "model": config.model, "dataset": config.dataset,
+                                 "corruption": config.corruption, "noise": p, "error": f"p={p:g}: {err}"})
                     continue
             rows.append(row)
             session.row(row)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
+
 from deepgen_cli.results import Finding, Outcome
 
 FIT_ACCURACY = 0.999  # "fits": training accuracy at least 99.9%
@@ -15,11 +18,52 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _n(x: float) -> str:
+    """An epoch count, or a mean of them over seeds: 66 or 67.3."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+SPREAD_KEYS = ("train_accuracy", "test_accuracy", "gap", "fit_epoch", "fit_time_s")
+# Measurements averaged over seeds; counts such as test_examples are the same for every seed.
+AVERAGED = ("changed_fraction", "train_accuracy", "test_accuracy", "gap", "fit_epoch", "fit_steps", "fit_time_s",
+            "epochs_run", "train_time_s", "final_train_loss", "mean_entropy", "test_mean_entropy", "test_loss")
+
+
+def _mean(values):
+    return None if any(v is None for v in values) else statistics.fmean(values)
+
+
+def level_means(rows: list) -> tuple[list, dict]:
+    """One row per noise level with each number the mean over its seeds (a fit only if every seed fit), and
+    per level the mean, SD and seed count of the headline numbers."""
+    by_level: dict[float, list] = {}
+    for r in rows:
+        by_level.setdefault(r.noise, []).append(r)
+    means, spread = [], {}
+    for p, group in sorted(by_level.items()):
+        numeric = {key: _mean([getattr(r, key) for r in group]) for key in AVERAGED}
+        means.append(dataclasses.replace(group[0], **numeric))
+        stats = {}
+        for key in SPREAD_KEYS:
+            values = [getattr(r, key) for r in group]
+            if all(v is not None for v in values):
+                stats[key] = {"mean": statistics.fmean(values),
+                              "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+        spread[f"{p:g}"] = {"seeds": [r.seed for r in group], **stats}
+    return means, spread
+
+
 def findings(rows: list, config) -> Outcome:
-    rows = sorted(rows, key=lambda r: r.noise)
     out, notes = [], []
     if not rows:  # every level failed: nothing was measured, so nothing is claimed
         return Outcome([], ["no level finished; see the error column"], {})
+    rows, spread = level_means(rows)
+    seeds = max(len(v["seeds"]) for v in spread.values())
+    if seeds > 1:
+        notes.append(f"verdicts use the mean over {seeds} seeds per level; mean ± SD: " + "; ".join(
+            f"p={p}: test acc {_pct(v['test_accuracy']['mean'])} ± {_pct(v['test_accuracy']['sd'])}, "
+            f"train acc {_pct(v['train_accuracy']['mean'])} ± {_pct(v['train_accuracy']['sd'])}"
+            for p, v in spread.items()))
     kind = config.corruption
     what = "random labels" if kind in LABEL_KINDS else kind.replace("-", " ")
     top = rows[-1]
@@ -27,7 +71,7 @@ def findings(rows: list, config) -> Outcome:
         out.append(Finding(
             f"{config.model} fits {what} (train accuracy >= 99.9%)",
             f"train accuracy {_pct(top.train_accuracy)} at p={top.noise:g} ({kind}, "
-            f"{top.changed_fraction:.1%} of examples changed) after {top.epochs_run} epochs",
+            f"{top.changed_fraction:.1%} of examples changed) after {_n(top.epochs_run)} epochs",
             top.train_accuracy >= FIT_ACCURACY))
     full = [r for r in rows if r.noise == 1.0]
     if kind in LABEL_KINDS and full:
@@ -57,7 +101,7 @@ def findings(rows: list, config) -> Outcome:
             factor = f.fit_steps / c.fit_steps
             out.append(Finding(
                 f"{what.capitalize()} take longer to fit than true data (a slowdown factor)",
-                f"{f.fit_epoch} epochs ({f.fit_time_s:.2f} s) at p=1 vs {c.fit_epoch} ({c.fit_time_s:.2f} s) at p=0: "
+                f"{_n(f.fit_epoch)} epochs ({f.fit_time_s:.2f} s) at p=1 vs {_n(c.fit_epoch)} ({c.fit_time_s:.2f} s) at p=0: "
                 f"{factor:.2f}x the optimizer steps",
                 factor > 1.0))
         else:
@@ -71,5 +115,6 @@ def findings(rows: list, config) -> Outcome:
     if kind not in LABEL_KINDS:
         notes.append("test images are clean: a model trained on corrupted images is scored on real ones")
     analysis = {"test_error_by_noise": {f"{r.noise:g}": 1 - r.test_accuracy for r in rows},
-                "fit_epoch_by_noise": {f"{r.noise:g}": r.fit_epoch for r in rows}}
+                "fit_epoch_by_noise": {f"{r.noise:g}": r.fit_epoch for r in rows},
+                "by_noise": spread}
     return Outcome(out, notes, analysis)
