@@ -33,3 +33,13 @@ def test_efficiency_timing_options(batch, min_time, threads, warmup):
 def test_efficiency_model_spec_numbers(alpha, resolution):
     check(["efficiency", "--models", f"mobilenet:{alpha}@{resolution}", "--quiet", "--min-time", "0.001",
            "--warmup", "0", "--by-layer"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(noise=numbers, lr=numbers, epochs=numbers, batch=numbers, penalty=numbers, dropout=numbers, repeats=numbers)
+def test_memorize_training_options(noise, lr, epochs, batch, penalty, dropout, repeats):
+    # a few epochs at most on 40 examples, so any accepted combination runs in well under a second
+    check(["memorize", "--quiet", "--subset", "40", "--noise", noise, "--lr", lr,
+           "--epochs", epochs if not epochs.lstrip("-").isdigit() or int(epochs) <= 3 else "3",
+           "--batch-size", batch, "--confidence-penalty", penalty, "--dropout", dropout,
+           "--repeats", repeats if not repeats.isdigit() or int(repeats) <= 2 else "2"])
