@@ -90,3 +90,13 @@ def test_an_internal_error_is_one_line_without_a_traceback(cli, monkeypatch):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("deepgen: error: internal error: ValueError: boom (rerun with DEEPGEN_DEBUG=1")
     assert result.stderr.count("\n") == 1
+
+
+def test_json_through_a_pipe_parses_with_progress_on(tmp_path):
+    # not --quiet: the progress spinner and logs must stay on stderr, leaving stdout pure JSON
+    shell = (f"{sys.executable} -m deepgen_cli memorize --noise 0,1 --subset 100 --epochs 2 -f json -o {tmp_path}/m.json"
+             f" | {sys.executable} -c 'import json,sys; r=json.load(sys.stdin); print(len(r[\"rows\"]), r[\"status\"])'")
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "2 complete\n"
+    assert json.loads((tmp_path / "m.json").read_text())["rows"][1]["noise"] == 1.0
