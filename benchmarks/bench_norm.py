@@ -14,6 +14,7 @@ import time
 import torch
 
 from deepgen_cli.engine import measure, norms
+from deepgen_cli.engine.batch_renorm import BatchRenorm2d
 
 
 def step_times_ms(model, x, y, min_time_s: float) -> list[float]:
@@ -83,8 +84,10 @@ def main() -> None:
     with torch.inference_mode():
         fold_err = max((bn_f(x) - bn.eval()(x)).abs().max().item(), (brn_f(x) - brn.eval()(x)).abs().max().item())
         same = (brn.eval()(x) - norms.as_batch_norm(brn)(x)).abs().max().item()
-    left = sum(isinstance(m, (torch.nn.BatchNorm2d,)) for m in bn_f.modules())
-    print(f"folding changed outputs by at most {fold_err:.2e}; batch norm layers left after folding: {left}")
+    left = (sum(isinstance(m, torch.nn.BatchNorm2d) for m in bn_f.modules()),
+            sum(isinstance(m, BatchRenorm2d) for m in brn_f.modules()))
+    print(f"folding changed outputs by at most {fold_err:.2e}; norm layers left after folding: BN {left[0]}, "
+          f"BRN {left[1]}")
     print(f"max |BRN_eval(x) - BN_eval(x)| with the same statistics: {same:.2e}")
     print(f"ratios BRN/BN: training step {train:.3f}, inference {plain:.3f}, folded inference {folded:.3f}")
 

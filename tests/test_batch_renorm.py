@@ -99,10 +99,15 @@ def test_gradients_do_not_flow_through_r_and_d():
         return xi.grad
 
     ours = grad(lambda xi: layer.train()(xi))
+    ours_w, ours_b = layer.weight.grad.clone(), layer.bias.grad.clone()
+    layer.weight.grad = layer.bias.grad = None
     layer.update_running = False  # same statistics for both references
     stopped = grad(lambda xi: _paper(xi, mu, sigma, layer.weight, layer.bias, layer.eps, 1.5, 0.5))
-    open_ = grad(lambda xi: _paper(xi, mu, sigma, layer.weight, layer.bias, layer.eps, 1e9, 1e9, stop=False))
     assert (ours - stopped).abs().max().item() <= 1e-12
+    # gamma and beta get the gradients of the written-out algorithm too (the layer's backward is hand-made)
+    assert (ours_w - layer.weight.grad).abs().max().item() <= 1e-12
+    assert (ours_b - layer.bias.grad).abs().max().item() <= 1e-12
+    open_ = grad(lambda xi: _paper(xi, mu, sigma, layer.weight, layer.bias, layer.eps, 1e9, 1e9, stop=False))
     assert (ours - open_).abs().max().item() > 1e-3  # letting r and d through would change the gradient
     # With nothing clipped, y = gamma * (x - mu) / sigma + beta exactly: its input gradient is gamma / sigma * g.
     wide = _layer(BatchRenorm2d, 3, OPEN)

@@ -8,7 +8,8 @@ from torch import nn
 
 from deepgen_cli.engine import norms
 from deepgen_cli.engine.batch_renorm import BatchRenorm2d, RenormSchedule
-from deepgen_cli.engine.norm_compare import NormCompareConfig, NormCompareRow, findings, schedule_for, settings
+from deepgen_cli.engine.norm_compare import NormCompareConfig, NormCompareRow, schedule_for, settings
+from deepgen_cli.engine.norm_compare_findings import findings
 
 
 def _cnn(kind, **kw):
@@ -116,6 +117,11 @@ def test_findings_are_computed_from_the_rows():
     cost = f["Batch renorm trains at the speed of batch norm"]
     # geometric mean of 1.1, 1.2 and 1.1 = (1.452)^(1/3) = 1.1326
     assert "1.13x" in cost.measured and cost.reproduced is True
+    notes = findings(rows, cfg, 1000).notes
+    assert "batch norm alone, i.i.d., eval mode: batch 2 80.0% vs batch 32 95.0%" in notes[2]
+    assert notes[2].endswith("they do here") and notes[1].startswith("100 test examples: one example is 1.00 points")
+    rows[2] = _row("batch", 32, "iid", 0.805, 2.0)  # within the 1-point margin of batch 2's 80.0%
+    assert "here they do not" in findings(rows, cfg, 1000).notes[2]
     only_big = [r for r in rows if r.batch_size == 32 and r.sampling == "iid"]
     assert not any("beats" in x.claim for x in findings(only_big, cfg, 1000).findings)  # untested: no verdict
 
@@ -172,7 +178,9 @@ def test_cli_same_seed_same_numbers_and_markdown(cli):
     (["--non-iid", "-1"], 2, "--non-iid"),
     (["--non-iid", "20", "--batch-size", "40"], 2, "--non-iid: 20 classes per batch needs"),
     (["--model", "mlp1x512"], 2, "--model: 'mlp1x512' has no batch norm layer"),
-    (["--rmax", "0.5"], 2, "--rmax"),
+    (["--rmax", "0.5"], 2, "--rmax: must be a finite number >= 1 (r is clipped to [1/rmax, rmax]), got 0.5"),
+    (["--groups", "0"], 2, "--groups: must be 1 or more, got 0"),
+    (["--weight-decay", "nan"], 2, "--weight-decay: must be 0 or more, got nan"),
     (["--renorm-momentum", "0"], 2, "--renorm-momentum"),
     (["--warmup-steps", "-3"], 2, "--warmup-steps"),
     (["--epochs", "0"], 2, "--epochs"),

@@ -8,7 +8,7 @@ import typer
 
 from deepgen_cli import options, render
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.engine.norm_compare import NormCompareConfig, run
+from deepgen_cli.engine.norm_compare import NormCompareConfig, check, run
 from deepgen_cli.render import Column
 from deepgen_cli.runner import Common, run as run_command
 
@@ -75,8 +75,6 @@ def norm_compare(
     resume: bool = options.RESUME,
 ) -> None:
     """Train one network with batch norm, batch renorm, group norm and none, at small and non-i.i.d. minibatches."""
-    from deepgen_cli.engine.norm_compare import check
-
     config = NormCompareConfig(
         norms=tuple(n.strip() for n in norms.split(",") if n.strip()), batch_sizes=_ints(batch_sizes, "--batch-size"),
         non_iid=non_iid, model=model, dataset=dataset, data_dir=data_dir, subset=subset, epochs=epochs, lr=lr,

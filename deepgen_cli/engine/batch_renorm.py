@@ -81,12 +81,9 @@ class _BatchRenorm(nn.Module):
         return self.schedule.at(int(self.num_batches_tracked))
 
     def corrections(self, mean: torch.Tensor, std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(r, d) per channel from the batch mean and std, without gradient (the paper's stop_gradient)."""
+        """(r, d) per channel from the batch mean and std, as the next training step computes them."""
         with torch.no_grad():
-            rmax, dmax = self.limits()
-            r = (std / self.running_std).clamp(1.0 / rmax, rmax)
-            d = ((mean - self.running_mean) / self.running_std).clamp(-dmax, dmax)
-        return r, d
+            return renorm_corrections(mean, std, self.running_mean, self.running_std, *self.limits())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input_dim(x)
@@ -96,21 +93,57 @@ class _BatchRenorm(nn.Module):
                                 False, 0.0, 0.0)
         if x.numel() // x.shape[1] <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
-        # x_hat = (x - mu_B) / sigma_B from batch norm's kernel, which also returns mu_B and 1 / sigma_B
-        # (a separate var_mean pass made the layer twice as slow as batch norm on CPU).
-        x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, self.eps)
-        std = invstd.detach().reciprocal()
-        r, d = self.corrections(mean.detach(), std)
-        # gamma * (x_hat * r + d) + beta, with r and d constants: gradients reach gamma, beta and x only
-        # through x_hat, as in the paper.
-        shape = [1, -1] + [1] * (x.dim() - 2)
-        y = x_hat * (self.weight * r).view(shape) + (self.weight * d + self.bias).view(shape)
-        if self.update_running:
-            with torch.no_grad():
-                self.running_mean.add_(self.momentum * (mean - self.running_mean))
-                self.running_std.add_(self.momentum * (std - self.running_std))
-                self.num_batches_tracked.add_(1)
+        y, mean, std = _RenormTrain.apply(x, self.weight, self.bias, self.running_mean, self.running_std,
+                                          *self.limits(), self.eps)
+        if self.update_running:  # mean and std carry no gradient
+            self.running_mean.lerp_(mean, self.momentum)  # mu += momentum * (mu_B - mu)
+            self.running_std.lerp_(std, self.momentum)  # sigma += momentum * (sigma_B - sigma)
+            self.num_batches_tracked.add_(1)
         return y
+
+
+def renorm_corrections(mean, std, running_mean, running_std, rmax: float, dmax: float):
+    """r = sigma_B / sigma clipped to [1/rmax, rmax] and d = (mu_B - mu) / sigma clipped to [-dmax, dmax]."""
+    r = (std / running_std).clamp_(1.0 / rmax, rmax)
+    d = ((mean - running_mean) / running_std).clamp_(-dmax, dmax)
+    return r, d
+
+
+class _RenormTrain(torch.autograd.Function):
+    """Training forward y = gamma * ((x - mu_B) / sigma_B * r + d) + beta, also returning mu_B and sigma_B.
+
+    r and d are constants for the backward pass (the paper's stop_gradient), so as a function of x, gamma
+    and beta this is batch norm with weight gamma * r and bias gamma * d + beta: the backward is batch
+    norm's fused kernel. Written as a chain of autograd ops, the layer made a training step of the
+    benchmark's convnet (3x32x32, batch 32, one CPU thread) 1.15-1.2x as slow as batch norm; this way
+    about 1.0x (benchmarks/bench_norm.py).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_std, rmax, dmax, eps):
+        # x_hat = (x - mu_B) / sigma_B from batch norm's kernel, which also returns mu_B and 1 / sigma_B
+        # with sigma_B = sqrt(biased batch variance + eps), as in the paper.
+        x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
+        std = invstd.reciprocal()
+        r, d = renorm_corrections(mean, std, running_mean, running_std, rmax, dmax)
+        scale, shift = weight * r, torch.addcmul(bias, weight, d)
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        y = x_hat.mul_(scale.view(shape)).add_(shift.view(shape))
+        ctx.save_for_backward(x, scale, mean, invstd, r, d)
+        ctx.eps = eps
+        ctx.mark_non_differentiable(mean, std)
+        return y, mean, std
+
+    @staticmethod
+    def backward(ctx, grad, _grad_mean, _grad_std):
+        x, scale, mean, invstd, r, d = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
+            grad.contiguous(), x, scale, None, None, mean, invstd, True, ctx.eps,
+            [need_x, need_w or need_b, need_w or need_b])
+        # scale = gamma * r and shift = gamma * d + beta, r and d constant: dL/dgamma = r dL/dscale + d dL/dshift.
+        g_weight = torch.addcmul(g_scale * r, g_shift, d) if need_w else None
+        return gx, g_weight, g_shift if need_b else None, None, None, None, None, None
 
 
 class BatchRenorm1d(_BatchRenorm):

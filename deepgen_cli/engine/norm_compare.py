@@ -11,9 +11,7 @@ import torch
 from deepgen_cli.engine import measure, norms
 from deepgen_cli.engine.batch_renorm import RenormSchedule
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.results import Finding, Outcome
-
-REFERENCE_BATCH = 32  # lr is given per 32 examples: a batch of B trains with lr * B / 32
+from deepgen_cli.engine.norm_compare_findings import REFERENCE_BATCH, findings
 
 
 @dataclass(frozen=True)
@@ -85,20 +83,29 @@ def check(config: NormCompareConfig) -> None:
     if bad or not config.norms:
         raise UsageError(f"--norms: unknown norm '{bad[0] if bad else ''}'; valid: {', '.join(norms.NORMS)}")
     if not config.batch_sizes or any(b < 2 for b in config.batch_sizes):
-        raise UsageError(f"--batch-size: give batch sizes of 2 or more, e.g. 2,4,32; got {config.batch_sizes}")
+        got = ",".join(map(str, config.batch_sizes))
+        raise UsageError(f"--batch-size: give batch sizes of 2 or more, e.g. 2,4,32; got {got}")
     if config.non_iid < 0:
         raise UsageError(f"--non-iid: classes per batch must be 0 (off) or more, got {config.non_iid}")
     if config.model not in norms.BN_MODELS:
         raise UsageError(f"--model: '{config.model}' has no batch norm layer to swap; valid: {', '.join(norms.BN_MODELS)}")
-    for flag, value, ok in [("--epochs", config.epochs, config.epochs >= 1), ("--repeats", config.repeats, config.repeats >= 1),
-                            ("--lr", config.lr, config.lr > 0 and math.isfinite(config.lr)),
-                            ("--rmax", config.rmax, config.rmax >= 1 and math.isfinite(config.rmax)),
-                            ("--dmax", config.dmax, config.dmax >= 0 and math.isfinite(config.dmax)),
-                            ("--renorm-momentum", config.renorm_momentum, 0 < config.renorm_momentum <= 1),
-                            ("--margin", config.margin, 0 <= config.margin < 1),
-                            ("--threads", config.threads, config.threads is None or 1 <= config.threads <= 256)]:
+    finite = math.isfinite
+    for flag, value, ok, valid in [
+            ("--epochs", config.epochs, config.epochs >= 1, "1 or more"),
+            ("--repeats", config.repeats, config.repeats >= 1, "1 or more"),
+            ("--lr", config.lr, finite(config.lr) and config.lr > 0, "a positive number"),
+            ("--weight-decay", config.weight_decay, finite(config.weight_decay) and config.weight_decay >= 0,
+             "0 or more"),
+            ("--rmax", config.rmax, finite(config.rmax) and config.rmax >= 1,
+             "a finite number >= 1 (r is clipped to [1/rmax, rmax])"),
+            ("--dmax", config.dmax, finite(config.dmax) and config.dmax >= 0,
+             "a finite number >= 0 (d is clipped to [-dmax, dmax])"),
+            ("--renorm-momentum", config.renorm_momentum, 0 < config.renorm_momentum <= 1, "in (0, 1]"),
+            ("--groups", config.groups, config.groups >= 1, "1 or more"),
+            ("--margin", config.margin, 0 <= config.margin < 1, "a fraction in [0, 1)"),
+            ("--threads", config.threads, config.threads is None or 1 <= config.threads <= 256, "1 to 256")]:
         if not ok:
-            raise UsageError(f"{flag}: out of range, got {value}; see 'deepgen norm-compare --help'")
+            raise UsageError(f"{flag}: must be {valid}, got {value}")
     for flag, value in [("--warmup-steps", config.warmup_steps), ("--rmax-steps", config.rmax_steps),
                         ("--dmax-steps", config.dmax_steps)]:
         if value is not None and value < 0:
@@ -210,99 +217,3 @@ def _run(config: NormCompareConfig, device: torch.device, session, data_mod):
         session.row(row)
     session.progress("checking the published claims")
     return findings(rows, config, len(data.y_train))
-
-
-# --- findings -----------------------------------------------------------------------------------------
-
-STEP_COST_TOLERANCE = 0.20  # "same speed" holds for a BRN/BN step-time ratio within 20% of 1
-EQUIVALENCE_TOLERANCE = 1e-4  # float32 rounding of sigma^2 - eps + eps on logits of order 1-10
-PAPER = "Ioffe 2017, Inception-v3: microbatches of 4: BN 74.2% -> BRN 76.5%; non-i.i.d. 16x2: BN 67.0% -> BRN 78.6%"
-
-
-def _mean(values) -> float:
-    return sum(values) / len(values)
-
-
-def _accuracy_by_setting(rows, kind: str) -> dict[tuple[int, str], list[float]]:
-    out: dict[tuple[int, str], list[float]] = {}
-    for r in rows:
-        if r.norm == kind:
-            out.setdefault((r.batch_size, r.sampling), []).append(r.test_accuracy)
-    return out
-
-
-def _beats(rows, config: NormCompareConfig, analysis: dict) -> list[Finding]:
-    bn, brn = _accuracy_by_setting(rows, "batch"), _accuracy_by_setting(rows, "renorm")
-    hard = [k for k in bn if k in brn and (k[1] == "non-iid" or k[0] <= config.small_batch)]
-    if not hard:
-        return []  # the run did not test small or non-i.i.d. minibatches with both norms
-    diffs = {k: _mean(brn[k]) - _mean(bn[k]) for k in hard}
-    analysis["renorm_vs_batch"] = [{"batch_size": b, "sampling": s, "batch_accuracy": _mean(bn[(b, s)]),
-                                    "renorm_accuracy": _mean(brn[(b, s)]), "difference": diffs[(b, s)],
-                                    "seeds": len(bn[(b, s)])} for b, s in hard]
-    parts = [f"batch {b} {s}: BN {_mean(bn[(b, s)]):.1%} vs BRN {_mean(brn[(b, s)]):.1%} "
-             f"({100 * diffs[(b, s)]:+.1f} points)" for b, s in hard]
-    seeds = min(len(bn[k]) for k in hard)
-    rule = (f"yes needs BRN ahead by >= {100 * config.margin:.1f} points in every small (<= {config.small_batch}) "
-            f"or non-i.i.d. setting, test accuracy in eval mode, mean of {seeds} seed{'s' if seeds > 1 else ''}")
-    return [Finding("Batch renorm beats batch norm at small and non-i.i.d. minibatches (Ioffe 2017)",
-                    "; ".join(parts) + f" ({rule})", all(d >= config.margin for d in diffs.values()))]
-
-
-def _identical(rows) -> list[Finding]:
-    checked = [r for r in rows if r.bn_equivalence_max_abs is not None]
-    if not checked:
-        return []
-    worst = max(r.bn_equivalence_max_abs for r in checked)
-    return [Finding("At inference batch renorm is batch norm: y = gamma (x - mu) / sigma + beta (Ioffe 2017)",
-                    f"max |BRN_eval(x) - BN_eval(x)| with the same statistics = {worst:.2e} over the test logits of "
-                    f"{len(checked)} trained renorm model{'s' if len(checked) > 1 else ''} "
-                    f"(tolerance {EQUIVALENCE_TOLERANCE:g})", worst <= EQUIVALENCE_TOLERANCE)]
-
-
-def _step_cost(rows, analysis: dict) -> list[Finding]:
-    bn = {(r.batch_size, r.sampling, r.seed): r.train_step_ms for r in rows if r.norm == "batch"}
-    ratios = [r.train_step_ms / bn[(r.batch_size, r.sampling, r.seed)] for r in rows
-              if r.norm == "renorm" and (r.batch_size, r.sampling, r.seed) in bn]
-    if not ratios:
-        return []
-    ratio = math.exp(_mean([math.log(x) for x in ratios]))  # geometric mean over matched runs
-    analysis["step_cost_ratio_renorm_over_batch"] = {"geometric_mean": ratio, "ratios": ratios}
-    return [Finding("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
-                    f"training step cost ratio BRN/BN = {ratio:.2f}x (geometric mean of {len(ratios)} matched runs, "
-                    f"range {min(ratios):.2f}-{max(ratios):.2f}x; same speed: within ±{STEP_COST_TOLERANCE:.0%})",
-                    abs(ratio - 1) <= STEP_COST_TOLERANCE)]
-
-
-def findings(rows: list[NormCompareRow], config: NormCompareConfig, n_train: int) -> Outcome:
-    analysis: dict = {"paper": PAPER}
-    found = _beats(rows, config, analysis) + _identical(rows) + _step_cost(rows, analysis)
-    notes = [f"learning rate {config.lr:g} per {REFERENCE_BATCH} examples, scaled linearly with the batch size; "
-             f"{config.epochs} epoch{'s' if config.epochs > 1 else ''} of {n_train} training examples"]
-    renorm = [r for r in rows if r.norm == "renorm"]
-    if renorm:
-        shown = ", ".join(f"batch {r.batch_size} {r.sampling}: {r.warmup_steps}/{r.dmax_steps}/{r.rmax_steps} of {r.steps}"
-                          for r in renorm if r.seed == config.seed)
-        scaled = all(v is None for v in (config.warmup_steps, config.rmax_steps, config.dmax_steps))
-        how = ("the paper's 5k/25k/40k-step schedule scaled so rmax reaches its final value at half of each run"
-               if scaled else "schedule set by --warmup-steps/--dmax-steps/--rmax-steps")
-        notes.append(f"batch renorm: rmax {config.rmax:g}, dmax {config.dmax:g}, moving averages at rate "
-                     f"{config.renorm_momentum:g}; {how} (plain BN until / dmax at / rmax at step: {shown})")
-    short: dict[tuple[int, str], int] = {}
-    for r in renorm:
-        if r.steps < 3 / config.renorm_momentum:
-            short[(r.batch_size, r.sampling)] = max(r.steps, short.get((r.batch_size, r.sampling), 0))
-    if short:
-        listing = ", ".join(f"batch {b} {s}: {n} steps" for (b, s), n in sorted(short.items()))
-        notes.append(f"batch renorm's moving averages at rate {config.renorm_momentum:g} span about "
-                     f"{1 / config.renorm_momentum:.0f} steps; runs shorter than {3 / config.renorm_momentum:.0f} "
-                     f"({listing}) train towards and infer with statistics still near their start "
-                     f"(batch norm here uses torch's rate 0.1); try --renorm-momentum 0.1 or more --epochs")
-    if config.non_iid and not any(r.sampling == "non-iid" for r in rows):
-        notes.append(f"no non-iid rows: --non-iid {config.non_iid} needs a batch size of at least {2 * config.non_iid}")
-    elif any(r.sampling == "non-iid" for r in rows):
-        notes.append(f"non-iid rows: every minibatch holds {config.non_iid} classes (the paper: 16 of 1000 classes "
-                     f"x 2 images); batch-statistics accuracy uses test minibatches drawn the same way, the few "
-                     f"examples left over at the end in class-sorted minibatches")
-    notes.append(f"published: {PAPER}")
-    return Outcome(found, notes, analysis)
