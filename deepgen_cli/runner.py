@@ -95,7 +95,10 @@ def run(command: str, config, common: Common, engine: Callable, columns: list[Co
     """
     results = ResultsFile(common.output)
     device = resolve_device(common.device)
-    report = Report(command, dataclasses.asdict(config), describe(device), seed=common.seed)
+    environment = describe(device)
+    if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
+        environment["threads"] = config.threads
+    report = Report(command, dataclasses.asdict(config), environment, seed=common.seed)
     previous = results.previous_rows(report, sweep) if common.resume else None
     session = Session(report, results, common.quiet, previous)
     if previous:

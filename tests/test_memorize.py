@@ -162,3 +162,11 @@ def test_same_seed_same_numbers_and_repeats_report_mean_and_sd(cli):
     assert spread["test_accuracy"]["sd"] == pytest.approx(abs(a - b) / 2 ** 0.5)  # SD of two values
     other = json.loads(cli(*args, "--seed", "5").stdout)
     assert [r["seed"] for r in other["rows"]] == [5, 6] and other["rows"][0]["curve"] != first["rows"][0]["curve"]
+
+
+def test_the_record_holds_the_threads_the_rows_ran_on(cli):
+    record = json.loads(cli("memorize", "--noise", "1", "--subset", "50", "--epochs", "1", "--threads", "1",
+                            "-q", "-f", "json").stdout)
+    assert record["environment"]["threads"] == 1 and record["config"]["threads"] == 1
+    assert {"python", "torch", "torchvision", "device", "device_name"} <= set(record["environment"])
+    assert record["seed"] == 0 and record["config"]["noise"] == [1.0]
