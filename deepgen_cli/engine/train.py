@@ -225,7 +225,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             opt.step()
             step += 1
             losses.append(loss.detach())
-            preds.append(logits.detach().argmax(1))
+            preds.append(logits.argmax(1))  # integer output: no graph to detach from
             labels.append(yb)
             sizes.append(len(yb))
             if on_step is not None:
