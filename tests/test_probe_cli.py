@@ -20,7 +20,7 @@ def test_training_mode_json_is_the_whole_record(cli, tmp_path):
     assert [r["snapshot"] for r in rows] == ["epoch 1"] * 8 + ["epoch 2"] * 8
     first = rows[0]
     assert (first["layer"], first["shape"], first["features"], first["probe_params"]) == ("input", "1x8x8", 64, 650)
-    assert first["probe_mb"] == first["full_probe_mb"] == 650 * 12 / 2 ** 20
+    assert first["probe_mib"] == first["full_probe_mib"] == 650 * 12 / 2 ** 20
     assert rows[1]["features"] == 32 * 8 * 8 and rows[1]["reduction"] == "none"
     (finding,) = record["findings"]
     assert finding["claim"].startswith("Linear probe error decreases") and "epoch 2:" in finding["measured"]
@@ -28,11 +28,13 @@ def test_training_mode_json_is_the_whole_record(cli, tmp_path):
 
 
 def test_untrained_model_is_probed_post_hoc_against_the_input(cli):
+    threads = torch.get_num_threads()
     result = cli("probe", "--untrained", "--layers", "input,1,3", "--probe-epochs", "2", "--format", "csv", *FAST)
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["layer"] for r in rows] == ["input", "1", "3"] and {r["snapshot"] for r in rows} == {"untrained"}
     assert rows[1]["type"] == "MaxPool2d" and rows[1]["shape"] == "32x4x4"
+    assert torch.get_num_threads() == threads  # --threads 1 (the default) held only during the run
 
 
 def test_saved_weights_are_probed_and_judged(cli, tmp_path):
@@ -54,7 +56,7 @@ def test_the_budget_reduces_big_layers_and_the_table_shows_both_sizes(cli):
     assert result.exit_code == 0, result.stderr
     relu, pool = json.loads(result.stdout)["rows"]
     assert (relu["reduction"], relu["features"], relu["probe_features"]) == ("project", 2048, 435)
-    assert relu["full_probe_mb"] == 2049 * 10 * 12 / 2 ** 20 and relu["probe_mb"] <= 0.05
+    assert relu["full_probe_mib"] == 2049 * 10 * 12 / 2 ** 20 and relu["probe_mib"] <= 0.05
     assert (pool["reduction"], pool["probe_features"]) == ("none", 256)
     table = cli("probe", "--untrained", "--layers", "0.2", "--max-probe-mb", "0.05", "--reduce", "pool",
                 "--probe-epochs", "1", *FAST)
@@ -76,6 +78,10 @@ def test_bad_input_is_one_line_with_exit_2(cli, tmp_path):
         (("--snapshots", "x"), "--snapshots: cannot read 'x'"),
         (("--model", "nope"), "--model: unknown model 'nope'; valid: "),
         (("--untrained", "--weights", "w.pt"), "--untrained: cannot be combined with --weights"),
+        (("--untrained", "--snapshots", "1"), "--snapshots: epochs of training mode"),
+        (("--threads", "0"), "--threads: must be an integer from 1 to 256, got 0"),
+        (("--image-size", "2"), "--image-size: must be an integer in [4, 512] pixels, got 2"),
+        (("--resume",), "--resume: needs --output FILE"),
         (("--max-probe-mb", "0"), "--max-probe-mb: must be a positive number"),
         (("--max-probe-mb", "0.0001"), "--max-probe-mb: 0.0001 MiB cannot hold a probe for 10 classes"),
         (("--layers", "9"), "--layers: '9' matches no probe-able layer; valid: input, 0.0, 0.2"),
@@ -88,3 +94,39 @@ def test_bad_input_is_one_line_with_exit_2(cli, tmp_path):
         assert result.stdout == ""
         assert result.stderr.startswith("deepgen: error: ") and message in result.stderr, result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def test_resume_reuses_rows_of_the_same_config_and_recomputes_the_rest(cli, tmp_path):
+    out = tmp_path / "probe.json"
+    args = ("probe", "--untrained", "--layers", "input,1", "--probe-epochs", "1", "--format", "json", "--output", out,
+            *FAST)
+    first = json.loads(cli(*args).stdout)["rows"]
+    record = json.loads(out.read_text())
+    record["rows"] = record["rows"][1:]  # as if the run had stopped after the input's row: remove it ...
+    record["rows"][0]["test_error"] = 0.5  # ... and mark the kept row, to see it come back unmeasured
+    out.write_text(json.dumps(record))
+    result = cli(*args, "--resume")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    assert [r["layer"] for r in rows] == ["input", "1"]  # still in depth order
+    assert rows[0] == first[0] and rows[1]["test_error"] == 0.5
+    other = cli("probe", "--untrained", "--layers", "input,1", "--probe-epochs", "2", "--format", "json",
+                "--output", out, "--resume", *FAST)  # another config: nothing is reused
+    assert json.loads(other.stdout)["rows"][1]["test_error"] != 0.5
+
+
+def test_resume_in_training_mode_trains_only_as_far_as_needed(cli, tmp_path):
+    out = tmp_path / "probe.json"
+    args = ("probe", "--epochs", "2", "--snapshots", "1,2", "--layers", "input,3", "--format", "json",
+            "--output", out, *FAST)
+    first = json.loads(cli(*args).stdout)["rows"]
+    record = json.loads(out.read_text())
+    record["rows"] = [r for r in record["rows"] if r["snapshot"] == "epoch 2"]  # epoch 1 is missing
+    for r in record["rows"]:
+        r["test_error"] = 0.5
+    out.write_text(json.dumps(record))
+    result = cli(*args, "--resume")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    # Epoch 1 is measured again (one epoch of training) and matches; epoch 2 comes from the file.
+    assert rows[:2] == first[:2] and [r["test_error"] for r in rows[2:]] == [0.5, 0.5]

@@ -141,6 +141,17 @@ def test_linear_cka_is_one_under_rotation_and_scale_and_symmetric():
     assert math.isnan(linear_cka(centered_gram(torch.ones(3, 2)), centered_gram(x)))
 
 
+def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
+    from deepgen_cli.engine import probe_metrics
+
+    x = torch.randn(6, 2, 5)  # 10 feature columns
+    whole = x.reshape(6, -1).double()
+    whole = whole - whole.mean(0)
+    monkeypatch.setattr(probe_metrics, "GRAM_CHUNK", 3)  # chunks of 3, 3, 3 and 1 columns
+    assert torch.allclose(centered_gram(x), whole @ whole.T)
+    assert torch.allclose(centered_gram(x).sum(0), torch.zeros(6, dtype=torch.float64), atol=1e-9)  # centered
+
+
 def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy():
     import torch.nn.functional as F
 
@@ -165,11 +176,39 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        bank.step(x, y, yc)
+        bank.step(x.clone(), y, yc)  # the bank standardizes its input in place
     for ours, ref in zip(bank.weights, weights):
         assert torch.allclose(ours, ref, atol=1e-6)
     assert torch.allclose(bank.bias, bias, atol=1e-6)
-    counts = bank.correct(x, y, yc)
+    counts = bank.correct(x.clone(), y, yc)
     for i, (start, width) in enumerate([(0, 7), (7, 5)]):
         logits = F.linear(z[:, start:start + width], weights[i], bias[i])
         assert counts[i] == (int((logits[:, :3].argmax(1) == y).sum()), int((logits[:, 3:].argmax(1) == yc).sum()))
+
+
+def test_dense_blocks_are_probed_though_they_are_module_dicts():
+    torchvision = pytest.importorskip("torchvision")
+    with torch.device("meta"):
+        model = torchvision.models.densenet121()
+    layers, _ = discover(model, torch.empty(1, 3, 224, 224, device="meta"))
+    by_name = {layer.name: layer for layer in layers}
+    # _DenseBlock is a ModuleDict with its own forward: its output concatenates 64 + 6 x 32 channels.
+    assert by_name["features.denseblock1"].kind == "block" and by_name["features.denseblock1"].shape == (256, 56, 56)
+    # _Transition is a plain Sequential: its output is its last child's (the pool), so it is not repeated.
+    assert "features.transition1" not in by_name and by_name["features.transition1.pool"].shape == (128, 28, 28)
+
+
+def test_images_resized_per_batch_match_the_data_set_resized_whole():
+    from deepgen_cli.engine import data as data_mod
+    from deepgen_cli.engine.probe_data import feed
+
+    whole = data_mod.load(data_mod.DataConfig("digits", image_size=20, subset=100))
+    native = data_mod.load(data_mod.DataConfig("digits", subset=100))
+    fed = feed(nn.Identity(), native, 20, 3)
+    assert fed.mean.shape == (1, 1, 1, 1)
+    for ours, theirs in ((native.x_train, whole.x_train), (native.x_test, whole.x_test)):
+        out = fed(ours)
+        assert out.shape == (len(theirs), 3, 20, 20)
+        assert torch.equal(out[:, 0], out[:, 2])  # the gray channel, repeated for an RGB stem
+        assert torch.allclose(out[:, :1], theirs, atol=1e-5)
+    assert feed(nn.Identity(), native, 8, 1).mean is None  # no resize: batches pass through as they are

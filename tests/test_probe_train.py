@@ -1,11 +1,22 @@
 """Probes trained alongside the model: the model's training is bit-for-bit the same with or without them."""
 
+import pytest
 import torch
 
 from deepgen_cli.engine import registry, train
 from deepgen_cli.engine.data import DataConfig, load
 from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row, outcome
+from deepgen_cli.engine.probe_data import feed
 from deepgen_cli.engine.probe_train import train_config, train_with_probes
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """What `probe` does by default (--threads 1): tiny models on shared cores only wait at a second thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 class Recorder:
@@ -20,6 +31,9 @@ class Recorder:
 
     def log(self, message):
         pass
+
+    def resumed(self, **key):
+        return None
 
 
 def tiny_data():
@@ -36,13 +50,14 @@ def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
     data = tiny_data()
     config = ProbeConfig(epochs=2, snapshots=(1, 2), batch_size=16, cka_examples=20, seed=3)
     plain = fresh_model()
-    train.train(plain, data, train_config(config, data), "cpu")
+    train.train(plain, data, train_config(config), "cpu")
     rng_plain = torch.get_rng_state()
 
     probed_model = fresh_model()
-    probed, _ = layer_plan(probed_model, data, config, "cpu")
+    fed = feed(probed_model, data, 8, 1)
+    probed, _ = layer_plan(fed, data, config, "cpu")
     session = Recorder()
-    rows = train_with_probes(probed_model, data, probed, config, "cpu", session, make_row)
+    rows = train_with_probes(fed, data, probed, config, "cpu", session, make_row)
     assert torch.equal(torch.get_rng_state(), rng_plain)  # the probes drew nothing from the global RNG
     a, b = plain.state_dict(), probed_model.state_dict()
     assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)  # batch-norm statistics too
@@ -57,12 +72,12 @@ def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
 def test_probes_alongside_learn_the_task():
     data = tiny_data()
     config = ProbeConfig(epochs=3, snapshots=(3,), batch_size=16, cka_examples=0, control=False)
-    model = fresh_model()
-    probed, notes = layer_plan(model, data, config, "cpu")
-    rows = train_with_probes(model, data, probed, config, "cpu", Recorder(), make_row)
+    fed = feed(fresh_model(), data, 8, 1)
+    probed, notes = layer_plan(fed, data, config, "cpu")
+    rows = train_with_probes(fed, data, probed, config, "cpu", Recorder(), make_row)
     # Synthetic classes are Gaussian blobs around class means: the input is almost linearly separable.
     assert rows[0]["layer"] == "input" and rows[0]["train_error"] <= 0.05
     assert all(r["selectivity"] is None and r["control_train_accuracy"] is None for r in rows)
-    result = outcome(rows, config, notes)
+    result = outcome(rows, config, notes, len(data.y_test))
     assert [f.claim.startswith("Linear probe error decreases") for f in result.findings] == [True]
     assert result.analysis["snapshots"][0]["snapshot"] == "epoch 3"

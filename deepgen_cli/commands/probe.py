@@ -9,7 +9,7 @@ import typer
 
 from deepgen_cli import options, render
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.engine.probe import ProbeConfig, run, snapshot_epochs
+from deepgen_cli.engine.probe import ProbeConfig, check, run, snapshot_epochs
 from deepgen_cli.render import Column
 from deepgen_cli.runner import Common, run as run_command
 
@@ -25,8 +25,8 @@ COLUMNS = [
     Column("reduction", "reduce", render.text, numeric=False),
     Column("probe_features", "probe in", render.count),
     Column("probe_params", "probe params", render.count),
-    Column("full_probe_mb", "full MiB", render.fixed(2)),
-    Column("probe_mb", "used MiB", render.fixed(2)),
+    Column("full_probe_mib", "full MiB", render.fixed(2)),
+    Column("probe_mib", "used MiB", render.fixed(2)),
     Column("train_error", "train err", render.percent),
     Column("test_error", "test err", render.percent),
     Column("selectivity", "selectivity", render.percent),
@@ -49,37 +49,58 @@ def _snapshots(text: Optional[str]) -> tuple[int, ...] | None:
 def probe(
     model: str = typer.Option(D.model, "--model", "-m", help="Model to probe; see `deepgen models`."),
     weights: Optional[str] = typer.Option(D.weights, "--weights", help="Probe this trained state_dict post hoc."),
-    untrained: bool = typer.Option(D.untrained, "--untrained", help="Probe the randomly initialized model post hoc."),
-    dataset: str = typer.Option(D.dataset, "--dataset", help="digits, synthetic, cifar10, mnist or fashion-mnist."),
-    data_dir: Optional[str] = typer.Option(D.data_dir, "--data-dir", help="Where the downloaded data sets live."),
-    image_size: Optional[int] = typer.Option(D.image_size, "--image-size", help="Resize images to this side (pixels)."),
-    subset: Optional[int] = typer.Option(D.subset, "--subset", help="Use this many training examples."),
-    epochs: int = typer.Option(D.epochs, "--epochs", help="Model training epochs (training mode)."),
-    snapshots: Optional[str] = typer.Option(None, "--snapshots", help="Epochs whose probes are scored, e.g. 1,2,4 (default: first, middle, last)."),
-    batch_size: int = typer.Option(D.batch_size, "--batch-size", "-b", help="Examples per step, for the model and the probes."),
-    lr: float = typer.Option(D.lr, "--lr", help="The model's SGD learning rate."),
-    probe_epochs: int = typer.Option(D.probe_epochs, "--probe-epochs", help="Passes over the data for post-hoc probes."),
-    probe_lr: float = typer.Option(D.probe_lr, "--probe-lr", help="The probes' SGD learning rate (standardized features)."),
-    layers: Optional[str] = typer.Option(D.layers, "--layers", help="Comma-separated layer names or globs (default: all)."),
+    untrained: bool = typer.Option(D.untrained, "--untrained",
+                                   help="Probe the randomly initialized model post hoc (the paper's baseline)."),
+    dataset: str = typer.Option(D.dataset, "--dataset", "-d",
+                                help="digits, synthetic, cifar10, mnist or fashion-mnist."),
+    data_dir: Optional[str] = typer.Option(D.data_dir, "--data-dir",
+                                           help="Folder with the cifar10/mnist/fashion-mnist files."),
+    download: bool = typer.Option(D.download, "--download", help="Fetch the dataset into --data-dir if missing."),
+    image_size: Optional[int] = typer.Option(D.image_size, "--image-size",
+                                             help="Feed images resized to this side (pixels), one batch at a time."),
+    subset: Optional[int] = typer.Option(D.subset, "--subset", help="Use this many training examples (seeded)."),
+    epochs: int = typer.Option(D.epochs, "--epochs", "-e", help="Model training epochs (training mode)."),
+    snapshots: Optional[str] = typer.Option(None, "--snapshots", help="Epochs whose probes are scored, e.g. 1,2,4 "
+                                            "(default: first, middle, last; training mode)."),
+    batch_size: int = typer.Option(D.batch_size, "--batch-size", "-b",
+                                   help="Examples per step, for the model and the probes."),
+    lr: float = typer.Option(D.lr, "--lr", help="The model's SGD learning rate (momentum 0.9)."),
+    probe_epochs: int = typer.Option(D.probe_epochs, "--probe-epochs",
+                                     help="Passes over the data for post-hoc probes."),
+    probe_lr: float = typer.Option(D.probe_lr, "--probe-lr",
+                                   help="The probes' SGD learning rate (momentum 0.9, standardized features)."),
+    layers: Optional[str] = typer.Option(D.layers, "--layers", help="Comma-separated layer names or globs, "
+                                         "e.g. input,layer*.0 (default: all)."),
     reduce: str = typer.Option(D.reduce, "--reduce", help="auto, none, subset, project or pool."),
-    max_probe_mb: float = typer.Option(D.max_probe_mb, "--max-probe-mb", help="MiB per probe (fp32 weights, momentum, gradient); auto reduces features to fit."),
-    max_total_probe_mb: float = typer.Option(D.max_total_probe_mb, "--max-total-probe-mb", help="MiB of probes trained at once."),
+    max_probe_mb: float = typer.Option(D.max_probe_mb, "--max-probe-mb",
+                                       help="MiB per probe (fp32 weights, momentum, gradient); auto reduces to fit."),
+    max_total_probe_mb: float = typer.Option(D.max_total_probe_mb, "--max-total-probe-mb",
+                                             help="MiB of probes at once (training mode: with one batch's features); "
+                                             "post hoc, more passes beyond it."),
     control: bool = typer.Option(D.control, "--control/--no-control", help="Control-task probes for selectivity."),
-    cka_examples: int = typer.Option(D.cka_examples, "--cka-examples", help="Test examples for CKA between layers (0: off)."),
+    cka_examples: int = typer.Option(D.cka_examples, "--cka-examples",
+                                     help="Test examples for CKA between layers, in one forward (0: off)."),
+    threads: Optional[int] = typer.Option(D.threads, "--threads", help="CPU threads for torch (1 suits the small "
+                                          "default model; raise it for a big model on idle cores)."),
     plot: Optional[str] = options.PLOT,
     fmt: options.Format = options.FORMAT,
     output: Optional[str] = options.OUTPUT,
     device: options.DeviceChoice = options.DEVICE,
     seed: int = options.SEED,
     quiet: bool = options.QUIET,
+    resume: bool = options.RESUME,
 ) -> None:
     """Linear probes on every layer: does linear separability rise with depth?"""
-    config = ProbeConfig(model, weights, untrained, dataset, data_dir, image_size, subset, epochs, _snapshots(snapshots),
-                         batch_size, lr, probe_epochs, probe_lr, layers, reduce, max_probe_mb, max_total_probe_mb,
-                         control, cka_examples, D.monotone_tolerance, seed)
+    config = ProbeConfig(model=model, weights=weights, untrained=untrained, dataset=dataset, data_dir=data_dir,
+                         download=download, image_size=image_size, subset=subset, epochs=epochs,
+                         snapshots=_snapshots(snapshots), batch_size=batch_size, lr=lr, probe_epochs=probe_epochs,
+                         probe_lr=probe_lr, layers=layers, reduce=reduce, max_probe_mb=max_probe_mb,
+                         max_total_probe_mb=max_total_probe_mb, control=control, cka_examples=cka_examples,
+                         threads=threads, seed=seed)
+    check(config)  # a bad option fails before the data loads
     if config.snapshots is None and not config.posthoc:  # record the epochs actually scored
         config = dataclasses.replace(config, snapshots=snapshot_epochs(config))
-    common = Common(fmt, output, device.value, seed, quiet)
+    common = Common(fmt, output, device.value, seed, quiet, resume)
     after = None
     if plot:
         from deepgen_cli.plots import check_path

@@ -21,7 +21,8 @@ _ACTIVATION = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CE
 _POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
          nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
          nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.LPPool1d, nn.LPPool2d)
-_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+# Plain containers: their output is their last child's (Sequential) or they have no forward at all.
+_CONTAINER_FORWARDS = {nn.Sequential.forward, nn.ModuleList.forward, nn.ModuleDict.forward}
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ def kind_of(name: str, module: nn.Module) -> str | None:
         return "pool"
     if isinstance(module, nn.Linear):
         return "linear"
-    # A block is a module with its own forward over children (a residual or inception block); plain
-    # containers only repeat their last child's output.
-    if name and any(True for _ in module.children()) and not isinstance(module, _CONTAINERS):
+    # A block is a module with its own forward over children (a residual, inception or dense block, the
+    # last often a ModuleDict with a forward); plain containers only repeat their last child's output.
+    if name and any(True for _ in module.children()) and type(module).forward not in _CONTAINER_FORWARDS:
         return "block"
     return None
 

@@ -32,11 +32,20 @@ def selectivity(task_accuracy: float, control_accuracy: float) -> float:
     return task_accuracy - control_accuracy
 
 
+# Feature columns converted to fp64 at a time: a (128, 559k) layer would need two 570 MB fp64 copies at once.
+GRAM_CHUNK = 8192
+
+
 def centered_gram(features: torch.Tensor) -> torch.Tensor:
-    """H K H for the linear kernel K = X X^T of (n, ...) features (fp64 for a stable ratio)."""
-    x = features.detach().reshape(features.shape[0], -1).double()
-    x = x - x.mean(0, keepdim=True)  # centering the features centers the Gram matrix
-    return x @ x.T
+    """H K H for the linear kernel K = X X^T of (n, ...) features, in fp64 for a stable ratio and summed
+    over chunks of feature columns (centering each column centers the Gram matrix)."""
+    x = features.detach().reshape(features.shape[0], -1)
+    gram = torch.zeros(x.shape[0], x.shape[0], dtype=torch.float64, device=x.device)
+    for start in range(0, x.shape[1], GRAM_CHUNK):
+        part = x[:, start:start + GRAM_CHUNK].double()
+        part -= part.mean(0, keepdim=True)
+        gram.addmm_(part, part.T)
+    return gram
 
 
 def linear_cka(gram_a: torch.Tensor, gram_b: torch.Tensor) -> float:

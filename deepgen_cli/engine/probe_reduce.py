@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from deepgen_cli.engine.errors import UsageError
 
 REDUCTIONS = ("auto", "none", "subset", "project", "pool")
-# A probe holds two fp32 copies of its parameters (4 bytes each), the weights and SGD's momentum buffer,
-# and a third while its step runs: the gradient (or the standardized weights; probe_heads.py).
+# A probe's memory as torch.optim.SGD with momentum would hold it: fp32 weights, gradient and momentum
+# buffer, 4 bytes each. probe_heads.py accumulates the gradient straight into the momentum buffer, so
+# it holds two of the three: the budget is an upper bound.
 BYTES_PER_PARAM = 12
 MB = 1 << 20
 # Input features hashed per chunk of the projection: bounds the index tensors generated at a time.

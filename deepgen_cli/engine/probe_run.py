@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
+from deepgen_cli.engine.probe_data import Fed
 from deepgen_cli.engine.probe_heads import ProbeBank, Tally
 from deepgen_cli.engine.probe_layers import INPUT, Layer, tap
 from deepgen_cli.engine.probe_metrics import centered_gram, control_labels, linear_cka
@@ -51,31 +51,32 @@ def groups(probed: list[Probed], classes: int, control: bool, total_mb: float) -
     return out
 
 
-def _forward(model: nn.Module, group: list[Probed], x: torch.Tensor, fn, into: dict | None = None) -> None:
-    """Run `x` through the model, calling fn(probed, reduced features) for each layer as it is reached
-    (the features are written into `into[name]`, a slice of a caller's buffer, when given)."""
+def _forward(fed: Fed, group: list[Probed], x: torch.Tensor, fn, into: dict | None = None) -> None:
+    """Run the batch `x` through the model, calling fn(probed, reduced features) for each layer as it is
+    reached (the features are written into `into[name]`, a slice of a caller's buffer, when given)."""
     by_name = {p.layer.name: p for p in group}
     into = into or {}
 
     def reached(name: str, out: torch.Tensor) -> None:
         fn(by_name[name], by_name[name].reducer(out, into.get(name)))
 
+    x = fed.inputs(x)
     if INPUT in by_name:
         reached(INPUT, x)
     hooked = [n for n in by_name if n != INPUT]
     if hooked:
-        with tap(model, hooked, reached):
-            model(x)
+        with tap(fed.model, hooked, reached):
+            fed.model(x)
 
 
-def collect(model: nn.Module, probed: list[Probed], x: torch.Tensor) -> torch.Tensor:
+def collect(fed: Fed, probed: list[Probed], x: torch.Tensor) -> torch.Tensor:
     """Every layer's reduced features of batch `x`, side by side in one (B, sum of widths) tensor."""
     out = torch.empty(x.shape[0], sum(p.reduction.out_features for p in probed), device=x.device)
     slots, start = {}, 0
     for p in probed:
         slots[p.layer.name] = out[:, start:start + p.reduction.out_features]
         start += p.reduction.out_features
-    _forward(model, probed, x, lambda p, feats: None, into=slots)
+    _forward(fed, probed, x, lambda p, feats: None, into=slots)
     return out
 
 
@@ -84,7 +85,7 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None):
     return order.split(batch_size)
 
 
-def train_probes(model: nn.Module, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
+def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
                  control: bool, epochs: int, batch_size: int, lr: float, seed: int, device, progress=None) -> None:
     """Fit each probe of the group on the frozen model's features: `epochs` passes in seeded order."""
     for p in group:
@@ -97,7 +98,7 @@ def train_probes(model: nn.Module, group: list[Probed], x: torch.Tensor, y: torc
         if feats.shape[0] > 1:  # standardizing needs two examples
             p.probe.step(feats, current["y"], current["c"])
 
-    model.eval()
+    fed.eval()
     with torch.no_grad():
         for epoch in range(epochs):
             if progress:
@@ -105,10 +106,10 @@ def train_probes(model: nn.Module, group: list[Probed], x: torch.Tensor, y: torc
             for idx in batches(len(x), batch_size, g):
                 current["y"] = y[idx].to(device)
                 current["c"] = y_ctrl[idx].to(device) if control else None
-                _forward(model, group, x[idx].to(device), fold)
+                _forward(fed, group, x[idx].to(device), fold)
 
 
-def score(model: nn.Module, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
+def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
           control: bool, batch_size: int, seed: int, device) -> dict[str, Tally]:
     """Task errors and control accuracies of each probe on (x, y), the model in eval mode."""
     tallies = {p.layer.name: Tally() for p in group}
@@ -118,20 +119,20 @@ def score(model: nn.Module, group: list[Probed], x: torch.Tensor, y: torch.Tenso
     def count(p: Probed, feats: torch.Tensor) -> None:
         tallies[p.layer.name].add(p.probe.correct(feats, current["y"], current["c"])[0], feats.shape[0])
 
-    was_training = model.training
-    model.eval()
+    was_training = fed.training
+    fed.eval()
     try:
         with torch.no_grad():
             for idx in batches(len(x), batch_size, None):
                 current["y"] = y[idx].to(device)
                 current["c"] = y_ctrl[idx].to(device) if control else None
-                _forward(model, group, x[idx].to(device), count)
+                _forward(fed, group, x[idx].to(device), count)
     finally:
-        model.train(was_training)
+        fed.train(was_training)
     return tallies
 
 
-def cka_series(model: nn.Module, probed: list[Probed], x: torch.Tensor, device) -> dict[str, float]:
+def cka_series(fed: Fed, probed: list[Probed], x: torch.Tensor, device) -> dict[str, float]:
     """Linear CKA of each layer's probe input with the previous layer's, on one batch of examples
     (a Gram matrix is n x n, so only these n examples are held; the layers' features are not)."""
     if len(x) < 2:
@@ -141,13 +142,13 @@ def cka_series(model: nn.Module, probed: list[Probed], x: torch.Tensor, device) 
     def keep(p: Probed, feats: torch.Tensor) -> None:
         grams[p.layer.name] = centered_gram(feats)
 
-    was_training = model.training
-    model.eval()
+    was_training = fed.training
+    fed.eval()
     try:
         with torch.no_grad():
-            _forward(model, probed, x.to(device), keep)
+            _forward(fed, probed, x.to(device), keep)
     finally:
-        model.train(was_training)
+        fed.train(was_training)
     out = {}
     for prev, cur in zip(probed, probed[1:]):
         a, b = grams.get(prev.layer.name), grams.get(cur.layer.name)
