@@ -48,7 +48,12 @@ def norm_compare(
     model: str = typer.Option(D.model, "--model", help="Registry model built with batch norm: cnn, inception-small."),
     dataset: str = typer.Option(D.dataset, "--dataset", help="digits (embedded), synthetic, cifar10, mnist, fashion-mnist."),
     data_dir: Optional[str] = typer.Option(D.data_dir, "--data-dir", help="Where the torchvision datasets are."),
+    download: bool = typer.Option(D.download, "--download", help="Fetch the dataset into --data-dir if missing."),
+    image_size: Optional[int] = typer.Option(D.image_size, "--image-size", help="Resize images to this side (pixels)."),
     subset: Optional[int] = typer.Option(D.subset, "--subset", help="Train on this many examples."),
+    synthetic_shape: str = options.synthetic_shape_option(D.synthetic_shape),
+    synthetic_classes: int = options.synthetic_classes_option(D.synthetic_classes),
+    synthetic_examples: str = options.synthetic_examples_option(D.synthetic_examples),
     epochs: int = typer.Option(D.epochs, "--epochs", help="Epochs per training run."),
     lr: float = typer.Option(D.lr, "--lr", help="SGD learning rate per 32 examples (scaled with the batch size)."),
     weight_decay: float = typer.Option(D.weight_decay, "--weight-decay", help="L2 weight decay."),
@@ -75,9 +80,13 @@ def norm_compare(
     resume: bool = options.RESUME,
 ) -> None:
     """Train one network with batch norm, batch renorm, group norm and none, at small and non-i.i.d. minibatches."""
+    from deepgen_cli.engine.data import parse_counts, parse_shape
+
     config = NormCompareConfig(
         norms=tuple(n.strip() for n in norms.split(",") if n.strip()), batch_sizes=_ints(batch_sizes, "--batch-size"),
-        non_iid=non_iid, model=model, dataset=dataset, data_dir=data_dir, subset=subset, epochs=epochs, lr=lr,
+        non_iid=non_iid, model=model, dataset=dataset, data_dir=data_dir, download=download,
+        image_size=image_size, subset=subset, synthetic_shape=parse_shape(synthetic_shape),
+        synthetic_classes=synthetic_classes, synthetic_examples=parse_counts(synthetic_examples), epochs=epochs, lr=lr,
         weight_decay=weight_decay, rmax=rmax, dmax=dmax, warmup_steps=warmup_steps, rmax_steps=rmax_steps,
         dmax_steps=dmax_steps, renorm_momentum=renorm_momentum, groups=groups, repeats=repeats, margin=margin,
         threads=threads, seed=seed)

@@ -59,6 +59,9 @@ def probe(
     image_size: Optional[int] = typer.Option(D.image_size, "--image-size",
                                              help="Feed images resized to this side (pixels), one batch at a time."),
     subset: Optional[int] = typer.Option(D.subset, "--subset", help="Use this many training examples (seeded)."),
+    synthetic_shape: str = options.synthetic_shape_option(D.synthetic_shape),
+    synthetic_classes: int = options.synthetic_classes_option(D.synthetic_classes),
+    synthetic_examples: str = options.synthetic_examples_option(D.synthetic_examples),
     epochs: int = typer.Option(D.epochs, "--epochs", "-e", help="Model training epochs (training mode)."),
     snapshots: Optional[str] = typer.Option(None, "--snapshots", help="Epochs whose probes are scored, e.g. 1,2,4 "
                                             "(default: first, middle, last; training mode)."),
@@ -91,8 +94,12 @@ def probe(
     resume: bool = options.RESUME,
 ) -> None:
     """Linear probes on every layer: does linear separability rise with depth?"""
+    from deepgen_cli.engine.data import parse_counts, parse_shape
+
     config = ProbeConfig(model=model, weights=weights, untrained=untrained, dataset=dataset, data_dir=data_dir,
-                         download=download, image_size=image_size, subset=subset, epochs=epochs,
+                         download=download, image_size=image_size, subset=subset,
+                         synthetic_shape=parse_shape(synthetic_shape), synthetic_classes=synthetic_classes,
+                         synthetic_examples=parse_counts(synthetic_examples), epochs=epochs,
                          snapshots=_snapshots(snapshots), batch_size=batch_size, lr=lr, probe_epochs=probe_epochs,
                          probe_lr=probe_lr, layers=layers, reduce=reduce, max_probe_mb=max_probe_mb,
                          max_total_probe_mb=max_total_probe_mb, control=control, cka_examples=cka_examples,

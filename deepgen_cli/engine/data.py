@@ -57,6 +57,19 @@ class Dataset:
         return int(self.x_train.shape[-1])
 
 
+def config_for(run) -> DataConfig:
+    """The DataConfig of a subcommand's config, which names its data options as DataConfig does (the
+    synthetic ones as synthetic_shape, synthetic_classes and synthetic_examples = (train, test))."""
+    d = DataConfig()
+    train, test = getattr(run, "synthetic_examples", (d.synthetic_train, d.synthetic_test))
+    return DataConfig(dataset=run.dataset, data_dir=getattr(run, "data_dir", None),
+                      download=getattr(run, "download", False), image_size=getattr(run, "image_size", None),
+                      subset=getattr(run, "subset", None),
+                      synthetic_shape=tuple(getattr(run, "synthetic_shape", d.synthetic_shape)),
+                      synthetic_classes=getattr(run, "synthetic_classes", d.synthetic_classes),
+                      synthetic_train=train, synthetic_test=test, seed=run.seed)
+
+
 def load(cfg: DataConfig) -> Dataset:
     """Load `cfg.dataset`, resize, standardize and subset it. UsageError for bad options, RunError for bad files."""
     check(cfg)

@@ -105,7 +105,7 @@ def check(config: MemorizeConfig) -> None:
     if config.model not in registry.names():
         raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(registry.names())}")
     train.check(train_config(config, 0))
-    data_mod.check(data_config(config))
+    data_mod.check(data_mod.config_for(config))
 
 
 def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
@@ -117,17 +117,8 @@ def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
         channels_last=config.channels_last, compile=config.compile, seed=seed)
 
 
-def data_config(config: MemorizeConfig) -> data_mod.DataConfig:
-    return data_mod.DataConfig(dataset=config.dataset, data_dir=config.data_dir, download=config.download,
-                               image_size=config.image_size, subset=config.subset,
-                               synthetic_shape=tuple(config.synthetic_shape),
-                               synthetic_classes=config.synthetic_classes,
-                               synthetic_train=config.synthetic_examples[0],
-                               synthetic_test=config.synthetic_examples[1], seed=config.seed)
-
-
 def load_data(config: MemorizeConfig) -> data_mod.Dataset:
-    return data_mod.load(data_config(config))
+    return data_mod.load(data_mod.config_for(config))
 
 
 def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tuple[nn.Module, data_mod.Dataset]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from deepgen_cli.engine import measure, norms
+from deepgen_cli.engine import data as data_mod, measure, norms
 from deepgen_cli.engine.batch_renorm import RenormSchedule
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.norm_compare_findings import REFERENCE_BATCH, findings
@@ -22,7 +22,12 @@ class NormCompareConfig:
     model: str = "cnn"  # a registry model built with batch norm
     dataset: str = "digits"
     data_dir: str | None = None
+    download: bool = False  # fetch cifar10 / mnist / fashion-mnist into data_dir when missing
+    image_size: int | None = None  # resize side in pixels; None keeps the data set's
     subset: int | None = None  # train on this many examples
+    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
+    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
+    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
     epochs: int = 2
     lr: float = 0.1  # per 32 examples (linear scaling with the batch size)
     momentum: float = 0.9
@@ -110,6 +115,7 @@ def check(config: NormCompareConfig) -> None:
                         ("--dmax-steps", config.dmax_steps)]:
         if value is not None and value < 0:
             raise UsageError(f"{flag}: must be 0 or more optimizer steps, got {value}")
+    data_mod.check(data_mod.config_for(config))
 
 
 def settings(config: NormCompareConfig) -> list[Setting]:
@@ -186,8 +192,6 @@ def train_one(config: NormCompareConfig, data, kind: str, setting: Setting, seed
 
 def run(config: NormCompareConfig, device: torch.device, session):
     """Train every (setting, seed, norm), norms innermost so their step times are measured side by side."""
-    from deepgen_cli.engine import data as data_mod
-
     check(config)
     threads = torch.get_num_threads()
     if config.threads:
@@ -200,8 +204,7 @@ def run(config: NormCompareConfig, device: torch.device, session):
 
 def _run(config: NormCompareConfig, device: torch.device, session, data_mod):
     session.progress(f"loading {config.dataset}")
-    data = data_mod.load(data_mod.DataConfig(dataset=config.dataset, data_dir=config.data_dir,
-                                             subset=config.subset, seed=config.seed))
+    data = data_mod.load(data_mod.config_for(config))
     plan = [(s, config.seed + i, kind) for s in settings(config) for i in range(config.repeats) for kind in config.norms]
     rows = []
     for j, (setting, seed, kind) in enumerate(plan, 1):

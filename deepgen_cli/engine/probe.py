@@ -34,6 +34,9 @@ class ProbeConfig:
     download: bool = False  # fetch cifar10 / mnist / fashion-mnist into data_dir when missing
     image_size: int | None = None  # resize side in pixels; None keeps the data set's
     subset: int | None = None  # train on this many examples
+    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
+    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
+    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
     epochs: int = 4  # model training epochs (training mode)
     snapshots: tuple[int, ...] | None = None  # epochs whose probes are scored; None: 1, middle, last
     batch_size: int = 64

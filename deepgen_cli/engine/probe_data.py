@@ -41,8 +41,7 @@ class Fed(nn.Module):
 
 def data_config(config) -> data_mod.DataConfig:
     """The data options of a ProbeConfig (check it with data.check: --image-size included)."""
-    return data_mod.DataConfig(dataset=config.dataset, data_dir=config.data_dir, download=config.download,
-                               image_size=config.image_size, subset=config.subset, seed=config.seed)
+    return data_mod.config_for(config)
 
 
 def load_data(config, model_channels: int):
