@@ -66,12 +66,28 @@ def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int) -> 
         probed.append(training_seconds(with_control, data, True))
         lean.append(training_seconds(without, data, True))
     a, b, c = min(plain), min(probed), min(lean)
+    floor_control, floor_lean = arithmetic_floor(with_control, data)
     shape = "x".join(str(s) for s in data.x_train.shape[1:])
     print(f"training {model} on {data_config.dataset} ({len(data.y_train)} x {shape}), {epochs} epochs, "
           f"{torch.get_num_threads()} threads, best of {repeats}")
     print(f"  without probes {a:.2f} s | with probes and control probes {b:.2f} s, ratio {b / a:.2f} | "
           f"probes only {c:.2f} s, ratio {c / a:.2f} | goal <= 1.25: {'yes' if b / a <= 1.25 else 'no'} with control, "
           f"{'yes' if c / a <= 1.25 else 'no'} without")
+    print(f"  arithmetic floor: probe Mult-Adds per example / the model's training Mult-Adds (3x its forward) = "
+          f"{floor_control:.2f} with control probes, {floor_lean:.2f} without")
+
+
+def arithmetic_floor(config: ProbeConfig, data) -> tuple[float, float]:
+    """What the probes must compute, as a fraction of the model's own training step: per example and layer,
+    a forward (features x outputs) and a gradient (the same again), against forward + backward of the model
+    (about 3x the forward's Mult-Adds)."""
+    from deepgen_cli.engine.measure import mult_adds
+
+    fed = fed_model(config, data)
+    probed, _ = layer_plan(fed, data, config, "cpu")
+    features = sum(p.reduction.out_features for p in probed)
+    model = mult_adds(fed.model.eval(), fed.inputs(data.x_train[:1])).total
+    return (2 * features * 2 * data.num_classes / (3 * model), 2 * features * data.num_classes / (3 * model))
 
 
 def big_data(args) -> DataConfig:
