@@ -43,3 +43,24 @@ def test_memorize_training_options(noise, lr, epochs, batch, penalty, dropout, r
            "--epochs", epochs if not epochs.lstrip("-").isdigit() or int(epochs) <= 3 else "3",
            "--batch-size", batch, "--confidence-penalty", penalty, "--dropout", dropout,
            "--repeats", repeats if not repeats.isdigit() or int(repeats) <= 2 else "2"])
+
+
+def _capped(text: str, cap: int) -> str:
+    """An integer option value at most `cap`, so an accepted run stays short; anything else as drawn."""
+    return text if not text.lstrip("-").isdigit() or int(text) <= cap else str(cap)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(epochs=numbers, batch=numbers, lr=numbers, probe_lr=numbers, max_mb=numbers, cka=numbers, subset=numbers)
+def test_probe_numeric_options(epochs, batch, lr, probe_lr, max_mb, cka, subset):
+    check(["probe", "--quiet", "--layers", "input,6", "--no-control", "--epochs", _capped(epochs, 2),
+           "--batch-size", batch, "--lr", lr, "--probe-lr", probe_lr, "--max-probe-mb", max_mb,
+           "--cka-examples", _capped(cka, 16), "--subset", subset if subset.startswith("-") else "60"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=numbers, non_iid=numbers, rmax=numbers, dmax=numbers, momentum=numbers, warmup=numbers, groups=numbers)
+def test_norm_compare_numeric_options(batch, non_iid, rmax, dmax, momentum, warmup, groups):
+    check(["norm-compare", "--quiet", "--norms", "batch,renorm", "--subset", "40", "--epochs", "1",
+           "--batch-size", batch, "--non-iid", _capped(non_iid, 2), "--rmax", rmax, "--dmax", dmax,
+           "--renorm-momentum", momentum, "--warmup-steps", warmup, "--groups", groups])
