@@ -194,3 +194,13 @@ def test_cli_bad_input_gets_one_line_and_its_exit_code(cli, args, code, needle):
     assert needle in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_diverged_run_is_a_failed_row_and_the_sweep_goes_on(cli, tmp_path):
+    out = tmp_path / "d.json"
+    result = cli("norm-compare", "--lr", "1e30", "--norms", "batch,none", "--batch-size", "4", "--non-iid", "0",
+                 "--epochs", "1", "--subset", "100", "-q", "-o", out)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("deepgen: error: 2 of 2 rows failed; first: batch, batch 4 iid: training diverged")
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["norm"], "diverged" in r["error"]) for r in rows] == [("batch", True), ("none", True)]

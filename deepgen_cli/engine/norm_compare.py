@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from deepgen_cli.engine import data as data_mod, measure, norms
+from deepgen_cli.engine import data as data_mod, measure, norms, train
 from deepgen_cli.engine.batch_renorm import RenormSchedule
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.norm_compare_findings import REFERENCE_BATCH, findings
@@ -149,8 +149,6 @@ def batches_for(setting: Setting, labels: torch.Tensor, generator: torch.Generat
 
 def train_one(config: NormCompareConfig, data, kind: str, setting: Setting, seed: int, device, session,
               label: str) -> NormCompareRow:
-    from deepgen_cli.engine import train
-
     gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = len(batches_for(setting, data.y_train, gen))
     schedule = schedule_for(config, steps_per_epoch * config.epochs)
@@ -215,7 +213,11 @@ def _run(config: NormCompareConfig, device: torch.device, session, data_mod):
         else:
             label = f"[{j}/{len(plan)}] {kind}, batch {setting.batch_size} {setting.sampling}, seed {seed}"
             session.progress(label)
-            row = train_one(config, data, kind, setting, seed, device, session, label)
+            try:
+                row = train_one(config, data, kind, setting, seed, device, session, label)
+            except train.Diverged as err:  # this run fails, the sweep goes on; the command exits 1
+                session.row({**key, "error": f"{kind}, batch {setting.batch_size} {setting.sampling}: {err}"})
+                continue
         rows.append(row)
         session.row(row)
     session.progress("checking the published claims")
