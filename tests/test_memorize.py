@@ -170,3 +170,15 @@ def test_the_record_holds_the_threads_the_rows_ran_on(cli):
     assert record["environment"]["threads"] == 1 and record["config"]["threads"] == 1
     assert {"python", "torch", "torchvision", "device", "device_name"} <= set(record["environment"])
     assert record["seed"] == 0 and record["config"]["noise"] == [1.0]
+
+
+def test_resume_reuses_levels_already_measured(cli, tmp_path):
+    out = tmp_path / "r.json"
+    args = ("--subset", "100", "--epochs", "3", "-q", "-f", "json", "-o", out)
+    first = json.loads(cli("memorize", "--noise", "0", *args).stdout)
+    again = json.loads(cli("memorize", "--noise", "0,1", "--resume", *args).stdout)
+    # the p=0 row is the saved one (its timing would differ if it were measured again); p=1 is new
+    assert again["rows"][0]["train_time_s"] == first["rows"][0]["train_time_s"]
+    assert [r["noise"] for r in again["rows"]] == [0.0, 1.0]
+    other = json.loads(cli("memorize", "--noise", "0", "--resume", "--lr", "0.05", *args).stdout)
+    assert other["rows"][0]["train_time_s"] != first["rows"][0]["train_time_s"]  # another config: measured anew
