@@ -9,6 +9,7 @@ import typer
 from deepgen_cli import options, render
 from deepgen_cli.engine.efficiency import EfficiencyConfig, run
 from deepgen_cli.render import Column
+from deepgen_cli.plots import plotter
 from deepgen_cli.runner import Common, run as run_command
 
 D = EfficiencyConfig  # defaults live on the config
@@ -71,13 +72,7 @@ def efficiency(
     config = EfficiencyConfig(tuple(s.strip() for s in specs if s.strip()), baseline, batch_size, threads,
                               min_time, warmup, channels_last, half, compile, weights, model_file, by_layer)
     common = Common(fmt, output, device.value, seed, quiet, resume)
-    after = None
-    if plot and not by_layer:
-        from deepgen_cli.plots import check_path
-        from deepgen_cli.plots.efficiency import efficiency_plot
-
-        check_path(plot)
-        after = lambda report: efficiency_plot(report, plot)  # noqa: E731
+    after = plotter(plot if not by_layer else None, "efficiency", "efficiency_plot")
     if by_layer:
         run_command("efficiency", config, common, run, LAYER_COLUMNS, "Per-module breakdown")
     else:

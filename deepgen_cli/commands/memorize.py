@@ -10,6 +10,7 @@ from deepgen_cli import options, render
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.memorize import MemorizeConfig, run
 from deepgen_cli.render import Column
+from deepgen_cli.plots import plotter
 from deepgen_cli.runner import Common, run as run_command
 
 D = MemorizeConfig  # defaults live on the config
@@ -104,13 +105,7 @@ def memorize(
 
     check(config)  # a bad option fails before the data loads
     common = Common(fmt, output, device.value, seed, quiet, resume)
-    after = None
-    if plot:
-        from deepgen_cli.plots import check_path
-        from deepgen_cli.plots.memorize import memorize_plot
-
-        check_path(plot)
-        after = lambda report: memorize_plot(report, plot)  # noqa: E731
+    after = plotter(plot, "memorize", "memorize_plot")
     run_command("memorize", config, common, run, COLUMNS, "Memorization (Zhang et al. 2017)", after,
                 sweep=("noise", "repeats"))
 

@@ -10,6 +10,7 @@ from deepgen_cli import options, render
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.norm_compare import NormCompareConfig, check, run
 from deepgen_cli.render import Column
+from deepgen_cli.plots import plotter
 from deepgen_cli.runner import Common, run as run_command
 
 D = NormCompareConfig  # defaults live on the config
@@ -92,13 +93,7 @@ def norm_compare(
         threads=threads, seed=seed)
     check(config)  # bad options fail before the data loads
     common = Common(fmt, output, device.value, seed, quiet, resume)
-    after = None
-    if plot:
-        from deepgen_cli.plots import check_path
-        from deepgen_cli.plots.norm_compare import norm_compare_plot
-
-        check_path(plot)
-        after = lambda report: norm_compare_plot(report, plot)  # noqa: E731
+    after = plotter(plot, "norm_compare", "norm_compare_plot")
     run_command("norm-compare", config, common, run, COLUMNS, "Batch norm vs batch renorm", after,
                 sweep=("norms", "batch_sizes", "repeats"))
 

@@ -11,6 +11,7 @@ from deepgen_cli import options, render
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.probe import ProbeConfig, check, run, snapshot_epochs
 from deepgen_cli.render import Column
+from deepgen_cli.plots import plotter
 from deepgen_cli.runner import Common, run as run_command
 
 D = ProbeConfig  # defaults live on the config
@@ -108,13 +109,7 @@ def probe(
     if config.snapshots is None and not config.posthoc:  # record the epochs actually scored
         config = dataclasses.replace(config, snapshots=snapshot_epochs(config))
     common = Common(fmt, output, device.value, seed, quiet, resume)
-    after = None
-    if plot:
-        from deepgen_cli.plots import check_path
-        from deepgen_cli.plots.probe import probe_plot
-
-        check_path(plot)
-        after = lambda report: probe_plot(report, plot)  # noqa: E731
+    after = plotter(plot, "probe", "probe_plot")
     run_command("probe", config, common, run, COLUMNS, "Linear probes by layer", after)
 
 

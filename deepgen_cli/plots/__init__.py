@@ -25,3 +25,15 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def plotter(path: str | None, module: str, function: str):
+    """A callable that draws `deepgen_cli.plots.<module>.<function>(report, path)` once the report is
+    complete, or None without --plot; the path is checked now, before the run."""
+    if not path:
+        return None
+    check_path(path)
+    import importlib
+
+    draw = getattr(importlib.import_module(f"deepgen_cli.plots.{module}"), function)
+    return lambda report: draw(report, path)
