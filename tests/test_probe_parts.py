@@ -152,7 +152,8 @@ def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
     assert torch.allclose(centered_gram(x).sum(0), torch.zeros(6, dtype=torch.float64), atol=1e-9)  # centered
 
 
-def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy():
+@pytest.mark.parametrize("scratch", [False, True])  # features only read (standardization folded in) or rewritten
+def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scratch):
     import torch.nn.functional as F
 
     from deepgen_cli.engine.probe_heads import ProbeBank
@@ -176,14 +177,32 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        bank.step(x.clone(), y, yc)  # the bank standardizes its input in place
+        features = x.clone()
+        bank.step(features, y, yc, scratch=scratch)
+        assert torch.equal(features, x) != scratch  # rewritten only when scratch
     for ours, ref in zip(bank.weights, weights):
         assert torch.allclose(ours, ref, atol=1e-6)
     assert torch.allclose(bank.bias, bias, atol=1e-6)
-    counts = bank.correct(x.clone(), y, yc)
+    counts = bank.correct(x.clone(), y, yc)  # standardizes its input in place
     for i, (start, width) in enumerate([(0, 7), (7, 5)]):
         logits = F.linear(z[:, start:start + width], weights[i], bias[i])
         assert counts[i] == (int((logits[:, :3].argmax(1) == y).sum()), int((logits[:, 3:].argmax(1) == yc).sum()))
+
+
+def test_a_probe_bank_never_writes_features_it_does_not_own():
+    from deepgen_cli.engine.probe_heads import ProbeBank
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 9, generator=g)  # 4 examples < 6 outputs: the bank copies rather than folds
+    y, yc = torch.tensor([0, 1, 2, 0]), torch.tensor([2, 2, 1, 0])
+    read, owned = ProbeBank([9], 3, True, lr=0.1, device="cpu"), ProbeBank([9], 3, True, lr=0.1, device="cpu")
+    for _ in range(2):
+        features = x.clone()
+        read.step(features, y, yc)
+        assert torch.equal(features, x)
+        owned.step(x.clone(), y, yc, scratch=True)
+    assert torch.equal(read.weights[0], owned.weights[0]) and torch.equal(read.bias, owned.bias)
+    assert read.weights[0].abs().max() > 0.01
 
 
 def test_dense_blocks_are_probed_though_they_are_module_dicts():

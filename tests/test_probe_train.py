@@ -81,3 +81,39 @@ def test_probes_alongside_learn_the_task():
     result = outcome(rows, config, notes, len(data.y_test))
     assert [f.claim.startswith("Linear probe error decreases") for f in result.findings] == [True]
     assert result.analysis["snapshots"][0]["snapshot"] == "epoch 3"
+
+
+def test_wide_layers_stepping_inside_their_hooks_learn_what_the_shared_bank_learns(monkeypatch):
+    from deepgen_cli.engine import probe_train
+
+    data = tiny_data()
+    config = ProbeConfig(model="mlp1x512", epochs=2, snapshots=(2,), batch_size=16, cka_examples=0, seed=3)
+
+    def run(wide: int):
+        monkeypatch.setattr(probe_train, "WIDE", wide)
+        torch.manual_seed(0)
+        model = registry.get("mlp1x512", in_channels=1, image_size=8, num_classes=4, dropout=0.5)
+        fed = feed(model, data, 8, 1)
+        probed, _ = layer_plan(fed, data, config, "cpu")
+        rows = train_with_probes(fed, data, probed, config, "cpu", Recorder(), make_row)
+        return model, probed, rows
+
+    shared_model, shared, shared_rows = run(1 << 40)  # every layer copied into the shared bank's buffer
+    # 16 x 512 floats: Linear "1" and its in-place ReLU "2" get banks of their own, stepped inside the hook
+    # on the activations themselves (Linear 1's before the ReLU overwrites them); input and "4" stay shared.
+    wide_model, wide, wide_rows = run(16 * 512)
+    assert [p.layer.name for p in wide] == ["input", "1", "2", "4"]
+    assert wide[0].probe is wide[3].probe and len({id(p.probe) for p in wide}) == 3
+    a, b = shared_model.state_dict(), wide_model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the model's training is untouched either way
+
+    def probe_of(probed, depth):
+        bank = probed[depth].probe
+        i = [p for p in probed if p.probe is bank].index(probed[depth])
+        return bank.weights[i], bank.bias[i]
+
+    for depth in range(4):
+        (w1, b1), (w2, b2) = probe_of(shared, depth), probe_of(wide, depth)
+        assert w1.abs().max() > 0.01  # the probes did learn
+        assert torch.allclose(w1, w2, atol=1e-5) and torch.allclose(b1, b2, atol=1e-5)
+    assert [r["test_error"] for r in wide_rows] == [r["test_error"] for r in shared_rows]

@@ -78,6 +78,23 @@ def test_same_seed_same_weights_and_callbacks_change_nothing(toy):
     assert not torch.equal(params(a), params(c))
 
 
+def test_before_step_sees_each_batch_just_before_its_forward(toy):
+    a, b = model(), model()
+    train.train(a, toy, CFG, "cpu")
+    events = []
+    # Training forwards only: a fit check's evaluate() also runs the model.
+    b.register_forward_pre_hook(lambda mod, args: events.append(("forward", len(args[0]))) if mod.training else None)
+    train.train(b, toy, CFG, "cpu", before_step=lambda s, e, xb, yb: events.append(("before", s, e, xb, yb)),
+                on_step=lambda s, e, xb, yb: events.append(("after", s, e, xb, yb)))
+    assert torch.equal(params(a), params(b))  # bit for bit
+    # Per step: before_step, the forward of that batch, on_step with the very same batch and step number.
+    assert [ev[:3] if ev[0] != "forward" else ev for ev in events] == [
+        ev for s, e, n in [(1, 1, 16), (2, 1, 17), (3, 2, 16), (4, 2, 17), (5, 3, 16), (6, 3, 17)]
+        for ev in (("before", s, e), ("forward", n), ("after", s, e))]
+    for before, after in zip(events[0::3], events[2::3]):
+        assert before[3] is after[3] and before[4] is after[4]
+
+
 def test_global_rng_is_not_touched(toy):
     m = model()
     state = torch.get_rng_state()

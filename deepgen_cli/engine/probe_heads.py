@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import torch
 
+EPS = 1e-5  # added to the running variance before its square root, as in batch norm
+
 
 class ProbeBank:
     """Linear probes for layers of widths `dims`, taking their features side by side in one (B, sum(dims))
@@ -14,8 +16,12 @@ class ProbeBank:
 
     Zero-initialized (softmax regression is convex), so creating probes draws no random numbers and cannot
     shift the model's randomness. The cross-entropy gradient is written out (softmax minus one-hot) and
-    accumulated straight into SGD's momentum buffers (one fused matrix product per layer): no autograd
-    graph, no gradient tensor. The features passed in are scratch: they are standardized in place.
+    accumulated straight into SGD's momentum buffers (one matrix product per layer): no autograd graph.
+
+    Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
+    view of a model's activations) are only read: the standardization is folded into the weights instead,
+    with s = 1 / sqrt(var + eps): W z + b = (W s) x + b - (W s) mean, and the gradient g^T z = (g^T x -
+    outer(g.sum(0), mean)) s.
     """
 
     def __init__(self, dims: list[int], classes: int, control: bool, lr: float, device,
@@ -24,21 +30,32 @@ class ProbeBank:
         self.lr, self.momentum, self.stats_momentum = lr, momentum, stats_momentum
         self.heads = 2 if control else 1
         self.outputs = self.heads * classes
-        self.weights = [torch.zeros(self.outputs, d, device=device) for d in self.dims]
-        self.weight_bufs = [torch.zeros_like(w) for w in self.weights]  # momentum, as torch.optim.SGD keeps it
-        self.bias = torch.zeros(len(self.dims), self.outputs, device=device)
+        total, layers = sum(self.dims), len(self.dims)
+        self.offsets = [sum(self.dims[:i]) for i in range(layers)]
+        self._columns = [slice(o, o + d) for o, d in zip(self.offsets, self.dims)]
+        # Every layer's weights side by side, so an update is one op for all layers; `weights` and
+        # `weight_bufs` are per-layer views.
+        self._w = torch.zeros(self.outputs, total, device=device)
+        self._w_buf = torch.zeros_like(self._w)  # momentum, as torch.optim.SGD keeps it
+        self.weights = [self._w[:, c] for c in self._columns]
+        self.weight_bufs = [self._w_buf[:, c] for c in self._columns]
+        self.bias = torch.zeros(layers, self.outputs, device=device)
         self.bias_buf = torch.zeros_like(self.bias)
-        total = sum(self.dims)
         self.mean = torch.zeros(total, device=device)
         self.var = torch.ones(total, device=device)
         self.batches = 0
-        self.offsets = [sum(self.dims[:i]) for i in range(len(self.dims))]
-        self._columns = [slice(o, o + d) for o, d in zip(self.offsets, self.dims)]
-        self._weights_t = [w.T for w in self.weights]  # views: they follow the in-place updates
+        self._scratch = None  # (outputs, total): folded weights, then the gradient; made on the first fold
+        # Views and constants made once: on CPU each index, view or Python-number operand of a small op
+        # costs about as much as the op itself.
+        self._means = [self.mean[c] for c in self._columns]
+        self._bias_columns = list(self.bias[:, :, None])
+        self._folded_bias = torch.empty(layers, self.outputs, 1, device=device)  # b - (W s) mean
+        self._eps = torch.full((1,), EPS, device=device)
+        self._minus_one = torch.full((1, 1, 1, 1), -1.0, device=device)
 
-    def _standardize_(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        """x <- (x - mean) / sqrt(var + 1e-5) in place, first folding this batch into the statistics."""
-        if training:
+    def _scale(self, x: torch.Tensor | None) -> torch.Tensor:
+        """s = 1 / sqrt(var + eps) per column, first folding the batch x (if given) into the statistics."""
+        if x is not None:
             self.batches += 1
             # None: a cumulative average, for a frozen model whose features do not drift.
             m = 1.0 / self.batches if self.stats_momentum is None or self.batches == 1 else self.stats_momentum
@@ -47,41 +64,67 @@ class ProbeBank:
             mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)
             self.mean.lerp_(mean, m)
             self.var.lerp_(var, m)
-        return x.sub_(self.mean).mul_(torch.rsqrt(self.var + 1e-5))
+        return torch.add(self.var, self._eps).rsqrt_()
 
-    def _logits(self, z: torch.Tensor) -> torch.Tensor:
-        """(layers, B, outputs) logits of standardized features z."""
-        out = torch.empty(len(self.dims), z.shape[0], self.outputs, device=z.device)
-        for i, (columns, w_t) in enumerate(zip(self._columns, self._weights_t)):
-            torch.addmm(self.bias[i], z[:, columns], w_t, out=out[i])
-        return out
+    def _logits(self, xs: list[torch.Tensor], s: torch.Tensor | None) -> torch.Tensor:
+        """(layers, outputs, B) logits of standardized features (s None) or of raw features x, folding
+        their standardization into the weights (the folded weights are left in self._scratch)."""
+        out = torch.empty(len(self.dims), self.outputs, xs[0].shape[0], device=self._w.device)
+        if s is not None:
+            if self._scratch is None:
+                self._scratch = torch.empty_like(self._w)
+            folded = torch.mul(self._w, s, out=self._scratch)
+        for i, (x, columns) in enumerate(zip(xs, self._columns)):
+            if s is None:
+                torch.addmm(self._bias_columns[i], self.weights[i], x.T, out=out[i])
+            else:
+                torch.addmv(self.bias[i], folded[:, columns], self._means[i], alpha=-1, out=self._folded_bias[i, :, 0])
+                torch.addmm(self._folded_bias[i], folded[:, columns], x.T, out=out[i])
+        return out  # (outputs, B) rather than (B, outputs): measured 20% faster on CPU for these shapes
 
-    def _targets(self, y: torch.Tensor, y_control: torch.Tensor | None) -> torch.Tensor:
-        t = y[:, None] if not self.control else torch.stack([y, y_control], 1)  # (B, heads)
-        return t[None, :, :, None].expand(len(self.dims), -1, -1, 1)  # the same labels for every layer
+    def _targets(self, y: torch.Tensor, y_control: torch.Tensor | None, n: int) -> torch.Tensor:
+        t = y[None] if not self.control else torch.stack([y, y_control])  # (heads, B)
+        return t[None, :, None, :].expand(len(self.dims), -1, 1, n)  # the same labels for every layer
 
     @torch.no_grad()
-    def step(self, x: torch.Tensor, y: torch.Tensor, y_control: torch.Tensor | None = None) -> None:
-        """One SGD step of every probe on the summed mean cross-entropy of its task (and control) head."""
+    def step(self, x: torch.Tensor, y: torch.Tensor, y_control: torch.Tensor | None = None,
+             scratch: bool = False) -> None:
+        """One SGD step of every probe on the summed mean cross-entropy of its task (and control) head.
+
+        x is standardized in place if `scratch`, else only read.
+        """
         n, layers = x.shape[0], len(self.dims)
-        z = self._standardize_(x, training=True)
-        probs = self._logits(z).view(layers, n, self.heads, self.classes).softmax(-1)
-        minus_one = torch.full((1,), -1.0 / n, device=x.device).expand(layers, n, self.heads, 1)
-        probs.div_(n).scatter_add_(-1, self._targets(y, y_control), minus_one)  # (softmax - one-hot) / n
-        grad = probs.view(layers, n, self.outputs)
-        torch._foreach_mul_(self.weight_bufs, self.momentum)
-        for buf, g, columns in zip(self.weight_bufs, grad, self._columns):
-            buf.addmm_(g.T, z[:, columns])  # += dL/dW = grad^T z
-        self.bias_buf.mul_(self.momentum).add_(grad.sum(1))
-        torch._foreach_add_(self.weights, self.weight_bufs, alpha=-self.lr)
+        if not scratch and self.outputs >= n:
+            # Folding costs a few passes over (outputs, width) arrays, a copy a few over (B, width).
+            x, scratch = x.clone(), True
+        s = self._scale(x)
+        xs = [x[:, c] for c in self._columns]
+        if scratch:
+            x.sub_(self.mean).mul_(s)
+        probs = self._logits(xs, None if scratch else s).view(layers, self.heads, self.classes, n).softmax(2)
+        minus_one = self._minus_one.expand(layers, self.heads, 1, n)
+        g = probs.scatter_add_(2, self._targets(y, y_control, n), minus_one).view(layers, self.outputs, n)
+        g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
+        if scratch:
+            for buf, g_i, x_i in zip(self.weight_bufs, g, xs):
+                buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
+        else:
+            for i, (g_i, x_i, columns) in enumerate(zip(g, xs, self._columns)):
+                # g^T (x - mean), in the memory the folded weights held
+                self._scratch[:, columns].addmm_(g_i, x_i, beta=0).addr_(g_sum[i], self._means[i], alpha=-1)
+            self._w_buf.mul_(self.momentum).addcmul_(self._scratch, s, value=1.0 / n)
+        self.bias_buf.mul_(self.momentum).add_(g_sum, alpha=1.0 / n)
+        self._w.sub_(self._w_buf, alpha=self.lr)
         self.bias.sub_(self.bias_buf, alpha=self.lr)
 
     @torch.no_grad()
     def correct(self, x: torch.Tensor, y: torch.Tensor, y_control: torch.Tensor | None = None) -> list[tuple[int, int]]:
-        """(task, control) correct predictions of each probe on a batch; control is 0 without control probes."""
-        z = self._standardize_(x, training=False)
-        logits = self._logits(z).view(len(self.dims), x.shape[0], self.heads, self.classes)
-        hits = (logits.argmax(-1, keepdim=True) == self._targets(y, y_control)).sum(1)[..., 0].tolist()
+        """(task, control) correct predictions of each probe on a batch; control is 0 without control probes.
+        x is scratch: it is standardized in place."""
+        n = x.shape[0]
+        x.sub_(self.mean).mul_(self._scale(None))
+        logits = self._logits([x[:, c] for c in self._columns], None).view(len(self.dims), self.heads, self.classes, n)
+        hits = (logits.argmax(2, keepdim=True) == self._targets(y, y_control, n)).sum(-1)[..., 0].tolist()
         return [(h[0], h[1] if self.control else 0) for h in hits]
 
 

@@ -14,8 +14,8 @@ from deepgen_cli.engine.errors import UsageError
 
 REDUCTIONS = ("auto", "none", "subset", "project", "pool")
 # A probe's memory as torch.optim.SGD with momentum would hold it: fp32 weights, gradient and momentum
-# buffer, 4 bytes each. probe_heads.py accumulates the gradient straight into the momentum buffer, so
-# it holds two of the three: the budget is an upper bound.
+# buffer, 4 bytes each. probe_heads.py accumulates the gradient straight into the momentum buffer, and
+# needs a gradient-sized scratch only for features it may not rewrite: the budget is an upper bound.
 BYTES_PER_PARAM = 12
 MB = 1 << 20
 # Input features hashed per chunk of the projection: bounds the index tensors generated at a time.
@@ -111,6 +111,13 @@ class Reducer:
         else:
             reduced = self._project(flat)
         return reduced if out is None else out.copy_(reduced)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The (B, out_features) float features of x without a copy where none is needed: with nothing to
+        reduce, a view of x, so the caller must be done with it before x changes (an in-place ReLU)."""
+        if self.r.kind == "none":
+            return x.detach().reshape(x.shape[0], -1).float()  # float(): no copy when already fp32
+        return self(x)
 
     def _project(self, flat: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(flat.shape[0], self.r.out_features, device=flat.device)

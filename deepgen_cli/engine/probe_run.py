@@ -96,7 +96,7 @@ def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor
 
     def fold(p: Probed, feats: torch.Tensor) -> None:
         if feats.shape[0] > 1:  # standardizing needs two examples
-            p.probe.step(feats, current["y"], current["c"])
+            p.probe.step(feats, current["y"], current["c"], scratch=True)  # the reducer's own copy
 
     fed.eval()
     with torch.no_grad():

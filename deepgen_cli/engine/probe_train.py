@@ -1,6 +1,7 @@
-"""Training mode: the shared training engine trains the model; hooks copy each layer's (detached, reduced)
-features out of the training forward into one buffer, and one bank of probes takes its own SGD step
-after every model step.
+"""Training mode: the shared training engine trains the model while the probes take an SGD step of their own
+on every model step's batch, reading each layer's (detached, reduced) output in a forward hook: narrow layers'
+features are copied into one buffer for a shared bank that steps after the model's step, wide layers' banks
+step inside the hook on the activations themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from deepgen_cli.engine.probe_layers import INPUT, tap
 from deepgen_cli.engine.probe_metrics import control_labels
 from deepgen_cli.engine.probe_reduce import MB
 from deepgen_cli.engine.probe_run import Probed, batches, cka_series, collect
+
+# A layer with at least this many floats of features per batch (4 MiB) gets a bank of its own that steps inside
+# its forward hook, on the activations themselves; narrower layers are copied into one buffer for a shared bank.
+# Measured on CPU (1 thread): a bank's step has ~150 us of fixed cost, a layer more in a shared bank ~20 us, and
+# copying 64 x 8192 floats ~80 us: copying is cheaper up to about a million floats.
+WIDE = 1 << 20
 
 
 def _in_training_forward(module) -> bool:
@@ -68,35 +75,38 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         raise RunError(f"--max-total-probe-mb: probes alongside training need {(probes + features) / MB:.0f} MiB "
                        f"together ({probes / MB:.0f} MiB of probes, {features / MB:.0f} MiB of one batch's "
                        f"features); raise it, lower --max-probe-mb or --batch-size, or choose fewer --layers")
-    bank = ProbeBank([p.reduction.out_features for p in probed], classes, config.control, config.probe_lr, device)
-    slots = {}  # layer name -> (start, width) in the step's feature buffer
-    for i, p in enumerate(probed):
-        p.probe = bank
-        slots[p.layer.name] = (bank.offsets[i], p.reduction.out_features)
+    shared, slots = _banks(probed, classes, config, device)
+    # The narrow layers' features of one step, reused every step (+ 1: a last batch of one joins the one before).
+    buffer = torch.empty(config.batch_size + 1, sum(shared.dims) if shared else 0, device=device)
     by_name = {p.layer.name: p for p in probed}
     hooked = [n for n in by_name if n != INPUT]
-    step_buffer = {}  # "x": this step's (B, sum of widths) features; "filled": layers written
+    current = {"y": None, "left": set()}  # this step's labels and the layers its forward has yet to reach
 
-    def buffer(n: int, dev) -> torch.Tensor:
-        if "x" not in step_buffer:
-            step_buffer["x"] = torch.empty(n, sum(bank.dims), device=dev)
-            step_buffer["filled"] = set()
-        return step_buffer["x"]
+    def fold(name: str, out: torch.Tensor) -> None:
+        # Inside the forward, before an in-place op after the layer (a ReLU) can overwrite `out`; nothing
+        # here writes to it, so the model computes exactly what it would without probes.
+        y = current["y"]
+        if name not in current["left"] or out.shape[0] != y.shape[0]:
+            raise RunError(f"probe: layer {name} ran twice, or on another batch, in the training forward of one "
+                           f"step; leave it out of --layers")
+        current["left"].discard(name)
+        p = by_name[name]
+        if name in slots:
+            p.reducer(out, buffer[:y.shape[0], slots[name]])
+        else:  # a wide layer: its own bank steps now, on the activations themselves
+            p.probe.step(p.reducer.features(out), y, current["control"])
 
-    def keep(name: str, out) -> None:
-        start, width = slots[name]
-        # A copy into the buffer: an in-place ReLU after this layer may overwrite `out`.
-        by_name[name].reducer(out, buffer(out.shape[0], out.device)[:, start:start + width])
-        step_buffer["filled"].add(name)
+    def before_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        current["y"], current["left"] = yb, set(by_name)
+        current["control"] = control_labels(xb, classes, config.seed) if config.control else None
+        if INPUT in by_name:
+            fold(INPUT, fed.inputs(xb))
 
     def on_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        if INPUT in slots:
-            keep(INPUT, fed.inputs(xb))
-        x, filled = step_buffer.pop("x", None), step_buffer.pop("filled", set())
-        if x is None or len(filled) != len(probed) or x.shape[0] != yb.shape[0]:
+        if current["left"]:
             raise RunError(f"probe: the training forward of step {step} did not reach every probed layer")
-        y_ctrl = control_labels(xb, classes, config.seed) if config.control else None
-        bank.step(x, yb, y_ctrl)
+        if shared is not None:
+            shared.step(buffer[:yb.shape[0]], yb, current["control"], scratch=True)
 
     def on_epoch(stats) -> None:
         session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.3f}")
@@ -107,15 +117,16 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         if stats.epoch not in snapshots:
             return
         session.progress(f"epoch {stats.epoch}: scoring probes")
-        on_train = score_bank(fed, probed, bank, data.x_train, data.y_train, config, device)
-        on_test = score_bank(fed, probed, bank, data.x_test, data.y_test, config, device)
+        on_train = score_banks(fed, probed, data.x_train, data.y_train, config, device)
+        on_test = score_banks(fed, probed, data.x_test, data.y_test, config, device)
         cka = cka_series(fed, probed, data.x_test[:config.cka_examples], device) if config.cka_examples else {}
         for depth, p in enumerate(probed):
             emit(make_row(p, depth, f"epoch {stats.epoch}", stats.epoch, classes, on_train[depth], on_test[depth],
                           cka.get(p.layer.name)))
 
-    with tap(fed.model, hooked, keep, when=_in_training_forward):
-        train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step)
+    with tap(fed.model, hooked, fold, when=_in_training_forward):
+        train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step,
+                    before_step=before_step)
     for s in snapshots:
         if s > last:
             for row in kept[s]:
@@ -123,19 +134,42 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     return rows
 
 
-def score_bank(fed: Fed, probed: list[Probed], bank: ProbeBank, x, y, config, device) -> list[Tally]:
+def _banks(probed: list[Probed], classes: int, config, device) -> tuple[ProbeBank | None, dict[str, slice]]:
+    """Give each layer its probe: narrow layers share one bank (returned, with each one's columns in it),
+    each wide layer gets a bank of its own."""
+    def bank(widths: list[int]) -> ProbeBank:
+        return ProbeBank(widths, classes, config.control, config.probe_lr, device)
+
+    narrow = [p for p in probed if config.batch_size * p.reduction.out_features < WIDE]
+    shared = bank([p.reduction.out_features for p in narrow]) if narrow else None
+    slots = {p.layer.name: slice(o, o + d) for p, o, d in zip(narrow, shared.offsets, shared.dims)} if narrow else {}
+    for p in probed:
+        p.probe = shared if p.layer.name in slots else bank([p.reduction.out_features])
+    return shared, slots
+
+
+def score_banks(fed: Fed, probed: list[Probed], x, y, config, device) -> list[Tally]:
     """Each probe's task errors and control accuracy on (x, y), the model in eval mode, batch by batch."""
     tallies = [Tally() for _ in probed]
-    y_ctrl = control_labels(x, bank.classes, config.seed) if config.control else None
+    banks: dict[int, tuple] = {}  # id -> (bank, indices of its layers in `probed`)
+    for i, p in enumerate(probed):
+        banks.setdefault(id(p.probe), (p.probe, []))[1].append(i)
+    order = [probed[i] for _, members in banks.values() for i in members]  # each bank's layers side by side
+    classes = order[0].probe.classes
+    y_ctrl = control_labels(x, classes, config.seed) if config.control else None
     was_training = fed.training
     fed.eval()
     try:
         with torch.no_grad():
             for idx in batches(len(x), config.batch_size, None):
-                feats = collect(fed, probed, x[idx].to(device))
-                counts = bank.correct(feats, y[idx].to(device), y_ctrl[idx].to(device) if config.control else None)
-                for tally, c in zip(tallies, counts):
-                    tally.add(c, len(idx))
+                feats = collect(fed, order, x[idx].to(device))
+                yb, cb = y[idx].to(device), y_ctrl[idx].to(device) if config.control else None
+                start = 0
+                for bank, members in banks.values():
+                    width = sum(bank.dims)
+                    for i, c in zip(members, bank.correct(feats[:, start:start + width], yb, cb)):
+                        tallies[i].add(c, len(idx))
+                    start += width
     finally:
         fed.train(was_training)
     return tallies

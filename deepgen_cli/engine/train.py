@@ -171,11 +171,13 @@ def _prepare(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Mod
 def train(model: nn.Module, data, cfg: TrainConfig, device, *,
           on_epoch: Callable[[EpochStats], None] | None = None,
           on_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
+          before_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None) -> TrainResult:
     """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
 
-    on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step); on_epoch(stats) after
-    each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
+    on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
+    epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
+    after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
     """
     device = torch.device(device)
     check(cfg, device)
@@ -214,6 +216,8 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             xb, yb = x_all[idx], y_all[idx]
             if cfg.augment:
                 xb = augment(xb, gen)
+            if before_step is not None:
+                before_step(step + 1, epoch, xb, yb)
             if amp is None:
                 logits = net(xb)
             else:
