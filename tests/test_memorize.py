@@ -9,26 +9,13 @@ import torch
 
 from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, run
 from deepgen_cli.engine.memorize_findings import findings
+from tests.sessions import Recorder
 
 SMALL = ("--subset", "300", "--quiet")
 
 
-class Session:
-    def __init__(self):
-        self.rows = []
-
-    def row(self, row):
-        self.rows.append(row)
-
-    def progress(self, message):
-        pass
-
-    def resumed(self, **key):
-        return None
-
-
 def test_random_labels_are_fit_and_test_accuracy_is_near_chance():
-    s = Session()
+    s = Recorder()
     outcome = run(MemorizeConfig(noise=(1.0,), subset=300), torch.device("cpu"), s)
     (row,) = s.rows
     assert row.train_examples == 300 and row.test_examples == 450 and row.corrupted_examples == 300

@@ -10,32 +10,10 @@ from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, outco
 from deepgen_cli.engine.probe_data import feed
 from deepgen_cli.engine.probe_findings import margin, monotone_finding, random_features_finding, rises
 from deepgen_cli.engine.probe_run import groups
+from tests.sessions import Recorder
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """What `probe` does by default (--threads 1): tiny models on shared cores only wait at a second thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-class Recorder:
-    def __init__(self):
-        self.rows = []
-
-    def row(self, row):
-        self.rows.append(row)
-
-    def progress(self, message):
-        pass
-
-    def log(self, message):
-        pass
-
-    def resumed(self, **key):
-        return None
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def separable(n_train=200, n_test=100, seed=0):

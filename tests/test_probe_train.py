@@ -8,32 +8,10 @@ from deepgen_cli.engine.data import DataConfig, load
 from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row, outcome
 from deepgen_cli.engine.probe_data import feed
 from deepgen_cli.engine.probe_train import train_config, train_with_probes
+from tests.sessions import Recorder
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """What `probe` does by default (--threads 1): tiny models on shared cores only wait at a second thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-class Recorder:
-    def __init__(self):
-        self.rows = []
-
-    def row(self, row):
-        self.rows.append(row)
-
-    def progress(self, message):
-        pass
-
-    def log(self, message):
-        pass
-
-    def resumed(self, **key):
-        return None
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_data():
