@@ -58,16 +58,13 @@ class Dataset:
 
 
 def config_for(run) -> DataConfig:
-    """The DataConfig of a subcommand's config, which names its data options as DataConfig does (the
-    synthetic ones as synthetic_shape, synthetic_classes and synthetic_examples = (train, test))."""
-    d = DataConfig()
-    train, test = getattr(run, "synthetic_examples", (d.synthetic_train, d.synthetic_test))
-    return DataConfig(dataset=run.dataset, data_dir=getattr(run, "data_dir", None),
-                      download=getattr(run, "download", False), image_size=getattr(run, "image_size", None),
-                      subset=getattr(run, "subset", None),
-                      synthetic_shape=tuple(getattr(run, "synthetic_shape", d.synthetic_shape)),
-                      synthetic_classes=getattr(run, "synthetic_classes", d.synthetic_classes),
-                      synthetic_train=train, synthetic_test=test, seed=run.seed)
+    """The DataConfig of a training subcommand's config, which names its data options as DataConfig does
+    (the synthetic counts as synthetic_examples = (train, test))."""
+    train, test = run.synthetic_examples
+    return DataConfig(dataset=run.dataset, data_dir=run.data_dir, download=run.download, image_size=run.image_size,
+                      subset=run.subset, synthetic_shape=tuple(run.synthetic_shape),
+                      synthetic_classes=run.synthetic_classes, synthetic_train=train, synthetic_test=test,
+                      seed=run.seed)
 
 
 def load(cfg: DataConfig) -> Dataset:

@@ -44,11 +44,10 @@ def level_means(rows: list) -> tuple[list, dict]:
         numeric = {key: _mean([getattr(r, key) for r in group]) for key in AVERAGED}
         means.append(dataclasses.replace(group[0], **numeric))
         stats = {}
-        for key in SPREAD_KEYS:
-            values = [getattr(r, key) for r in group]
-            if all(v is not None for v in values):
-                stats[key] = {"mean": statistics.fmean(values),
-                              "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+        for key in SPREAD_KEYS:  # each is averaged above; None where some seed has no value (did not fit)
+            if numeric[key] is not None:
+                values = [getattr(r, key) for r in group]
+                stats[key] = {"mean": numeric[key], "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
         spread[f"{p:g}"] = {"seeds": [r.seed for r in group], **stats}
     return means, spread
 

@@ -17,10 +17,6 @@ from torch import Tensor, nn
 from deepgen_cli.engine.errors import RunError, UsageError
 
 AMP_MODES = ("none", "bf16")
-# An epoch counts as a fit when every batch was classified right as it was trained on (this fraction) and
-# an eval pass afterwards finds every training example right; the pass (about a third of an epoch's
-# compute) runs only after such epochs, so it costs nothing until the end.
-FIT_CHECK_FROM = 1.0
 
 
 class Diverged(RunError):
@@ -36,7 +32,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2, through SGD's weight_decay
     lr_decay: float = 1.0  # per-epoch multiplicative factor (Zhang et al. use 0.95)
     augment: bool = False  # random crop (pad side/8) and horizontal flip, on tensors
-    until_fit: bool = False  # stop after the first fit epoch (see FIT_CHECK_FROM)
+    until_fit: bool = False  # stop after the first fit epoch (see TrainResult.fit_epoch)
     confidence_penalty: float = 0.0  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
     cp_threshold: float | None = None  # hinge form: loss = NLL + beta * relu(threshold - H), nats
     label_smoothing: float = 0.0
@@ -64,7 +60,6 @@ class TrainResult:
     fit_seconds: float | None = None  # training seconds up to the end of that epoch (fit checks excluded)
     seconds: float = 0.0  # training only
     steps: int = 0
-    check_seconds: float = 0.0  # eval passes over the training set that looked for a fit
 
 
 @dataclass
@@ -249,13 +244,13 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         result.epochs.append(stats)
         result.seconds += seconds
         result.steps += steps
-        # A fit needs the model as it stands to classify every training example right in eval mode (the
-        # accuracy a row reports), not only each batch as it was trained on: a later step can undo one.
-        if result.fit_epoch is None and stats.train_accuracy >= FIT_CHECK_FROM:
-            check_start = time.perf_counter()
+        # A fit: every batch right as it was trained on, and then the model as it stands classifies every
+        # training example right in eval mode (the accuracy a row reports): a later step can undo a batch.
+        # The eval pass (about a third of an epoch's compute) runs only after such an epoch, so it costs
+        # nothing until the end; it is not counted in the training seconds.
+        if result.fit_epoch is None and correct == seen:
             if evaluate(model, x_all, y_all, device).accuracy == 1.0:
                 result.fit_epoch, result.fit_seconds = epoch, result.seconds
-            result.check_seconds += time.perf_counter() - check_start
         if on_epoch is not None:
             on_epoch(stats)
         if cfg.until_fit and result.fit_epoch is not None:
