@@ -15,7 +15,7 @@ import time
 import torch
 import torch.utils.benchmark as tb
 
-from deepgen_cli.engine import measure, registry
+from deepgen_cli.engine import measure, models
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, batch 1")
     print(f"{'model':<22}{'deepgen ms':>12}{'Timer ms':>12}{'ratio':>8}  within 10%")
     worst = 0.0
-    for spec in registry.parse_specs(args.models):
+    for spec in models.parse_specs(args.models):
         model = spec.build().eval()
         side = spec.input_side()
         x = torch.randn(1, 3, side, side)

@@ -13,8 +13,9 @@ import time
 
 import torch
 
-from deepgen_cli.engine import measure, norms
-from deepgen_cli.engine.batch_renorm import BatchRenorm2d
+from deepgen_cli.engine import measure
+from deepgen_cli.engine.layers import norms
+from deepgen_cli.engine.layers.batch_renorm import BatchRenorm2d
 
 
 def step_times_ms(model, x, y, min_time_s: float) -> list[float]:

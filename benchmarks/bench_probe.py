@@ -20,9 +20,9 @@ import torch
 from deepgen_cli.engine import train
 from deepgen_cli.engine.data import DataConfig, load
 from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, make_row, run_posthoc
-from deepgen_cli.engine.probe_data import feed
-from deepgen_cli.engine.probe_reduce import MB, probe_bytes
-from deepgen_cli.engine.probe_train import train_config, train_with_probes
+from deepgen_cli.engine.probe.inputs import feed
+from deepgen_cli.engine.probe.reduce import MB, probe_bytes
+from deepgen_cli.engine.probe.alongside import train_config, train_with_probes
 
 
 class Quiet:
@@ -110,10 +110,10 @@ def child(args) -> None:
 
 def memory(args) -> None:
     with torch.device("meta"):  # shapes only: the naive estimate is computed, not allocated
-        from deepgen_cli.engine import registry
+        from deepgen_cli.engine import models
 
-        model = registry.get(args.big, num_classes=1000)
-        from deepgen_cli.engine.probe_layers import discover
+        model = models.get(args.big, num_classes=1000)
+        from deepgen_cli.engine.probe.layers import discover
 
         layers, _ = discover(model, torch.empty(1, 3, args.side, args.side))
     full = [probe_bytes(int(torch.Size(layer.shape).numel()), 1000) * 2 for layer in layers]  # task + control

@@ -13,13 +13,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-from deepgen_cli.engine import data as data_mod, registry, train
+from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.env import resolve_device
 
 
 def build(args, d):
     torch.manual_seed(0)
-    return registry.get(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
+    return models.get(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
 
 
 def reference(model, d, args, device) -> float:

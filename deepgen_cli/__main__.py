@@ -1,5 +1,5 @@
 """`python -m deepgen_cli` runs the same app as the `deepgen` script."""
 
-from deepgen_cli.main import app
+from deepgen_cli.cli.app import app
 
 app(prog_name="deepgen")

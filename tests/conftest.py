@@ -4,7 +4,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from deepgen_cli.main import app
+from deepgen_cli.cli.app import app
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from deepgen_cli.engine.batch_renorm import (BatchRenorm1d, BatchRenorm2d, RenormSchedule, from_batch_norm,
+from deepgen_cli.engine.layers.batch_renorm import (BatchRenorm1d, BatchRenorm2d, RenormSchedule, from_batch_norm,
                                              to_batch_norm)
 
 PLAIN = RenormSchedule(rmax=1.0, dmax=0.0, warmup_steps=0, rmax_steps=0, dmax_steps=0)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from deepgen_cli.engine import corrupt
+from deepgen_cli.engine.data import corrupt
 from deepgen_cli.engine.data import Dataset
 from deepgen_cli.engine.errors import UsageError
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, run
-from deepgen_cli.engine.memorize_findings import findings
+from deepgen_cli.engine.memorize.findings import findings
 from tests.sessions import Recorder
 
 SMALL = ("--subset", "300", "--quiet")

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from deepgen_cli.engine import norms
-from deepgen_cli.engine.batch_renorm import BatchRenorm2d, RenormSchedule
+from deepgen_cli.engine.layers import norms
+from deepgen_cli.engine.layers.batch_renorm import BatchRenorm2d, RenormSchedule
 from deepgen_cli.engine.norm_compare import NormCompareConfig, NormCompareRow, schedule_for, settings
-from deepgen_cli.engine.norm_compare_findings import findings
+from deepgen_cli.engine.norm_compare.findings import findings
 
 
 def _cnn(kind, **kw):

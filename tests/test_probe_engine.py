@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, outcome, run_posthoc
-from deepgen_cli.engine.probe_data import feed
-from deepgen_cli.engine.probe_findings import margin, monotone_finding, random_features_finding, rises
-from deepgen_cli.engine.probe_run import groups
+from deepgen_cli.engine.probe.inputs import feed
+from deepgen_cli.engine.probe.findings import margin, monotone_finding, random_features_finding, rises
+from deepgen_cli.engine.probe.passes import groups
 from tests.sessions import Recorder
 
 

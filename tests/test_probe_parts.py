@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.engine.probe_layers import discover, select, tap
-from deepgen_cli.engine.probe_metrics import centered_gram, control_labels, linear_cka
-from deepgen_cli.engine.probe_reduce import MB, Reducer, max_features, plan, probe_bytes, probe_params
+from deepgen_cli.engine.probe.layers import discover, select, tap
+from deepgen_cli.engine.probe.metrics import centered_gram, control_labels, linear_cka
+from deepgen_cli.engine.probe.reduce import MB, Reducer, max_features, plan, probe_bytes, probe_params
 
 
 def test_probe_size_is_features_plus_bias_times_classes():
@@ -81,9 +81,9 @@ def test_projection_is_a_count_sketch_that_keeps_inner_products_on_average():
 
 
 def test_discovered_names_match_the_model_in_execution_order():
-    from deepgen_cli.engine import registry
+    from deepgen_cli.engine import models
 
-    model = registry.get("cnn", in_channels=1, image_size=8, num_classes=10)
+    model = models.get("cnn", in_channels=1, image_size=8, num_classes=10)
     layers, skipped = discover(model, torch.zeros(1, 1, 8, 8))
     assert [(l.name, l.kind) for l in layers] == [
         ("input", "input"), ("0.0", "conv"), ("0.2", "activation"), ("1", "pool"),
@@ -97,9 +97,9 @@ def test_discovered_names_match_the_model_in_execution_order():
 
 
 def test_blocks_with_their_own_forward_are_probed():
-    from deepgen_cli.engine import registry
+    from deepgen_cli.engine import models
 
-    model = registry.get("inception-small", in_channels=3, image_size=8, num_classes=10)
+    model = models.get("inception-small", in_channels=3, image_size=8, num_classes=10)
     layers, _ = discover(model, torch.zeros(1, 3, 8, 8))
     blocks = [l.name for l in layers if l.kind == "block"]
     assert blocks[:3] == ["1", "2", "3"] and len(blocks) == 10  # 8 inception + 2 downsample blocks
@@ -142,7 +142,7 @@ def test_linear_cka_is_one_under_rotation_and_scale_and_symmetric():
 
 
 def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
-    from deepgen_cli.engine import probe_metrics
+    from deepgen_cli.engine.probe import metrics as probe_metrics
 
     x = torch.randn(6, 2, 5)  # 10 feature columns
     whole = x.reshape(6, -1).double()
@@ -156,7 +156,7 @@ def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
 def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scratch):
     import torch.nn.functional as F
 
-    from deepgen_cli.engine.probe_heads import ProbeBank
+    from deepgen_cli.engine.probe.heads import ProbeBank
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(16, 12, generator=g)  # two layers, 7 and 5 features wide
@@ -190,7 +190,7 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scra
 
 
 def test_a_probe_bank_never_writes_features_it_does_not_own():
-    from deepgen_cli.engine.probe_heads import ProbeBank
+    from deepgen_cli.engine.probe.heads import ProbeBank
 
     g = torch.Generator().manual_seed(1)
     x = torch.randn(4, 9, generator=g)  # 4 examples < 6 outputs: the bank copies rather than folds
@@ -219,7 +219,7 @@ def test_dense_blocks_are_probed_though_they_are_module_dicts():
 
 def test_images_resized_per_batch_match_the_data_set_resized_whole():
     from deepgen_cli.engine import data as data_mod
-    from deepgen_cli.engine.probe_data import feed
+    from deepgen_cli.engine.probe.inputs import feed
 
     whole = data_mod.load(data_mod.DataConfig("digits", image_size=20, subset=100))
     native = data_mod.load(data_mod.DataConfig("digits", subset=100))

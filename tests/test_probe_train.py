@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from deepgen_cli.engine import registry, train
+from deepgen_cli.engine import models, train
 from deepgen_cli.engine.data import DataConfig, load
 from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row, outcome
-from deepgen_cli.engine.probe_data import feed
-from deepgen_cli.engine.probe_train import train_config, train_with_probes
+from deepgen_cli.engine.probe.inputs import feed
+from deepgen_cli.engine.probe.alongside import train_config, train_with_probes
 from tests.sessions import Recorder
 
 
@@ -21,7 +21,7 @@ def tiny_data():
 def fresh_model():
     torch.manual_seed(0)
     # Dropout draws from the global RNG on every training step: a probe that drew from it would show.
-    return registry.get("cnn", in_channels=1, image_size=8, num_classes=4, width=8, dropout=0.5)
+    return models.get("cnn", in_channels=1, image_size=8, num_classes=4, width=8, dropout=0.5)
 
 
 def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
@@ -62,7 +62,7 @@ def test_probes_alongside_learn_the_task():
 
 
 def test_wide_layers_stepping_inside_their_hooks_learn_what_the_shared_bank_learns(monkeypatch):
-    from deepgen_cli.engine import probe_train
+    from deepgen_cli.engine.probe import alongside as probe_train
 
     data = tiny_data()
     config = ProbeConfig(model="mlp1x512", epochs=2, snapshots=(2,), batch_size=16, cka_examples=0, seed=3)
@@ -70,7 +70,7 @@ def test_wide_layers_stepping_inside_their_hooks_learn_what_the_shared_bank_lear
     def run(wide: int):
         monkeypatch.setattr(probe_train, "WIDE", wide)
         torch.manual_seed(0)
-        model = registry.get("mlp1x512", in_channels=1, image_size=8, num_classes=4, dropout=0.5)
+        model = models.get("mlp1x512", in_channels=1, image_size=8, num_classes=4, dropout=0.5)
         fed = feed(model, data, 8, 1)
         probed, _ = layer_plan(fed, data, config, "cpu")
         rows = train_with_probes(fed, data, probed, config, "cpu", Recorder(), make_row)

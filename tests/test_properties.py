@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from typer.testing import CliRunner
 
-from deepgen_cli.main import app
+from deepgen_cli.cli.app import app
 
 runner = CliRunner()
 numbers = st.one_of(st.integers(-10, 10).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),

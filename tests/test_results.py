@@ -4,7 +4,8 @@ import json
 import subprocess
 import sys
 
-from deepgen_cli.results import Finding, Report, ResultsFile, to_csv, to_json
+from deepgen_cli.engine.outcome import Finding
+from deepgen_cli.report.record import Report, ResultsFile, to_csv, to_json
 
 
 def test_results_file_is_rewritten_after_every_row(tmp_path):
@@ -28,7 +29,7 @@ def test_csv_keeps_scalars_and_json_keeps_findings():
 
 
 def test_engine_does_not_import_typer_or_rich():
-    code = ("import sys, deepgen_cli.engine.efficiency, deepgen_cli.engine.efficiency_findings, "
+    code = ("import sys, deepgen_cli.engine.efficiency, deepgen_cli.engine.efficiency.findings, "
             "deepgen_cli.engine.registry, deepgen_cli.engine.models; "
             "bad = [m for m in ('typer', 'rich', 'click') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

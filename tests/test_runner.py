@@ -10,9 +10,9 @@ import time
 import pytest
 
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.options import Format
-from deepgen_cli.results import Outcome
-from deepgen_cli.runner import Common, run
+from deepgen_cli.cli.options import Format
+from deepgen_cli.engine.outcome import Outcome
+from deepgen_cli.cli.session import Common, run
 
 FAST = ("--min-time", "0.01", "--quiet", "--format", "json")
 
@@ -80,7 +80,7 @@ def test_stdout_closed_early_exits_quietly():
 
 
 def test_an_internal_error_is_one_line_without_a_traceback(cli, monkeypatch):
-    import deepgen_cli.commands.memorize as command
+    import deepgen_cli.cli.memorize as command
 
     def broken(*args, **kwargs):
         raise ValueError("boom")

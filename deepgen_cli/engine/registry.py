@@ -1,4 +1,7 @@
-"""The model registry: a dict of builders and a decorator; specs like `mobilenet:0.5@160`."""
+"""The model registry: a dict of builders and a decorator; specs like `mobilenet:0.5@160`.
+
+It imports no model: `deepgen_cli.engine.models` registers its builders here on import and re-exports
+this module's functions, so callers import the models package and find the registry full."""
 
 from __future__ import annotations
 
@@ -43,18 +46,12 @@ def register(name: str, *, description: str, resolution: int = 224, in_channels:
     return deco
 
 
-def _load() -> dict[str, ModelEntry]:
-    import deepgen_cli.engine.models  # noqa: F401  (its modules register themselves)
-
-    return _REGISTRY
-
-
 def names(pattern: str = "*") -> list[str]:
-    return sorted(n for n in _load() if fnmatch.fnmatchcase(n, pattern))
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
 
 
 def entry(name: str) -> ModelEntry:
-    reg = _load()
+    reg = _REGISTRY
     if name not in reg:
         raise UsageError(f"--models: unknown model '{name}'; valid: {', '.join(sorted(reg))}")
     return reg[name]
@@ -103,7 +100,7 @@ def parse_spec(text: str, flag: str = "--models") -> ModelSpec:
     alpha = res = None
     if m["alpha"] is not None:
         if not e.width_multiplier:
-            with_alpha = ", ".join(n for n, x in _load().items() if x.width_multiplier)
+            with_alpha = ", ".join(n for n, x in _REGISTRY.items() if x.width_multiplier)
             raise UsageError(f"{flag}: '{name}' takes no width multiplier; models that do: {with_alpha}")
         try:
             alpha = float(m["alpha"])

@@ -1,0 +1,83 @@
+"""The `deepgen` Typer app: one module per subcommand; every error becomes one stderr line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from deepgen_cli import __version__
+from deepgen_cli.engine.errors import DeepgenError
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as cx
+except ImportError:  # older typer runs on click itself
+    from click import exceptions as cx
+
+# click's Abort (raised for Ctrl-C at a prompt) is missing from some of typer's vendored copies.
+_ABORT = getattr(cx, "Abort", KeyboardInterrupt)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"deepgen: error: {message}\n")
+    sys.exit(code)
+
+
+def _usage_message(err) -> str:
+    message = err.format_message().replace("\n", " ").replace("Value error, ", "")
+    if err.ctx is not None and err.ctx.command_path:
+        message += f" (see '{err.ctx.command_path} --help')"
+    return message
+
+
+class DeepgenGroup(TyperGroup):
+    """Runs click in non-standalone mode so usage errors print one line, not a usage panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except cx.NoArgsIsHelpError:
+            sys.exit(2)  # typer has already shown the help
+        except cx.UsageError as err:
+            _fail(_usage_message(err), 2)
+        except cx.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except DeepgenError as err:
+            _fail(str(err), err.exit_code)
+        except (KeyboardInterrupt, _ABORT):
+            sys.stderr.write("deepgen: interrupted\n")
+            sys.exit(130)
+        except Exception as err:  # a bug, not a user mistake: one line, the traceback on request
+            if os.environ.get("DEEPGEN_DEBUG"):
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err} (rerun with DEEPGEN_DEBUG=1 for the traceback; "
+                  f"please report it)", 1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+app = typer.Typer(cls=DeepgenGroup, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
+                  help="Benchmarks for how deep networks generalize and how cheaply they run.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"deepgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Benchmarks for how deep networks generalize and how cheaply they run."""
+
+
+# The subcommands, in the order `deepgen --help` lists them; each module's `register(app)` adds its command.
+from deepgen_cli.cli import efficiency, memorize, models, norm_compare, probe  # noqa: E402
+
+for _command in (efficiency, memorize, probe, norm_compare, models):
+    _command.register(app)

@@ -1,1 +1,0 @@
-"""One thin module per subcommand: options -> frozen config -> engine -> report."""

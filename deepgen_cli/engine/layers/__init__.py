@@ -1,0 +1,1 @@
+"""Normalization layers: batch renorm, and swapping or folding a network's norm layers."""

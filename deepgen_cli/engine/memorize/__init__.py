@@ -1,0 +1,212 @@
+"""`memorize`: train on corrupted labels or images at each noise level, as in Zhang et al. (2017), Figure 1.
+
+One row per noise level: train and test accuracy, the gap, and the epochs and seconds it took to fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from deepgen_cli.engine import data as data_mod, models, train
+from deepgen_cli.engine.data import corrupt
+from deepgen_cli.engine.errors import RunError, UsageError
+from deepgen_cli.engine.memorize.findings import findings
+from deepgen_cli.engine.outcome import Outcome
+
+MAX_THREADS = 256
+MAX_REPEATS = 100
+
+
+@dataclass(frozen=True)
+class MemorizeConfig:
+    model: str = "mlp1x512"  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
+    dataset: str = "digits"
+    data_dir: str | None = None
+    download: bool = False
+    image_size: int | None = None  # pixels; None keeps the dataset's side
+    subset: int | None = None  # train on N examples
+    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
+    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
+    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
+    corruption: str = "labels"
+    noise: tuple[float, ...] = (0.0, 0.5, 1.0)  # p per row: fraction of training examples corrupted
+    epochs: int = 300  # the cap with until_fit; random digits labels fit in about 70 epochs
+    until_fit: bool = True  # stop once every training batch of an epoch is classified right
+    batch_size: int = 128  # Zhang et al.'s batch size
+    lr: float = 0.1  # SGD learning rate; 0.1 fits random labels in ~70 epochs, 0.01 needs ~130 at batch 32
+    lr_decay: float = 1.0  # per epoch; the paper's 0.95 stops a random-label fit on digits before 100%
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    augment: bool = False
+    confidence_penalty: float = 0.0
+    cp_threshold: float | None = None
+    label_smoothing: float = 0.0
+    amp: str = "none"
+    channels_last: bool = False
+    compile: bool = False
+    # CPU threads. One by default: the default model's products (128 x 64 x 512) are too small to split, and
+    # on shared cores a second thread stalls at every barrier (measured: a random-label fit of digits took
+    # 0.8-2.5 s on one thread, 15-50 s on two). One thread also gives the same numbers on any machine.
+    threads: int | None = 1
+    repeats: int = 1  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order); verdicts use means
+    seed: int = 0  # data split and subset; with the repeat index: corruption, initial weights and batch order
+
+
+@dataclass
+class MemorizeRow:
+    seed: int  # corruption, initial weights and batch order
+    model: str
+    dataset: str
+    corruption: str
+    noise: float  # p: fraction of training examples the corruption was applied to
+    corrupted_examples: int
+    changed_fraction: float  # training examples whose label (or image) actually differs from the original
+    train_accuracy: float  # on the corrupted training set, eval mode, after training
+    test_accuracy: float  # on the clean test set
+    gap: float  # train_accuracy - test_accuracy
+    fit_epoch: int | None  # first epoch whose training batches were all classified right; None: not reached
+    fit_steps: int | None
+    fit_time_s: float | None
+    epochs_run: int
+    train_time_s: float
+    final_train_loss: float  # mean over the last epoch, as trained (with any penalty)
+    mean_entropy: float  # of the output distribution on the training set, nats
+    test_mean_entropy: float
+    test_loss: float
+    train_examples: int
+    test_examples: int
+    num_classes: int
+    fit_label: str = ""  # fit_epoch as text, or "not reached" (the table renders None as blank)
+    curve: list = field(default_factory=list)  # per epoch: train_loss, train_accuracy, lr, seconds
+
+
+def check(config: MemorizeConfig) -> None:
+    if not config.noise:
+        raise UsageError("--noise: give at least one level, e.g. --noise 0,0.5,1")
+    for p in config.noise:
+        if not (math.isfinite(p) and 0.0 <= p <= 1.0):
+            raise UsageError(f"--noise: each level must be a fraction in [0, 1], got {p:g}")
+        corrupt.check(config.corruption, p)
+    if config.corruption == "random-labels" and set(config.noise) != {1.0}:
+        raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
+                         "for other levels")
+    if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
+        raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
+    if not 1 <= config.repeats <= MAX_REPEATS:
+        raise UsageError(f"--repeats: must be an integer from 1 to {MAX_REPEATS}, got {config.repeats}")
+    if not 0.0 <= config.dropout < 1.0:
+        raise UsageError(f"--dropout: must be in [0, 1), got {config.dropout}")
+    if config.model not in models.names():
+        raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(models.names())}")
+    train.check(train_config(config, 0))
+    data_mod.check(data_mod.config_for(config))
+
+
+def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
+    return train.TrainConfig(
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
+        weight_decay=config.weight_decay, lr_decay=config.lr_decay, augment=config.augment,
+        until_fit=config.until_fit, confidence_penalty=config.confidence_penalty,
+        cp_threshold=config.cp_threshold, label_smoothing=config.label_smoothing, amp=config.amp,
+        channels_last=config.channels_last, compile=config.compile, seed=seed)
+
+
+def load_data(config: MemorizeConfig) -> data_mod.Dataset:
+    return data_mod.load(data_mod.config_for(config))
+
+
+def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tuple[nn.Module, data_mod.Dataset]:
+    """The model sized to the data; gray images are repeated to 3 channels for RGB-only (torchvision) models."""
+    entry = models.entry(config.model)
+    params = inspect.signature(entry.builder).parameters
+    kw = {"num_classes": data.num_classes}
+    if "in_channels" in params:
+        kw["in_channels"] = data.in_channels
+    elif data.in_channels != entry.in_channels:
+        if data.in_channels != 1:
+            raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
+                             f"{config.dataset} has {data.in_channels}")
+        data = dataclasses.replace(data, x_train=data.x_train.repeat(1, entry.in_channels, 1, 1),
+                                   x_test=data.x_test.repeat(1, entry.in_channels, 1, 1))
+    if "image_size" in params:
+        kw["image_size"] = data.image_size
+    if config.dropout:
+        if "dropout" not in params:
+            raise UsageError(f"--dropout: {config.model} has no dropout option; models with one: "
+                             f"{', '.join(n for n in models.names() if 'dropout' in inspect.signature(models.entry(n).builder).parameters)}")
+        kw["dropout"] = config.dropout
+    torch.manual_seed(seed)  # initial weights: the same at every noise level for one seed
+    model = entry.builder(**kw)
+    try:
+        with torch.no_grad():
+            model.eval()(data.x_train[:2])
+    except Exception as err:
+        raise RunError(f"--model {config.model}: a forward pass on {data.image_size}x{data.image_size} images failed "
+                       f"({type(err).__name__}); try --image-size {entry.resolution}") from None
+    return model.train(), data
+
+
+def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed: int, device: torch.device,
+                session, label: str) -> MemorizeRow:
+    noisy, stats = corrupt.corrupt(clean, config.corruption, p, seed + 1)  # not the split's stream
+    model, noisy = build_model(config, noisy, seed)
+
+    def on_epoch(s: train.EpochStats) -> None:
+        session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
+
+    result = train.train(model, noisy, train_config(config, seed), device, on_epoch=on_epoch)
+    session.progress(f"{label}: evaluating")
+    on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
+    on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean test images
+    fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
+    return MemorizeRow(
+        seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
+        corrupted_examples=stats.corrupted, changed_fraction=stats.changed_fraction,
+        train_accuracy=on_train.accuracy, test_accuracy=on_test.accuracy,
+        gap=on_train.accuracy - on_test.accuracy, fit_epoch=result.fit_epoch, fit_steps=fit_steps,
+        fit_time_s=result.fit_seconds, epochs_run=len(result.epochs), train_time_s=result.seconds,
+        final_train_loss=result.epochs[-1].train_loss, mean_entropy=on_train.mean_entropy,
+        test_mean_entropy=on_test.mean_entropy, test_loss=on_test.loss,
+        train_examples=len(noisy.y_train), test_examples=len(clean.y_test), num_classes=clean.num_classes,
+        fit_label=str(result.fit_epoch) if result.fit_epoch else "not reached",
+        curve=[{"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
+                "lr": e.lr, "seconds": e.seconds} for e in result.epochs],
+    )
+
+
+def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
+    """Train one fresh model per noise level and seed (per seed, the same initial weights and batch order at
+    every level) and check the claims."""
+    check(config)
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        session.progress(f"loading {config.dataset}")
+        clean = load_data(config)
+        rows = []
+        plan = [(p, config.seed + i) for p in sorted(set(config.noise)) for i in range(config.repeats)]
+        for j, (p, seed) in enumerate(plan, 1):
+            previous = session.resumed(noise=p, corruption=config.corruption, seed=seed)
+            if previous is not None:
+                row = MemorizeRow(**{k: previous[k] for k in MemorizeRow.__dataclass_fields__ if k in previous})
+            else:
+                label = f"[{j}/{len(plan)}] p={p:g}" + (f", seed {seed}" if config.repeats > 1 else "")
+                try:
+                    row = train_level(config, clean, p, seed, device, session, label)
+                except train.Diverged as err:  # this level fails, the sweep goes on; the run exits 1
+                    session.row({"seed": seed, "model": config.model, "dataset": config.dataset,
+                                 "corruption": config.corruption, "noise": p, "error": f"p={p:g}: {err}"})
+                    continue
+            rows.append(row)
+            session.row(row)
+    finally:
+        torch.set_num_threads(threads)  # the caller's process keeps its own setting
+    return findings(rows, config)

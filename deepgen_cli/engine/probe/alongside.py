@@ -1,0 +1,175 @@
+"""Training mode: the shared training engine trains the model while the probes take an SGD step of their own
+on every model step's batch, reading each layer's (detached, reduced) output in a forward hook: narrow layers'
+features are copied into one buffer for a shared bank that steps after the model's step, wide layers' banks
+step inside the hook on the activations themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from deepgen_cli.engine.errors import RunError
+from deepgen_cli.engine.probe.inputs import Fed
+from deepgen_cli.engine.probe.heads import ProbeBank, Tally
+from deepgen_cli.engine.probe.layers import INPUT, tap
+from deepgen_cli.engine.probe.metrics import control_labels
+from deepgen_cli.engine.probe.reduce import MB
+from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, collect
+
+# A layer with at least this many floats of features per batch (4 MiB) gets a bank of its own that steps inside
+# its forward hook, on the activations themselves; narrower layers are copied into one buffer for a shared bank.
+# Measured on CPU (1 thread): a bank's step has ~150 us of fixed cost, a layer more in a shared bank ~20 us, and
+# copying 64 x 8192 floats ~80 us: copying is cheaper up to about a million floats.
+WIDE = 1 << 20
+
+
+def _in_training_forward(module) -> bool:
+    # Only the model's own training forward: not evaluate() (inference mode) nor a snapshot's scoring.
+    return module.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+
+def train_config(config, epochs: int | None = None):
+    """The model's training: SGD with momentum 0.9 at a constant rate, so its first epochs do not depend on
+    how many follow (a --resume that needs fewer epochs trains them exactly as the full run did)."""
+    from deepgen_cli.engine import train
+
+    return train.TrainConfig(epochs=epochs or config.epochs, batch_size=config.batch_size, lr=config.lr,
+                             momentum=0.9, lr_decay=1.0, seed=config.seed)
+
+
+def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, session, make_row) -> list[dict]:
+    """Train the model with train.train; probes learn alongside and are scored at the snapshot epochs.
+
+    With --resume, snapshots whose rows all exist are taken from the earlier run and training stops after
+    the last snapshot that still needs scoring (training is deterministic for a seed and device).
+    """
+    from deepgen_cli.engine import train
+    from deepgen_cli.engine.probe import resumed_row, snapshot_epochs
+
+    classes = data.num_classes
+    snapshots = snapshot_epochs(config)
+    kept = {}  # snapshot epoch -> the earlier run's rows, for snapshots complete there
+    for s in snapshots:
+        old = [resumed_row(session, f"epoch {s}", p.layer.name) for p in probed]
+        if all(old):
+            kept[s] = old
+    rows: list[dict] = []
+
+    def emit(row) -> None:
+        session.row(row)
+        rows.append(dataclasses.asdict(row))
+
+    missing = [s for s in snapshots if s not in kept]
+    if snapshots and not missing:
+        for s in snapshots:
+            for row in kept[s]:
+                emit(row)
+        return rows
+    last = max(missing, default=config.epochs)  # no snapshots at all (a benchmark): every epoch
+    # Every probe at once, and one batch's reduced features of every layer (fp32) for their step.
+    probes = sum(p.bytes(classes, config.control) for p in probed)
+    features = config.batch_size * sum(p.reduction.out_features for p in probed) * 4
+    if probes + features > config.max_total_probe_mb * MB:
+        raise RunError(f"--max-total-probe-mb: probes alongside training need {(probes + features) / MB:.0f} MiB "
+                       f"together ({probes / MB:.0f} MiB of probes, {features / MB:.0f} MiB of one batch's "
+                       f"features); raise it, lower --max-probe-mb or --batch-size, or choose fewer --layers")
+    shared, slots = _banks(probed, classes, config, device)
+    # The narrow layers' features of one step, reused every step (+ 1: a last batch of one joins the one before).
+    buffer = torch.empty(config.batch_size + 1, sum(shared.dims) if shared else 0, device=device)
+    by_name = {p.layer.name: p for p in probed}
+    hooked = [n for n in by_name if n != INPUT]
+    current = {"y": None, "left": set()}  # this step's labels and the layers its forward has yet to reach
+
+    def fold(name: str, out: torch.Tensor) -> None:
+        # Inside the forward, before an in-place op after the layer (a ReLU) can overwrite `out`; nothing
+        # here writes to it, so the model computes exactly what it would without probes.
+        y = current["y"]
+        if name not in current["left"] or out.shape[0] != y.shape[0]:
+            raise RunError(f"probe: layer {name} ran twice, or on another batch, in the training forward of one "
+                           f"step; leave it out of --layers")
+        current["left"].discard(name)
+        p = by_name[name]
+        if name in slots:
+            p.reducer(out, buffer[:y.shape[0], slots[name]])
+        else:  # a wide layer: its own bank steps now, on the activations themselves
+            p.probe.step(p.reducer.features(out), y, current["control"])
+
+    def before_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        current["y"], current["left"] = yb, set(by_name)
+        current["control"] = control_labels(xb, classes, config.seed) if config.control else None
+        if INPUT in by_name:
+            fold(INPUT, fed.inputs(xb))
+
+    def on_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        if current["left"]:
+            raise RunError(f"probe: the training forward of step {step} did not reach every probed layer")
+        if shared is not None:
+            shared.step(buffer[:yb.shape[0]], yb, current["control"], scratch=True)
+
+    def on_epoch(stats) -> None:
+        session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.3f}")
+        if stats.epoch in kept:
+            for row in kept[stats.epoch]:
+                emit(row)
+            return
+        if stats.epoch not in snapshots:
+            return
+        session.progress(f"epoch {stats.epoch}: scoring probes")
+        on_train = score_banks(fed, probed, data.x_train, data.y_train, config, device)
+        on_test = score_banks(fed, probed, data.x_test, data.y_test, config, device)
+        cka = cka_series(fed, probed, data.x_test[:config.cka_examples], device) if config.cka_examples else {}
+        for depth, p in enumerate(probed):
+            emit(make_row(p, depth, f"epoch {stats.epoch}", stats.epoch, classes, on_train[depth], on_test[depth],
+                          cka.get(p.layer.name)))
+
+    with tap(fed.model, hooked, fold, when=_in_training_forward):
+        train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step,
+                    before_step=before_step)
+    for s in snapshots:
+        if s > last:
+            for row in kept[s]:
+                emit(row)
+    return rows
+
+
+def _banks(probed: list[Probed], classes: int, config, device) -> tuple[ProbeBank | None, dict[str, slice]]:
+    """Give each layer its probe: narrow layers share one bank (returned, with each one's columns in it),
+    each wide layer gets a bank of its own."""
+    def bank(widths: list[int]) -> ProbeBank:
+        return ProbeBank(widths, classes, config.control, config.probe_lr, device)
+
+    narrow = [p for p in probed if config.batch_size * p.reduction.out_features < WIDE]
+    shared = bank([p.reduction.out_features for p in narrow]) if narrow else None
+    slots = {p.layer.name: slice(o, o + d) for p, o, d in zip(narrow, shared.offsets, shared.dims)} if narrow else {}
+    for p in probed:
+        p.probe = shared if p.layer.name in slots else bank([p.reduction.out_features])
+    return shared, slots
+
+
+def score_banks(fed: Fed, probed: list[Probed], x, y, config, device) -> list[Tally]:
+    """Each probe's task errors and control accuracy on (x, y), the model in eval mode, batch by batch."""
+    tallies = [Tally() for _ in probed]
+    banks: dict[int, tuple] = {}  # id -> (bank, indices of its layers in `probed`)
+    for i, p in enumerate(probed):
+        banks.setdefault(id(p.probe), (p.probe, []))[1].append(i)
+    order = [probed[i] for _, members in banks.values() for i in members]  # each bank's layers side by side
+    classes = order[0].probe.classes
+    y_ctrl = control_labels(x, classes, config.seed) if config.control else None
+    was_training = fed.training
+    fed.eval()
+    try:
+        with torch.no_grad():
+            for idx in batches(len(x), config.batch_size, None):
+                feats = collect(fed, order, x[idx].to(device))
+                yb, cb = y[idx].to(device), y_ctrl[idx].to(device) if config.control else None
+                start = 0
+                for bank, members in banks.values():
+                    width = sum(bank.dims)
+                    for i, c in zip(members, bank.correct(feats[:, start:start + width], yb, cb)):
+                        tallies[i].add(c, len(idx))
+                    start += width
+    finally:
+        fed.train(was_training)
+    return tallies

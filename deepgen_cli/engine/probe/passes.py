@@ -1,0 +1,157 @@
+"""Probing passes over a data set: train probes on a frozen model one batch at a time (each layer's
+features are reduced and folded into its probe inside the hook, then dropped), score them, and CKA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from deepgen_cli.engine.probe.inputs import Fed
+from deepgen_cli.engine.probe.heads import ProbeBank, Tally
+from deepgen_cli.engine.probe.layers import INPUT, Layer, tap
+from deepgen_cli.engine.probe.metrics import centered_gram, control_labels, linear_cka
+from deepgen_cli.engine.probe.reduce import MB, Reducer, Reduction, plan, probe_bytes
+
+
+@dataclass
+class Probed:
+    """One layer with its reduction, its reducer and its probe."""
+
+    layer: Layer
+    reduction: Reduction
+    reducer: Reducer
+    probe: ProbeBank | None = None  # this layer's own bank (post hoc) or the bank of all layers (training)
+
+    def bytes(self, classes: int, control: bool) -> int:
+        return probe_bytes(self.reduction.out_features, classes) * (2 if control else 1)
+
+
+def prepare(layers: list[Layer], classes: int, kind: str, budget_mb: float, seed: int, device) -> list[Probed]:
+    out = []
+    for i, layer in enumerate(layers):
+        r = plan(layer.shape, classes, kind, budget_mb, seed=seed * 1000 + i)
+        out.append(Probed(layer, r, Reducer(r, device)))
+    return out
+
+
+def groups(probed: list[Probed], classes: int, control: bool, total_mb: float) -> list[list[Probed]]:
+    """Consecutive layers whose probes fit `total_mb` together: one pass over the data per group, so
+    a model with hundreds of layers is probed a few layers at a time instead of all at once."""
+    out: list[list[Probed]] = [[]]
+    used = 0
+    for p in probed:
+        size = p.bytes(classes, control)
+        if out[-1] and used + size > total_mb * MB:
+            out.append([])
+            used = 0
+        out[-1].append(p)
+        used += size
+    return out
+
+
+def _forward(fed: Fed, group: list[Probed], x: torch.Tensor, fn, into: dict | None = None) -> None:
+    """Run the batch `x` through the model, calling fn(probed, reduced features) for each layer as it is
+    reached (the features are written into `into[name]`, a slice of a caller's buffer, when given)."""
+    by_name = {p.layer.name: p for p in group}
+    into = into or {}
+
+    def reached(name: str, out: torch.Tensor) -> None:
+        fn(by_name[name], by_name[name].reducer(out, into.get(name)))
+
+    x = fed.inputs(x)
+    if INPUT in by_name:
+        reached(INPUT, x)
+    hooked = [n for n in by_name if n != INPUT]
+    if hooked:
+        with tap(fed.model, hooked, reached):
+            fed.model(x)
+
+
+def collect(fed: Fed, probed: list[Probed], x: torch.Tensor) -> torch.Tensor:
+    """Every layer's reduced features of batch `x`, side by side in one (B, sum of widths) tensor."""
+    out = torch.empty(x.shape[0], sum(p.reduction.out_features for p in probed), device=x.device)
+    slots, start = {}, 0
+    for p in probed:
+        slots[p.layer.name] = out[:, start:start + p.reduction.out_features]
+        start += p.reduction.out_features
+    _forward(fed, probed, x, lambda p, feats: None, into=slots)
+    return out
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None):
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return order.split(batch_size)
+
+
+def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
+                 control: bool, epochs: int, batch_size: int, lr: float, seed: int, device, progress=None) -> None:
+    """Fit each probe of the group on the frozen model's features: `epochs` passes in seeded order."""
+    for p in group:
+        p.probe = ProbeBank([p.reduction.out_features], classes, control, lr, device, stats_momentum=None)
+    y_ctrl = control_labels(x, classes, seed) if control else None
+    g = torch.Generator().manual_seed(seed)
+    current = {}
+
+    def fold(p: Probed, feats: torch.Tensor) -> None:
+        if feats.shape[0] > 1:  # standardizing needs two examples
+            p.probe.step(feats, current["y"], current["c"], scratch=True)  # the reducer's own copy
+
+    fed.eval()
+    with torch.no_grad():
+        for epoch in range(epochs):
+            if progress:
+                progress(f"probes on {group[0].layer.name}..{group[-1].layer.name}: pass {epoch + 1}/{epochs}")
+            for idx in batches(len(x), batch_size, g):
+                current["y"] = y[idx].to(device)
+                current["c"] = y_ctrl[idx].to(device) if control else None
+                _forward(fed, group, x[idx].to(device), fold)
+
+
+def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
+          control: bool, batch_size: int, seed: int, device) -> dict[str, Tally]:
+    """Task errors and control accuracies of each probe on (x, y), the model in eval mode."""
+    tallies = {p.layer.name: Tally() for p in group}
+    y_ctrl = control_labels(x, classes, seed) if control else None
+    current = {}
+
+    def count(p: Probed, feats: torch.Tensor) -> None:
+        tallies[p.layer.name].add(p.probe.correct(feats, current["y"], current["c"])[0], feats.shape[0])
+
+    was_training = fed.training
+    fed.eval()
+    try:
+        with torch.no_grad():
+            for idx in batches(len(x), batch_size, None):
+                current["y"] = y[idx].to(device)
+                current["c"] = y_ctrl[idx].to(device) if control else None
+                _forward(fed, group, x[idx].to(device), count)
+    finally:
+        fed.train(was_training)
+    return tallies
+
+
+def cka_series(fed: Fed, probed: list[Probed], x: torch.Tensor, device) -> dict[str, float]:
+    """Linear CKA of each layer's probe input with the previous layer's, on one batch of examples
+    (a Gram matrix is n x n, so only these n examples are held; the layers' features are not)."""
+    if len(x) < 2:
+        return {}
+    grams: dict[str, torch.Tensor] = {}
+
+    def keep(p: Probed, feats: torch.Tensor) -> None:
+        grams[p.layer.name] = centered_gram(feats)
+
+    was_training = fed.training
+    fed.eval()
+    try:
+        with torch.no_grad():
+            _forward(fed, probed, x.to(device), keep)
+    finally:
+        fed.train(was_training)
+    out = {}
+    for prev, cur in zip(probed, probed[1:]):
+        a, b = grams.get(prev.layer.name), grams.get(cur.layer.name)
+        if a is not None and b is not None:
+            out[cur.layer.name] = linear_cka(a, b)
+    return out

@@ -1,0 +1,151 @@
+"""The one result record (envelope, rows, findings) and its exporters: JSON, CSV, atomic file."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from deepgen_cli import __version__
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.outcome import Finding, Outcome
+
+SCHEMA = "deepgen.result/1"
+
+
+@dataclass
+class Report:
+    command: str
+    config: dict
+    environment: dict
+    seed: int | None = None
+    rows: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # caveats about this run, shown under the table
+    analysis: dict = field(default_factory=dict)
+    status: str = "running"  # running | complete | interrupted | failed
+    deepgen_version: str = __version__
+    time_utc: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def finish(self, outcome: Outcome) -> None:
+        self.findings, self.notes, self.analysis = outcome.findings, outcome.notes, outcome.analysis
+        self.status = "complete"
+
+    def add_row(self, row) -> None:
+        self.rows.append(row if isinstance(row, dict) else dataclasses.asdict(row))
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "command": self.command,
+            "deepgen_version": self.deepgen_version,
+            "time_utc": self.time_utc,
+            "status": self.status,
+            "seed": self.seed,
+            "config": self.config,
+            "environment": self.environment,
+            "rows": self.rows,
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": self.notes,
+            "analysis": self.analysis,
+        }
+
+
+def _clean(value):
+    # JSON has no NaN or infinity: write them as null so every reader can parse the file.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(_clean(report.to_dict()), indent=2, default=str) + "\n"
+
+
+def _is_scalar(value) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def to_csv(report: Report) -> str:
+    """Rows as CSV, scalar columns only (raw samples and curves stay in the JSON)."""
+    columns: list[str] = []
+    for row in report.rows:
+        for key, value in row.items():
+            if key not in columns and _is_scalar(value):
+                columns.append(key)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in report.rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    return out.getvalue()
+
+
+class ResultsFile:
+    """The `--output` JSON file, rewritten atomically (temp file, then rename) after every row."""
+
+    def __init__(self, path: str | os.PathLike | None):
+        self.path = Path(path) if path else None
+        if self.path is not None:
+            self._check_writable()
+
+    def _check_writable(self) -> None:
+        assert self.path is not None
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if self.path.is_dir():
+            raise UsageError(f"--output: '{self.path}' is a directory; give a file path such as results.json")
+        try:
+            fd, probe = tempfile.mkstemp(dir=parent, prefix=".deepgen-", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            raise UsageError(f"--output: cannot write in '{parent}' ({err.strerror}); choose a writable path")
+
+    def previous_rows(self, report: Report, sweep: tuple[str, ...] = ()) -> list[dict]:
+        """Rows of the existing file, if it records the same command, config and seed; else none.
+
+        Config keys in `sweep` (the list a run iterates over, e.g. models) may differ: each row carries
+        its own value of them, and the engine asks for rows by that value.
+        """
+        if self.path is None:
+            raise UsageError("--resume: needs --output FILE, the results file of the run to resume")
+        if not self.path.exists():
+            return []
+        try:
+            old = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            raise UsageError(f"--resume: '{self.path}' is not a deepgen JSON record; remove it or drop --resume")
+        def fixed(config) -> dict:
+            return {k: v for k, v in _clean(config or {}).items() if k not in sweep}
+
+        now = json.loads(json.dumps(report.config, default=str))
+        same = (old.get("command") == report.command and old.get("seed") == report.seed
+                and fixed(old.get("config")) == fixed(now))
+        return list(old.get("rows", [])) if same else []
+
+    def write(self, report: Report) -> None:
+        if self.path is None:
+            return
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent if str(self.path.parent) else ".",
+                                   prefix=".deepgen-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(to_json(report))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

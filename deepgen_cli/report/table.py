@@ -1,0 +1,100 @@
+"""Human renderings of a Report: a rich table or Markdown, with the findings under it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from deepgen_cli.report.record import Report
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    fmt: Callable[[object], str] = str
+    numeric: bool = True
+
+
+def count(value) -> str:
+    """1248424 -> 1.25M; 568740352 -> 568.7M; 2834000000 -> 2.83G."""
+    if value is None:
+        return ""
+    v = float(value)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= scale:
+            digits = 2 if abs(v) / scale < 10 else 1
+            return f"{v / scale:.{digits}f}{unit}"
+    return f"{v:g}"
+
+
+def fixed(digits: int) -> Callable[[object], str]:
+    return lambda v: "" if v is None else f"{float(v):.{digits}f}"
+
+
+def percent(v) -> str:
+    return "" if v is None else f"{100 * float(v):.1f}%"
+
+
+def ratio(v) -> str:
+    return "" if v is None else f"{float(v):.2f}x"
+
+
+def text(v) -> str:
+    return "" if v is None else str(v)
+
+
+def _with_errors(report: Report, columns: list[Column]) -> list[Column]:
+    """An `error` column, last, only when a row failed (a diverged run, a model that would not build)."""
+    if any(row.get("error") for row in report.rows) and all(c.key != "error" for c in columns):
+        return [*columns, Column("error", "error", text, numeric=False)]
+    return columns
+
+
+def _cells(report: Report, columns: list[Column]) -> list[list[str]]:
+    return [[c.fmt(row.get(c.key)) if row.get(c.key) is not None else "" for c in columns]
+            for row in report.rows]
+
+
+def _verdict(reproduced: bool) -> str:
+    return "claim reproduced: yes" if reproduced else "claim reproduced: no"
+
+
+def stdout_console() -> Console:
+    # Piped output gets a wide fixed width so a table is not squeezed into 80 columns.
+    console = Console(file=sys.stdout, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(file=sys.stdout, width=240, color_system=None, soft_wrap=False)
+    return console
+
+
+def print_table(report: Report, columns: list[Column], title: str, console: Console | None = None) -> None:
+    console = console or stdout_console()
+    columns = _with_errors(report, columns)
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c.header, justify="right" if c.numeric else "left", no_wrap=True)
+    for cells in _cells(report, columns):
+        table.add_row(*cells)
+    console.print(table)
+    for f in report.findings:
+        mark = "[green]✓[/]" if f.reproduced else "[red]✗[/]"
+        console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f.reproduced)}[/])", highlight=False, soft_wrap=True)
+    for note in report.notes:
+        console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+
+
+def to_markdown(report: Report, columns: list[Column]) -> str:
+    columns = _with_errors(report, columns)
+    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+             "| " + " | ".join("---:" if c.numeric else "---" for c in columns) + " |"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in _cells(report, columns)]
+    if report.findings:
+        lines.append("")
+        lines += [f"- {f.claim}: {f.measured} (**{_verdict(f.reproduced)}**)" for f in report.findings]
+    lines += [f"- note: {n}" for n in report.notes]
+    return "\n".join(lines) + "\n"
