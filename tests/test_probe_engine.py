@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, outcome, run_posthoc
+from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, run_posthoc
+from deepgen_cli.engine.probe.findings import findings as outcome
 from deepgen_cli.engine.probe.inputs import feed
 from deepgen_cli.engine.probe.findings import margin, monotone_finding, random_features_finding, rises
 from deepgen_cli.engine.probe.passes import groups

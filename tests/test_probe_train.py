@@ -5,7 +5,8 @@ import torch
 
 from deepgen_cli.engine import models, train
 from deepgen_cli.engine.data import DataConfig, load
-from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row, outcome
+from deepgen_cli.engine.probe import ProbeConfig, layer_plan, make_row
+from deepgen_cli.engine.probe.findings import findings as outcome
 from deepgen_cli.engine.probe.inputs import feed
 from deepgen_cli.engine.probe.alongside import train_config, train_with_probes
 from tests.sessions import Recorder

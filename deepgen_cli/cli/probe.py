@@ -10,7 +10,7 @@ import typer
 from deepgen_cli.cli import options
 from deepgen_cli.report import table as render
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.engine.probe import ProbeConfig, check, run, snapshot_epochs
+from deepgen_cli.engine.probe import ProbeConfig, check, run
 from deepgen_cli.report.table import Column
 from deepgen_cli.report.plots import plotter
 from deepgen_cli.cli.session import Common, run as run_command
@@ -108,7 +108,7 @@ def probe(
                          threads=threads, seed=seed)
     check(config)  # a bad option fails before the data loads
     if config.snapshots is None and not config.posthoc:  # record the epochs actually scored
-        config = dataclasses.replace(config, snapshots=snapshot_epochs(config))
+        config = dataclasses.replace(config, snapshots=config.snapshot_epochs())
     common = Common(fmt, output, device.value, seed, quiet, resume)
     after = plotter(plot, "probe", "probe_plot")
     run_command("probe", config, common, run, COLUMNS, "Linear probes by layer", after)

@@ -9,9 +9,10 @@ from torch import nn
 
 from deepgen_cli.engine import measure, models
 from deepgen_cli.engine.efficiency import published
+from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.models.loading import load_model_file, load_weights, parse_model_file
+from deepgen_cli.engine.efficiency.candidates import Candidate, cannot_run, candidates, count, example_input, instantiate, ordered
 
 
 MAX_THREADS = 256
@@ -61,40 +62,6 @@ class EfficiencyRow:
     latency_samples_ms: list = field(default_factory=list)
 
 
-@dataclass
-class Candidate:
-    """A model to measure: what the user named, and how to build it."""
-
-    label: str
-    name: str
-    alpha: float | None
-    resolution: int
-    in_channels: int
-    torchvision_name: str | None
-    build: object  # () -> nn.Module
-
-
-def candidates(config: EfficiencyConfig) -> list[Candidate]:
-    out = []
-    for text in config.models:
-        spec = models.parse_spec(text)
-        e = models.entry(spec.name)
-        alpha = spec.alpha if spec.alpha is not None else (1.0 if e.width_multiplier else None)
-        out.append(Candidate(text, spec.name, alpha, spec.input_side(), e.in_channels, e.torchvision_name,
-                             spec.build))
-    if config.model_file:
-        file, factory, res = parse_model_file(config.model_file)
-        out.append(Candidate(config.model_file, f"{file}:{factory}", None, res or 224, 3, None,
-                             lambda: load_model_file(file, factory)))
-    if not out:
-        raise UsageError(f"--models: no model given; valid: {', '.join(models.names())}")
-    if config.weights and len(out) != 1:
-        raise UsageError("--weights: give exactly one model (in --models or --model-file) to load them into")
-    if config.by_layer and len(out) != 1:
-        raise UsageError("--by-layer: give exactly one model; the breakdown is per module of that model")
-    return out
-
-
 def check(config: EfficiencyConfig, device: torch.device) -> None:
     if config.batch_size <= 0:
         raise UsageError(f"--batch-size: must be a positive integer, got {config.batch_size}")
@@ -108,36 +75,12 @@ def check(config: EfficiencyConfig, device: torch.device) -> None:
         raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
 
 
-def instantiate(c: Candidate, config: EfficiencyConfig) -> nn.Module:
-    model = c.build()
-    if config.weights:
-        load_weights(model, config.weights)
-    return model.eval()
-
-
-def _example(c: Candidate, batch: int) -> torch.Tensor:
-    return torch.randn(batch, c.in_channels, c.resolution, c.resolution)
-
-
-def _cannot_run(c: Candidate, err: Exception) -> RunError:
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return RunError(f"--models: '{c.label}' cannot run at {c.resolution}x{c.resolution}: {first}; "
-                    "try a larger @RESOLUTION")
-
-
-def count(c: Candidate, model: nn.Module) -> measure.MultAdds:
-    try:
-        return measure.mult_adds(model, _example(c, 1))
-    except RuntimeError as err:
-        raise _cannot_run(c, err) from None
-
-
 def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) -> EfficiencyRow:
     model = instantiate(c, config)
     counted = count(c, model)
     size = measure.state_dict_mib(model)
     params = measure.count_params(model)
-    example = _example(c, config.batch_size).to(device)
+    example = example_input(c, config.batch_size).to(device)
     model = model.to(device)
     if config.channels_last:
         model, example = model.to(memory_format=torch.channels_last), example.contiguous(memory_format=torch.channels_last)
@@ -147,7 +90,7 @@ def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) ->
     try:
         latency = measure.measure_latency(runnable, example, config.min_time_s, warmup_runs=config.warmup_runs)
     except RuntimeError as err:
-        raise _cannot_run(c, err) from None
+        raise cannot_run(c, err) from None
     pub = published.lookup(c.name, c.alpha, c.resolution, c.torchvision_name)
     return EfficiencyRow(
         model=c.label, name=c.name, alpha=c.alpha, resolution=c.resolution, batch_size=config.batch_size,
@@ -169,16 +112,6 @@ def _with_ratios(row: EfficiencyRow, base: EfficiencyRow) -> EfficiencyRow:
     return row
 
 
-def ordered(cands: list[Candidate], baseline: str | None) -> list[Candidate]:
-    """The baseline first (every other row's ratios need it), then the rest in the order given."""
-    if baseline is None:
-        return cands
-    match = [c for c in cands if baseline in (c.label, c.name)]
-    if not match:
-        raise UsageError(f"--baseline: '{baseline}' is not among the models; valid: {', '.join(c.label for c in cands)}")
-    return [match[0]] + [c for c in cands if c is not match[0]]
-
-
 def run(config: EfficiencyConfig, device: torch.device, session):
     """Measure every model, reporting each row to `session` as it completes."""
     check(config, device)
@@ -194,8 +127,6 @@ def run(config: EfficiencyConfig, device: torch.device, session):
 
 def _measure_all(cands: list[Candidate], config: EfficiencyConfig, device: torch.device, session):
     if config.by_layer:
-        from deepgen_cli.engine.efficiency.by_layer import run_by_layer
-
         return run_by_layer(cands[0], config, session)
     rows: list[EfficiencyRow] = []
     for i, c in enumerate(cands, 1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from deepgen_cli.engine.efficiency.candidates import count, instantiate
 from deepgen_cli.engine.outcome import Outcome
 
 
@@ -17,8 +18,6 @@ class LayerRow:
 
 
 def run_by_layer(cand, config, session) -> Outcome:
-    from deepgen_cli.engine.efficiency import count, instantiate
-
     session.progress(f"{cand.label}: counting per module")
     model = instantiate(cand, config)
     counted = count(cand, model)

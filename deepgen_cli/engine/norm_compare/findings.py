@@ -4,12 +4,7 @@ not test get no verdict."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
 from deepgen_cli.engine.outcome import Finding, Outcome
-
-if TYPE_CHECKING:
-    from deepgen_cli.engine.norm_compare import NormCompareConfig, NormCompareRow
 
 REFERENCE_BATCH = 32  # lr is given per 32 examples: a batch of B trains with lr * B / 32
 STEP_COST_TOLERANCE = 0.20  # "same speed" holds for a BRN/BN step-time ratio within 20% of 1
@@ -29,7 +24,7 @@ def _accuracy_by_setting(rows, kind: str) -> dict[tuple[int, str], list[float]]:
     return out
 
 
-def _beats(rows, config: NormCompareConfig, analysis: dict) -> list[Finding]:
+def _beats(rows, config, analysis: dict) -> list[Finding]:
     bn, brn = _accuracy_by_setting(rows, "batch"), _accuracy_by_setting(rows, "renorm")
     hard = [k for k in bn if k in brn and (k[1] == "non-iid" or k[0] <= config.small_batch)]
     if not hard:
@@ -72,7 +67,7 @@ def _step_cost(rows, analysis: dict) -> list[Finding]:
                     abs(ratio - 1) <= STEP_COST_TOLERANCE)]
 
 
-def findings(rows: list[NormCompareRow], config: NormCompareConfig, n_train: int) -> Outcome:
+def findings(rows: list, config, n_train: int) -> Outcome:
     analysis: dict = {"paper": PAPER}
     found = _beats(rows, config, analysis) + _identical(rows) + _step_cost(rows, analysis)
     notes = [f"learning rate {config.lr:g} per {REFERENCE_BATCH} examples, scaled linearly with the batch size; "

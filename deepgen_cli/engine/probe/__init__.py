@@ -15,10 +15,13 @@ from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
-from deepgen_cli.engine.probe.findings import monotone_finding, random_features_finding
+from deepgen_cli.engine.probe.alongside import train_with_probes
+from deepgen_cli.engine.probe.findings import findings
+from deepgen_cli.engine.probe.posthoc import run_posthoc
+from deepgen_cli.engine.probe.rows import ProbeRow, make_row  # noqa: F401  (ProbeRow: the row type of this command)
 from deepgen_cli.engine.probe.layers import discover, select
 from deepgen_cli.engine.probe.reduce import MB, REDUCTIONS, probe_bytes
-from deepgen_cli.engine.probe.passes import Probed, cka_series, groups, prepare, score, train_probes
+from deepgen_cli.engine.probe.passes import Probed, prepare
 from deepgen_cli.engine.outcome import Outcome
 
 MAX_THREADS = 256
@@ -60,27 +63,11 @@ class ProbeConfig:
     def posthoc(self) -> bool:
         return self.weights is not None or self.untrained
 
-
-@dataclass
-class ProbeRow:
-    snapshot: str  # "epoch 3" (training mode), "trained" (--weights) or "untrained"
-    epoch: int | None
-    depth: int  # 0 is the input
-    layer: str  # name as in model.named_modules()
-    kind: str  # input | conv | activation | pool | linear | block
-    type: str
-    shape: str  # output shape without the batch axis, e.g. 32x8x8
-    features: int  # before reduction
-    reduction: str
-    probe_features: int  # after reduction
-    probe_params: int
-    probe_mib: float  # MiB of fp32 weights, momentum and gradient of the task probe
-    full_probe_mib: float  # the same for a probe on every feature
-    train_error: float | None
-    test_error: float | None
-    control_train_accuracy: float | None  # the control-task probe on the training examples
-    selectivity: float | None  # task minus control train accuracy (Hewitt & Liang 2019)
-    cka_prev: float | None  # linear CKA with the previous layer's probe input
+    def snapshot_epochs(self) -> tuple[int, ...]:
+        """The epochs whose probes are scored: as given, else the first, middle and last."""
+        if self.snapshots is not None:
+            return tuple(sorted(set(self.snapshots)))
+        return tuple(sorted({1, (self.epochs + 1) // 2, self.epochs}))
 
 
 def check(config: ProbeConfig) -> None:
@@ -103,18 +90,12 @@ def check(config: ProbeConfig) -> None:
     if config.posthoc and config.snapshots is not None:
         raise UsageError("--snapshots: epochs of training mode; a post-hoc probe (--weights, --untrained) "
                          "has one snapshot, so drop --snapshots")
-    for s in snapshot_epochs(config):
+    for s in config.snapshot_epochs():
         if not 1 <= s <= config.epochs:
             raise UsageError(f"--snapshots: epoch {s} is outside 1..{config.epochs} (--epochs)")
     if config.model not in models.names():
         raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(models.names())}")
     data_mod.check(data_config(config))
-
-
-def snapshot_epochs(config: ProbeConfig) -> tuple[int, ...]:
-    if config.snapshots is not None:
-        return tuple(sorted(set(config.snapshots)))
-    return tuple(sorted({1, (config.epochs + 1) // 2, config.epochs}))
 
 
 def build_model(config: ProbeConfig, channels: int, side: int, classes: int) -> nn.Module:
@@ -163,17 +144,6 @@ def layer_plan(fed: Fed, data, config: ProbeConfig, device) -> tuple[list[Probed
     return probed, notes
 
 
-def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int, train, test, cka) -> ProbeRow:
-    r = p.reduction
-    ctrl = train.control_accuracy() if p.probe.control else None
-    task_acc = None if train.error() is None else 1 - train.error()
-    return ProbeRow(label, epoch, depth, p.layer.name, p.layer.kind, p.layer.type,
-                    "x".join(str(s) for s in p.layer.shape), r.in_features, r.kind, r.out_features,
-                    (r.out_features + 1) * classes, probe_bytes(r.out_features, classes) / MB,
-                    probe_bytes(r.in_features, classes) / MB, train.error(), test.error(), ctrl,
-                    None if ctrl is None or task_acc is None else task_acc - ctrl, cka)
-
-
 def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
     check(config)
     threads = torch.get_num_threads()
@@ -186,69 +156,9 @@ def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
         if config.posthoc:
             rows = run_posthoc(fed, data, probed, config, device, session)
         else:
-            from deepgen_cli.engine.probe.alongside import train_with_probes
-
             rows = train_with_probes(fed, data, probed, config, device, session, make_row)
     finally:
         torch.set_num_threads(threads)  # the caller's process keeps its own setting
-    return outcome(rows, config, notes, len(data.y_test))
+    return findings(rows, config, notes, len(data.y_test))
 
 
-def resumed_row(session, label: str, layer: str) -> ProbeRow | None:
-    """The row of an earlier run with this config (--resume) for this snapshot and layer, if any."""
-    old = session.resumed(snapshot=label, layer=layer)
-    return None if old is None else ProbeRow(**{k: old.get(k) for k in ProbeRow.__dataclass_fields__})
-
-
-def run_posthoc(fed: Fed, data, probed: list[Probed], config: ProbeConfig, device, session) -> list[dict]:
-    """Probe a frozen model: a few layers per pass, so probe memory stays within --max-total-probe-mb."""
-    label = "untrained" if config.untrained else "trained"
-    classes = data.num_classes
-    kw = dict(classes=classes, control=config.control, batch_size=config.batch_size, seed=config.seed, device=device)
-    depth = {p.layer.name: i for i, p in enumerate(probed)}
-    kept = {p.layer.name: resumed_row(session, label, p.layer.name) for p in probed}
-    cka = {}
-    if config.cka_examples and any(row is None for row in kept.values()):
-        session.progress("CKA between layers")
-        cka = cka_series(fed, probed, data.x_test[:config.cka_examples], device)
-    rows = []
-    for group in groups(probed, classes, config.control, config.max_total_probe_mb):
-        fresh = [p for p in group if kept[p.layer.name] is None]
-        if fresh:
-            train_probes(fed, fresh, data.x_train, data.y_train, epochs=config.probe_epochs, lr=config.probe_lr,
-                         progress=session.progress, **kw)
-            session.progress(f"scoring probes on {fresh[0].layer.name}..{fresh[-1].layer.name}")
-            on_train = score(fed, fresh, data.x_train, data.y_train, **kw)
-            on_test = score(fed, fresh, data.x_test, data.y_test, **kw)
-        for p in group:
-            name = p.layer.name
-            row = kept[name] or make_row(p, depth[name], label, None, classes, on_train[name], on_test[name],
-                                         cka.get(name))
-            session.row(row)
-            rows.append(dataclasses.asdict(row))
-            p.probe = None  # free this group's probes before the next group's
-    return rows
-
-
-def outcome(rows: list[dict], config: ProbeConfig, notes: list[str], test_examples: int) -> Outcome:
-    """Findings on the last snapshot (the trained or the untrained model), judged on `test_examples`."""
-    snapshots: dict[str, list[dict]] = {}
-    for row in rows:
-        snapshots.setdefault(row["snapshot"], []).append(row)
-    findings = []
-    if rows:
-        label, last = list(snapshots.items())[-1]
-        if config.untrained:
-            f = random_features_finding(last, config.monotone_tolerance, test_examples)
-            if f is None:
-                notes.append("no verdict on random features: it compares the input with hidden layers; "
-                             "--layers must name both")
-            findings += [f] if f else []
-        elif len(last) > 1:
-            findings.append(monotone_finding(last, config.monotone_tolerance, test_examples, label))
-    if config.control:
-        notes.append("selectivity = probe train accuracy minus a control probe's on random per-example labels")
-    analysis = {"test_examples": test_examples, "snapshots": [{"snapshot": k, "layers": [r["layer"] for r in v],
-                               "train_error": [r["train_error"] for r in v], "test_error": [r["test_error"] for r in v]}
-                              for k, v in snapshots.items()]}
-    return Outcome(findings, notes, analysis)

@@ -17,6 +17,7 @@ from deepgen_cli.engine.probe.layers import INPUT, tap
 from deepgen_cli.engine.probe.metrics import control_labels
 from deepgen_cli.engine.probe.reduce import MB
 from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, collect
+from deepgen_cli.engine.probe.rows import resumed_row
 
 # A layer with at least this many floats of features per batch (4 MiB) gets a bank of its own that steps inside
 # its forward hook, on the activations themselves; narrower layers are copied into one buffer for a shared bank.
@@ -46,10 +47,9 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     the last snapshot that still needs scoring (training is deterministic for a seed and device).
     """
     from deepgen_cli.engine import train
-    from deepgen_cli.engine.probe import resumed_row, snapshot_epochs
 
     classes = data.num_classes
-    snapshots = snapshot_epochs(config)
+    snapshots = config.snapshot_epochs()
     kept = {}  # snapshot epoch -> the earlier run's rows, for snapshots complete there
     for s in snapshots:
         old = [resumed_row(session, f"epoch {s}", p.layer.name) for p in probed]

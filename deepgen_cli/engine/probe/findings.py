@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from deepgen_cli.engine.outcome import Finding
+from deepgen_cli.engine.outcome import Finding, Outcome
 
 
 def margin(a: float, b: float, n: int, tolerance: float) -> float:
@@ -62,3 +62,27 @@ def random_features_finding(rows: list[dict], tolerance: float, n: int) -> Findi
             f"{_rule(tolerance, n)}, best {best['test_error']:.3f} at {best['layer']}")
     return Finding("An untrained network's random features are still more linearly separable than the "
                    "input (Alain & Bengio 2016)", text, reproduced=bool(better))
+
+
+def findings(rows: list[dict], config, notes: list[str], test_examples: int) -> Outcome:
+    """Findings on the last snapshot (the trained or the untrained model), judged on `test_examples`."""
+    snapshots: dict[str, list[dict]] = {}
+    for row in rows:
+        snapshots.setdefault(row["snapshot"], []).append(row)
+    findings = []
+    if rows:
+        label, last = list(snapshots.items())[-1]
+        if config.untrained:
+            f = random_features_finding(last, config.monotone_tolerance, test_examples)
+            if f is None:
+                notes.append("no verdict on random features: it compares the input with hidden layers; "
+                             "--layers must name both")
+            findings += [f] if f else []
+        elif len(last) > 1:
+            findings.append(monotone_finding(last, config.monotone_tolerance, test_examples, label))
+    if config.control:
+        notes.append("selectivity = probe train accuracy minus a control probe's on random per-example labels")
+    analysis = {"test_examples": test_examples, "snapshots": [{"snapshot": k, "layers": [r["layer"] for r in v],
+                               "train_error": [r["train_error"] for r in v], "test_error": [r["test_error"] for r in v]}
+                              for k, v in snapshots.items()]}
+    return Outcome(findings, notes, analysis)
