@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from deepgen_cli.engine import data as data_mod, models, train
+from deepgen_cli.engine.config import AMP_MODES
 from deepgen_cli.engine.env import resolve_device
 
 
@@ -76,7 +77,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=15, help="alternating timed runs of each loop")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
-    p.add_argument("--amp", default="none", choices=train.AMP_MODES)
+    p.add_argument("--amp", default="none", choices=AMP_MODES)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
     args = p.parse_args()

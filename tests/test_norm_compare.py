@@ -174,7 +174,7 @@ def test_cli_same_seed_same_numbers_and_markdown(cli):
 @pytest.mark.parametrize("args,code,needle", [
     (["--norms", "batch,layer"], 2, "--norms: unknown norm 'layer'; valid: batch, renorm, group, none"),
     (["--batch-size", "1,4"], 2, "--batch-size: give batch sizes of 2 or more"),
-    (["--batch-size", "4,x"], 2, "--batch-size: '4,x' is not a comma-separated list"),
+    (["--batch-size", "4,x"], 2, "--batch-size: cannot read '4,x'; write comma-separated values"),
     (["--non-iid", "-1"], 2, "--non-iid"),
     (["--non-iid", "20", "--batch-size", "40"], 2, "--non-iid: 20 classes per batch needs"),
     (["--model", "mlp1x512"], 2, "--model: 'mlp1x512' has no batch norm layer"),

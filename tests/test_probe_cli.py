@@ -73,7 +73,7 @@ def test_plot_is_written(cli, tmp_path):
 
 def test_bad_input_is_one_line_with_exit_2(cli, tmp_path):
     cases = [
-        (("--reduce", "median"), "--reduce: unknown reduction 'median'; valid: auto, none, subset, project, pool"),
+        (("--reduce", "median"), "--reduce: must be one of: auto, none, subset, project, pool, got median"),
         (("--snapshots", "9"), "--snapshots: epoch 9 is outside 1..4 (--epochs)"),
         (("--snapshots", "x"), "--snapshots: cannot read 'x'"),
         (("--model", "nope"), "--model: unknown model 'nope'; valid: "),

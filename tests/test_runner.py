@@ -12,7 +12,8 @@ import pytest
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.cli.options import Format
 from deepgen_cli.engine.outcome import Outcome
-from deepgen_cli.cli.session import Common, run
+from deepgen_cli.cli.options import SessionOptions
+from deepgen_cli.cli.session import run
 
 FAST = ("--min-time", "0.01", "--quiet", "--format", "json")
 
@@ -40,6 +41,8 @@ def test_a_failed_row_keeps_the_others_and_exits_1(tmp_path, capsys):
     @dataclass(frozen=True)
     class Config:
         n: int = 3
+        device: str = "cpu"
+        seed: int = 0
 
     def engine(config, device, session):
         for i in range(config.n):
@@ -48,7 +51,7 @@ def test_a_failed_row_keeps_the_others_and_exits_1(tmp_path, capsys):
 
     out = tmp_path / "r.json"
     with pytest.raises(RunError, match="1 of 3 rows failed; first: loss became NaN"):
-        run("test", Config(), Common(Format.csv, str(out), "cpu", 0, True), engine, [], "t")
+        run("test", Config(), SessionOptions(format=Format.csv, output=str(out), quiet=True), engine, [], "t")
     record = json.loads(out.read_text())
     assert record["status"] == "complete" and [r["i"] for r in record["rows"]] == [0, 1, 2]
     assert capsys.readouterr().out.splitlines()[0] == "i,error"
@@ -80,12 +83,12 @@ def test_stdout_closed_early_exits_quietly():
 
 
 def test_an_internal_error_is_one_line_without_a_traceback(cli, monkeypatch):
-    import deepgen_cli.cli.memorize as command
+    import deepgen_cli.engine.memorize as engine
 
     def broken(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(command, "run_command", broken)
+    monkeypatch.setattr(engine, "load_data", broken)
     result = cli("memorize", "--quiet")
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("deepgen: error: internal error: ValueError: boom (rerun with DEEPGEN_DEBUG=1")

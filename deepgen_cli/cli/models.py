@@ -4,43 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from deepgen_cli.cli import options
-from deepgen_cli.engine import models as registry
+from deepgen_cli.cli.options import FORMAT, Format, typer_option
+
+_, FORMAT_OPTION = typer_option(FORMAT, Format.table)
 
 
-def models(pattern: str = typer.Argument("*", help="Shell-style filter, e.g. 'mobilenet*'."),
-           fmt: options.Format = options.FORMAT) -> None:
+def list_models(pattern: str = typer.Argument("*", help="Shell-style filter, e.g. 'mobilenet*'."),
+                fmt: Format = FORMAT_OPTION) -> None:
     """List the models deepgen can build."""
-    import csv
-    import json
-    import sys
+    from deepgen_cli.engine import models
+    from deepgen_cli.report.table import Column, emit_rows, text
 
-    rows = []
-    for name in registry.names(pattern):
-        e = registry.entry(name)
-        rows.append({"name": name, "resolution": e.resolution, "width_multiplier": e.width_multiplier,
-                     "description": e.description})
-    if fmt == options.Format.json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    elif fmt == options.Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["name"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    elif fmt == options.Format.markdown:
-        sys.stdout.write("| model | input | description |\n| --- | ---: | --- |\n")
-        sys.stdout.writelines(f"| {r['name']} | {r['resolution']} | {r['description']} |\n" for r in rows)
-    else:
-        from rich.table import Table
-
-        from deepgen_cli.report.table import stdout_console
-
-        table = Table(title="Models", title_justify="left")
-        for header in ("model", "input", "description"):
-            table.add_column(header)
-        for r in rows:
-            table.add_row(r["name"], str(r["resolution"]), r["description"])
-        stdout_console().print(table)
+    rows = [{"name": name, "resolution": models.entry(name).resolution,
+             "width_multiplier": models.entry(name).width_multiplier, "description": models.entry(name).description}
+            for name in models.names(pattern)]
+    columns = [Column("name", "model", text, numeric=False), Column("resolution", "input", text),
+               Column("description", "description", text, numeric=False)]
+    emit_rows(rows, fmt.value, columns, "Models")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("models")(models)
+    app.command("models")(list_models)

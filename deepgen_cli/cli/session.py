@@ -6,30 +6,17 @@ import dataclasses
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable
 
 from rich.console import Console
 
-from deepgen_cli.engine.env import describe, resolve_device
+from deepgen_cli.engine.env import describe
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.cli.options import Format
+from deepgen_cli.cli.options import Format, SessionOptions
 from deepgen_cli.report.table import Column, print_table, to_markdown
 from deepgen_cli.report.record import Report, ResultsFile, to_csv, to_json
 
 stderr = Console(stderr=True)
-
-
-@dataclass(frozen=True)
-class Common:
-    """The shared options, as given."""
-
-    format: Format
-    output: str | None
-    device: str
-    seed: int
-    quiet: bool
-    resume: bool = False  # reuse rows of --output that were measured with the same config
 
 
 class Session:
@@ -86,19 +73,21 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(command: str, config, common: Common, engine: Callable, columns: list[Column], title: str,
+def run(command: str, config, common: SessionOptions, engine: Callable, columns: list[Column], title: str,
         after: Callable[[Report], None] | None = None, sweep: tuple[str, ...] = ()) -> Report:
-    """Check the options, run `engine(config, device, session)`, and render the report to stdout.
+    """Run `engine(config, device, session)` on a checked config and render the report to stdout.
 
     The engine returns an Outcome. `after` runs once the report is complete (plots). `sweep` names the
     config keys a --resume may differ in (see ResultsFile.previous_rows).
     """
     results = ResultsFile(common.output)
-    device = resolve_device(common.device)
+    import torch
+
+    device = torch.device(config.device)  # resolved by the command: part of the config and the --resume key
     environment = describe(device)
     if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
         environment["threads"] = config.threads
-    report = Report(command, dataclasses.asdict(config), environment, seed=common.seed)
+    report = Report(command, dataclasses.asdict(config), environment, seed=config.seed)
     previous = results.previous_rows(report, sweep) if common.resume else None
     session = Session(report, results, common.quiet, previous)
     if previous:

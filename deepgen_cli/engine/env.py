@@ -10,16 +10,22 @@ import torch
 
 from deepgen_cli.engine.errors import UsageError
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 
 
 def resolve_device(name: str) -> torch.device:
-    if name not in DEVICES:
+    """auto, cpu, cuda or cuda:N as the torch device a run uses; auto is cuda when a GPU is visible."""
+    index = name[5:] if name.startswith("cuda:") else None
+    if name not in DEVICES[:3] and not (index is not None and index.isdigit()):
         raise UsageError(f"--device: unknown device '{name}'; valid: {', '.join(DEVICES)}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is visible to torch; valid here: auto, cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: no CUDA GPU is visible to torch; valid here: auto, cpu")
+        if index is not None and int(index) >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: torch sees {torch.cuda.device_count()} GPUs; valid: cuda:0 to "
+                             f"cuda:{torch.cuda.device_count() - 1}")
     return torch.device(name)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -14,32 +15,42 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_THRESHOLD,
+                                       LABEL_SMOOTHING, LR_DECAY, UNTIL_FIT, TrainOptions)
 from deepgen_cli.engine.errors import RunError, UsageError
+from deepgen_cli.engine.modes import eval_mode
 
-AMP_MODES = ("none", "bf16")
 
 
 class Diverged(RunError):
     """The training loss became NaN or infinite; a sweep records the row as failed and goes on."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int  # with until_fit: the cap
-    batch_size: int  # examples per optimizer step
-    lr: float  # SGD learning rate at epoch 1
-    momentum: float = 0.9
-    weight_decay: float = 0.0  # L2, through SGD's weight_decay
-    lr_decay: float = 1.0  # per-epoch multiplicative factor (Zhang et al. use 0.95)
-    augment: bool = False  # random crop (pad side/8) and horizontal flip, on tensors
-    until_fit: bool = False  # stop after the first fit epoch (see TrainResult.fit_epoch)
-    confidence_penalty: float = 0.0  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
-    cp_threshold: float | None = None  # hinge form: loss = NLL + beta * relu(threshold - H), nats
-    label_smoothing: float = 0.0
-    amp: str = "none"  # "bf16": autocast forward passes to bfloat16
-    channels_last: bool = False  # NHWC memory format for model and inputs
-    compile: bool = False  # torch.compile the model first
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainOptions):
+    """How train() trains: SGD with momentum; the options mean what their flags say (engine/config.py)."""
+
+    lr_decay: float = LR_DECAY(1.0)  # per-epoch multiplicative factor (Zhang et al. use 0.95)
+    augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
+    until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
+    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
+    cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
+    label_smoothing: float = LABEL_SMOOTHING(0.0)
+    amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
+    channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
+    compile: bool = COMPILE(False)  # torch.compile the model first
     seed: int = 0  # batch order and augmentation
+
+    def check(self) -> None:
+        super().check()
+        if self.cp_threshold is not None and not self.confidence_penalty:
+            raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
+
+    @classmethod
+    def of(cls, config, **override) -> TrainConfig:
+        """The training part of a command's config: its fields of the same names, then `override`."""
+        shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)}
+        return cls(**{**shared, **override})
 
 
 @dataclass
@@ -68,31 +79,6 @@ class Evaluation:
     loss: float  # mean cross-entropy, nats
     mean_entropy: float  # mean entropy of the predicted distribution, nats
     examples: int = 0
-
-
-def check(cfg: TrainConfig, device: torch.device | None = None) -> None:
-    if cfg.epochs < 1:
-        raise UsageError(f"--epochs: must be at least 1, got {cfg.epochs}")
-    if cfg.batch_size < 1:
-        raise UsageError(f"--batch-size: must be at least 1, got {cfg.batch_size}")
-    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
-        raise UsageError(f"--lr: must be a positive number, got {cfg.lr}")
-    if not 0 <= cfg.momentum < 1:
-        raise UsageError(f"--momentum: must be in [0, 1), got {cfg.momentum}")
-    if not (cfg.weight_decay >= 0 and math.isfinite(cfg.weight_decay)):
-        raise UsageError(f"--weight-decay: must be 0 or more, got {cfg.weight_decay}")
-    if not 0 < cfg.lr_decay <= 1:
-        raise UsageError(f"--lr-decay: must be in (0, 1], got {cfg.lr_decay}")
-    if not (cfg.confidence_penalty >= 0 and math.isfinite(cfg.confidence_penalty)):
-        raise UsageError(f"--confidence-penalty: must be 0 or more, got {cfg.confidence_penalty}")
-    if cfg.cp_threshold is not None and not cfg.cp_threshold > 0:
-        raise UsageError(f"--cp-threshold: must be a positive entropy in nats, got {cfg.cp_threshold}")
-    if cfg.cp_threshold is not None and not cfg.confidence_penalty:
-        raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
-    if not 0 <= cfg.label_smoothing < 1:
-        raise UsageError(f"--label-smoothing: must be in [0, 1), got {cfg.label_smoothing}")
-    if cfg.amp not in AMP_MODES:
-        raise UsageError(f"--amp: unknown mode '{cfg.amp}'; valid: {', '.join(AMP_MODES)}")
 
 
 def entropy(logits: Tensor) -> Tensor:
@@ -175,7 +161,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
     """
     device = torch.device(device)
-    check(cfg, device)
+    cfg.check()
     x_all = data.x_train.to(device)
     y_all = data.y_train.to(device)
     if cfg.channels_last and x_all.dim() == 4:
@@ -262,10 +248,8 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024) -> Evaluation:
     """Accuracy, mean cross-entropy and mean output entropy in eval mode; the model's mode is restored."""
     device = torch.device(device)
-    was_training = model.training
-    model.eval()
     correct, loss, ent, n = 0, 0.0, 0.0, len(y)
-    try:
+    with eval_mode(model):
         for start in range(0, n, batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = y[start:start + batch_size].to(device)
@@ -273,7 +257,5 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1
             correct += int((logits.argmax(1) == yb).sum())
             loss += float(F.cross_entropy(logits, yb, reduction="sum"))
             ent += float(entropy(logits).sum())
-    finally:
-        model.train(was_training)
     n = max(n, 1)
     return Evaluation(correct / n, loss / n, ent / n, len(y))

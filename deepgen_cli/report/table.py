@@ -98,3 +98,29 @@ def to_markdown(report: Report, columns: list[Column]) -> str:
         lines += [f"- {f.claim}: {f.measured} (**{_verdict(f.reproduced)}**)" for f in report.findings]
     lines += [f"- note: {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def emit_rows(rows: list[dict], fmt: str, columns: list[Column], title: str) -> None:
+    """A plain list of rows (no record around it) to stdout in `fmt`: json, csv, markdown or a table."""
+    import csv
+    import json
+
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [c.key for c in columns],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif fmt == "markdown":
+        lines = ["| " + " | ".join(c.header for c in columns) + " |",
+                 "| " + " | ".join("---:" if c.numeric else "---" for c in columns) + " |"]
+        lines += ["| " + " | ".join(c.fmt(r.get(c.key)) for c in columns) + " |" for r in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        table = Table(title=title, title_justify="left")
+        for c in columns:
+            table.add_column(c.header, justify="right" if c.numeric else "left")
+        for r in rows:
+            table.add_row(*(c.fmt(r.get(c.key)) for c in columns))
+        stdout_console().print(table)

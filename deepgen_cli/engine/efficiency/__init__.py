@@ -5,34 +5,70 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
 from deepgen_cli.engine import measure, models
+from deepgen_cli.engine.config import (BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings
-from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.efficiency.candidates import Candidate, cannot_run, candidates, count, example_input, instantiate, ordered
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.modes import torch_threads
+from deepgen_cli.engine.outcome import Outcome
+from deepgen_cli.engine.sweep import measure_rows
+from deepgen_cli.engine.efficiency.candidates import (Candidate, cannot_run, candidates, count, example_input,
+                                                     instantiate, ordered)
 
 
-MAX_THREADS = 256
 MAX_MIN_TIME_S = 3600.0  # an hour of timing per model is already a mistake; infinity never ends
+TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "compile", "baseline", "threads")
 
 
-@dataclass(frozen=True)
-class EfficiencyConfig:
-    models: tuple[str, ...] = ("squeezenet", "mobilenet")  # specs: NAME[:ALPHA][@RESOLUTION]
-    baseline: str | None = None  # ratios are against this model; None: the first one
-    batch_size: int = 1  # images per timed forward pass
-    threads: int | None = None  # CPU threads for torch; None keeps torch's default
-    min_time_s: float = 0.5  # timed runs go on until this many seconds of them (per model)
-    warmup_runs: int = 3
-    channels_last: bool = False
-    half: bool = False  # fp16 weights and inputs; CUDA only
-    compile: bool = False  # torch.compile before timing
-    weights: str | None = None  # local state_dict for the (single) model
-    model_file: str | None = None  # FILE.py:factory[@RESOLUTION], benchmarked after --models
-    by_layer: bool = False  # per-module breakdown of one model instead of the comparison
+def _specs(text: str, flag: str) -> tuple[str, ...]:
+    """Comma-separated model specs, each checked (name, alpha, resolution); none at all only with --model-file."""
+    specs = tuple(p.strip() for p in str(text).split(",") if p.strip())
+    for spec in specs:
+        models.parse_spec(spec, flag)  # fail on a bad name before anything heavy
+    return specs
+
+
+MODELS = opt("--models", "-m", parse=_specs, show=",".join, metavar="NAME[:ALPHA][@RES],...",
+             help="Comma-separated models, e.g. mobilenet:0.5@160 (width 0.5, 160x160 input). See `deepgen models`.")
+BASELINE = opt("--baseline", optional=True, help="Ratios against this model (default: the first).")
+MIN_TIME = opt("--min-time", type=float, check=lambda v: 0 < v <= MAX_MIN_TIME_S,
+               valid=f"a number of seconds in (0, {MAX_MIN_TIME_S:g}]", help="Seconds of timed runs per model.")
+WARMUP = opt("--warmup", type=int, check=at_least(0), valid="0 or more runs", help="Untimed forward passes before timing.")
+HALF = opt("--half", type=bool, help="fp16 weights and inputs (CUDA only).")
+WEIGHTS = opt("--weights", optional=True, help="A local state_dict to load into the one model (never code: weights only).")
+MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY[@RES]",
+                 help="Your network: FACTORY() from FILE.py (runs that file as code), measured after --models.")
+BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of one model, no timing.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfficiencyConfig(RunOptions):
+    models: tuple[str, ...] = MODELS(("squeezenet", "mobilenet"))  # specs: NAME[:ALPHA][@RESOLUTION]
+    baseline: str | None = BASELINE(None)  # ratios are against this model; None: the first one
+    batch_size: int = BATCH_SIZE(1)  # images per timed forward pass
+    min_time_s: float = MIN_TIME(0.5)  # timed runs go on until this many seconds of them (per model)
+    warmup_runs: int = WARMUP(3)
+    channels_last: bool = CHANNELS_LAST(False)
+    half: bool = HALF(False)  # fp16 weights and inputs; CUDA only
+    compile: bool = COMPILE(False)  # torch.compile before timing
+    weights: str | None = WEIGHTS(None)  # local state_dict for the (single) model
+    model_file: str | None = MODEL_FILE(None)  # FILE.py:factory[@RESOLUTION], benchmarked after --models
+    by_layer: bool = BY_LAYER(False)  # per-module breakdown of one model instead of the comparison
+
+    def check(self) -> None:
+        super().check()
+        if self.half and not self.device.startswith("cuda"):
+            raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
+        candidates(self)  # model names, --weights and --by-layer with one model
+
+    def ignored(self) -> dict[str, str]:
+        if not self.by_layer:
+            return {}
+        why = "--by-layer counts params and Mult-Adds of one model, it times and plots nothing"
+        return {**{name: why for name in TIMING}, "plot": why, "resume": why}
 
 
 @dataclass
@@ -60,19 +96,6 @@ class EfficiencyRow:
     mult_adds_by_operator: dict = field(default_factory=dict)
     skipped_ops: dict = field(default_factory=dict)
     latency_samples_ms: list = field(default_factory=list)
-
-
-def check(config: EfficiencyConfig, device: torch.device) -> None:
-    if config.batch_size <= 0:
-        raise UsageError(f"--batch-size: must be a positive integer, got {config.batch_size}")
-    if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
-        raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
-    if not 0 < config.min_time_s <= MAX_MIN_TIME_S:
-        raise UsageError(f"--min-time: must be a number of seconds in (0, {MAX_MIN_TIME_S}], got {config.min_time_s}")
-    if config.warmup_runs < 0:
-        raise UsageError(f"--warmup: must be 0 or more runs, got {config.warmup_runs}")
-    if config.half and device.type != "cuda":
-        raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
 
 
 def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) -> EfficiencyRow:
@@ -105,38 +128,24 @@ def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) ->
     )
 
 
-def _with_ratios(row: EfficiencyRow, base: EfficiencyRow) -> EfficiencyRow:
+def _with_ratios(row: EfficiencyRow, rows: list[EfficiencyRow]) -> EfficiencyRow:
+    base = rows[0] if rows else row  # the baseline is measured first
     row.params_ratio = base.params / row.params if row.params else None
     row.mult_adds_ratio = base.mult_adds / row.mult_adds if row.mult_adds else None
     row.speedup = base.latency_ms_median / row.latency_ms_median
     return row
 
 
-def run(config: EfficiencyConfig, device: torch.device, session):
+def run(config: EfficiencyConfig, device: torch.device, session) -> Outcome:
     """Measure every model, reporting each row to `session` as it completes."""
-    check(config, device)
+    config.check()
+    torch.manual_seed(config.seed)  # random inputs and initial weights
     cands = ordered(candidates(config), config.baseline)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        return _measure_all(cands, config, device, session)
-    finally:
-        torch.set_num_threads(threads)  # the caller's process keeps its own setting
-
-
-def _measure_all(cands: list[Candidate], config: EfficiencyConfig, device: torch.device, session):
-    if config.by_layer:
-        return run_by_layer(cands[0], config, session)
-    rows: list[EfficiencyRow] = []
-    for i, c in enumerate(cands, 1):
-        previous = session.resumed(model=c.label)
-        if previous is not None:
-            row = EfficiencyRow(**{k: previous[k] for k in EfficiencyRow.__dataclass_fields__ if k in previous})
-        else:
-            session.progress(f"[{i}/{len(cands)}] {c.label}: counting and timing")
-            row = measure_one(c, config, device)
-        rows.append(_with_ratios(row, rows[0] if rows else row))
-        session.row(row)
-    session.progress("checking the published claims")
-    return findings(rows)
+    with torch_threads(config.threads):
+        if config.by_layer:
+            return run_by_layer(cands[0], config, session)
+        rows = measure_rows(session, cands, row_type=EfficiencyRow, key=lambda c: {"model": c.label},
+                            measure=lambda c, label: measure_one(c, config, device),
+                            label=lambda c: f"{c.label}: counting and timing", complete=_with_ratios)
+        session.progress("checking the published claims")
+        return findings(rows)

@@ -14,49 +14,67 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
+from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
+                                       CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, LR_DECAY, MODEL, REPEATS, THREADS,
+                                       UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.memorize.findings import findings
+from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
+from deepgen_cli.engine.sweep import measure_rows
 
-MAX_THREADS = 256
-MAX_REPEATS = 100
+DEFAULT_NOISE = (0.0, 0.5, 1.0)  # the sweep when --noise is not given; random-labels is p=1 alone
+CORRUPTION = opt("--corruption", help="labels, random-labels (p=1), shuffled-pixels, random-pixels or gaussian.")
+NOISE = opt("--noise", "-p", optional=True, parse=parse_list(float, "0,0.5,1"), show=show_list,
+            help="Fractions p of training examples corrupted; a comma list sweeps, one row each "
+                 "(default 0,0.5,1; random-labels: 1).")
+DROPOUT = opt("--dropout", type=float, check=lambda v: 0 <= v < 1, valid="in [0, 1)",
+              help="Dropout rate, for models that have dropout layers.")
 
 
-@dataclass(frozen=True)
-class MemorizeConfig:
-    model: str = "mlp1x512"  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
-    dataset: str = "digits"
-    data_dir: str | None = None
-    download: bool = False
-    image_size: int | None = None  # pixels; None keeps the dataset's side
-    subset: int | None = None  # train on N examples
-    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
-    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
-    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
-    corruption: str = "labels"
-    noise: tuple[float, ...] = (0.0, 0.5, 1.0)  # p per row: fraction of training examples corrupted
-    epochs: int = 300  # the cap with until_fit; random digits labels fit in about 70 epochs
-    until_fit: bool = True  # stop once every training batch of an epoch is classified right
-    batch_size: int = 128  # Zhang et al.'s batch size
-    lr: float = 0.1  # SGD learning rate; 0.1 fits random labels in ~70 epochs, 0.01 needs ~130 at batch 32
-    lr_decay: float = 1.0  # per epoch; the paper's 0.95 stops a random-label fit on digits before 100%
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-    augment: bool = False
-    confidence_penalty: float = 0.0
-    cp_threshold: float | None = None
-    label_smoothing: float = 0.0
-    amp: str = "none"
-    channels_last: bool = False
-    compile: bool = False
+@dataclass(frozen=True, kw_only=True)
+class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
+    model: str = MODEL("mlp1x512")  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
+    corruption: str = CORRUPTION("labels")
+    noise: tuple[float, ...] | None = NOISE(None)  # p per row; None: DEFAULT_NOISE (random-labels: p=1)
+    epochs: int = EPOCHS(300)  # the cap with until_fit; random digits labels fit in about 70 epochs
+    until_fit: bool = UNTIL_FIT(True)  # stop once every training example is classified right
+    batch_size: int = BATCH_SIZE(128)  # Zhang et al.'s batch size
+    lr: float = LR(0.1)  # 0.1 fits random labels in ~70 epochs, 0.01 needs ~130 at batch 32
+    lr_decay: float = LR_DECAY(1.0)  # per epoch; the paper's 0.95 stops a random-label fit on digits before 100%
+    dropout: float = DROPOUT(0.0)
+    augment: bool = AUGMENT(False)
+    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)
+    cp_threshold: float | None = CP_THRESHOLD(None)
+    label_smoothing: float = LABEL_SMOOTHING(0.0)
+    amp: str = AMP("none")
+    channels_last: bool = CHANNELS_LAST(False)
+    compile: bool = COMPILE(False)
     # CPU threads. One by default: the default model's products (128 x 64 x 512) are too small to split, and
     # on shared cores a second thread stalls at every barrier (measured: a random-label fit of digits took
     # 0.8-2.5 s on one thread, 15-50 s on two). One thread also gives the same numbers on any machine.
-    threads: int | None = 1
-    repeats: int = 1  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order); verdicts use means
-    seed: int = 0  # data split and subset; with the repeat index: corruption, initial weights and batch order
+    threads: int | None = THREADS(1)
+    repeats: int = REPEATS(1)  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order)
+
+    def resolved(self) -> MemorizeConfig:
+        if self.noise is not None:
+            return self
+        return dataclasses.replace(self, noise=(1.0,) if self.corruption == "random-labels" else DEFAULT_NOISE)
+
+    def check(self) -> None:
+        super().check()
+        corrupt.check(self.corruption, 0.0)
+        for p in self.noise or ():
+            if not (math.isfinite(p) and 0.0 <= p <= 1.0):
+                raise UsageError(f"--noise: each level must be a fraction in [0, 1], got {p:g}")
+        if self.corruption == "random-labels" and self.noise and set(self.noise) != {1.0}:
+            raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
+                             "for other levels")
+        if self.model not in models.names():
+            raise UsageError(f"--model: unknown model '{self.model}'; valid: {', '.join(models.names())}")
+        train.TrainConfig.of(self).check()
+        data_mod.check(data_mod.config_for(self))
 
 
 @dataclass
@@ -87,35 +105,8 @@ class MemorizeRow:
     curve: list = field(default_factory=list)  # per epoch: train_loss, train_accuracy, lr, seconds
 
 
-def check(config: MemorizeConfig) -> None:
-    if not config.noise:
-        raise UsageError("--noise: give at least one level, e.g. --noise 0,0.5,1")
-    for p in config.noise:
-        if not (math.isfinite(p) and 0.0 <= p <= 1.0):
-            raise UsageError(f"--noise: each level must be a fraction in [0, 1], got {p:g}")
-        corrupt.check(config.corruption, p)
-    if config.corruption == "random-labels" and set(config.noise) != {1.0}:
-        raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
-                         "for other levels")
-    if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
-        raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
-    if not 1 <= config.repeats <= MAX_REPEATS:
-        raise UsageError(f"--repeats: must be an integer from 1 to {MAX_REPEATS}, got {config.repeats}")
-    if not 0.0 <= config.dropout < 1.0:
-        raise UsageError(f"--dropout: must be in [0, 1), got {config.dropout}")
-    if config.model not in models.names():
-        raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(models.names())}")
-    train.check(train_config(config, 0))
-    data_mod.check(data_mod.config_for(config))
-
-
 def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
-    return train.TrainConfig(
-        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
-        weight_decay=config.weight_decay, lr_decay=config.lr_decay, augment=config.augment,
-        until_fit=config.until_fit, confidence_penalty=config.confidence_penalty,
-        cp_threshold=config.cp_threshold, label_smoothing=config.label_smoothing, amp=config.amp,
-        channels_last=config.channels_last, compile=config.compile, seed=seed)
+    return train.TrainConfig.of(config, seed=seed)
 
 
 def load_data(config: MemorizeConfig) -> data_mod.Dataset:
@@ -184,29 +175,15 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed:
 def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
     """Train one fresh model per noise level and seed (per seed, the same initial weights and batch order at
     every level) and check the claims."""
-    check(config)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
+    config = config.resolved()
+    config.check()
+    with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
         clean = load_data(config)
-        rows = []
         plan = [(p, config.seed + i) for p in sorted(set(config.noise)) for i in range(config.repeats)]
-        for j, (p, seed) in enumerate(plan, 1):
-            previous = session.resumed(noise=p, corruption=config.corruption, seed=seed)
-            if previous is not None:
-                row = MemorizeRow(**{k: previous[k] for k in MemorizeRow.__dataclass_fields__ if k in previous})
-            else:
-                label = f"[{j}/{len(plan)}] p={p:g}" + (f", seed {seed}" if config.repeats > 1 else "")
-                try:
-                    row = train_level(config, clean, p, seed, device, session, label)
-                except train.Diverged as err:  # this level fails, the sweep goes on; the run exits 1
-                    session.row({"seed": seed, "model": config.model, "dataset": config.dataset,
-                                 "corruption": config.corruption, "noise": p, "error": f"p={p:g}: {err}"})
-                    continue
-            rows.append(row)
-            session.row(row)
-    finally:
-        torch.set_num_threads(threads)  # the caller's process keeps its own setting
+        rows = measure_rows(
+            session, plan, row_type=MemorizeRow,
+            key=lambda item: {"noise": item[0], "corruption": config.corruption, "seed": item[1]},
+            measure=lambda item, label: train_level(config, clean, *item, device, session, label),
+            label=lambda item: f"p={item[0]:g}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
     return findings(rows, config)

@@ -9,44 +9,72 @@ from dataclasses import dataclass, field
 import torch
 
 from deepgen_cli.engine import data as data_mod, measure, train
+from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, MOMENTUM, REPEATS, THREADS, WEIGHT_DECAY, DataOptions,
+                                       RunOptions, at_least, finite, opt, parse_list, show_list)
 from deepgen_cli.engine.layers import norms
 from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
 from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.modes import torch_threads
+from deepgen_cli.engine.sweep import measure_rows
 from deepgen_cli.engine.norm_compare.findings import REFERENCE_BATCH, findings
 
 
-@dataclass(frozen=True)
-class NormCompareConfig:
-    norms: tuple[str, ...] = norms.NORMS
-    batch_sizes: tuple[int, ...] = (2, 4, 32)
-    non_iid: int = 2  # K: non-i.i.d. rows build each minibatch from K classes (batch sizes >= 2K); 0: none
-    model: str = "cnn"  # a registry model built with batch norm
-    dataset: str = "digits"
-    data_dir: str | None = None
-    download: bool = False  # fetch cifar10 / mnist / fashion-mnist into data_dir when missing
-    image_size: int | None = None  # resize side in pixels; None keeps the data set's
-    subset: int | None = None  # train on this many examples
-    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
-    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
-    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
-    epochs: int = 2
-    lr: float = 0.1  # per 32 examples (linear scaling with the batch size)
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    rmax: float = 3.0  # final clip of r (Ioffe 2017)
-    dmax: float = 5.0  # final clip of d
-    warmup_steps: int | None = None  # plain batch norm steps; None: the paper's 5k scaled to the run
-    rmax_steps: int | None = None  # step where rmax is reached; None: the paper's 40k scaled (half the run)
-    dmax_steps: int | None = None  # step where dmax is reached; None: the paper's 25k scaled
-    renorm_momentum: float = 0.01  # rate of the moving mean and std of batch renorm
-    groups: int = 8  # GroupNorm groups (the largest divisor of the channel count up to this)
-    repeats: int = 1  # seeds per setting: seed, seed + 1, ...
-    margin: float = 0.01  # renorm "beats" batch norm by at least this accuracy (fraction) in every setting
+NORMS = opt("--norms", parse=parse_list(str, "batch,renorm"), show=",".join,
+            help="Comma-separated norms: batch, renorm, group, none.")
+BATCH_SIZES = opt("--batch-size", "-b", parse=parse_list(int, "2,4,32"), show=show_list,
+                  help="Comma-separated minibatch sizes to sweep.")
+NON_IID = opt("--non-iid", type=int, metavar="K", check=at_least(0), valid="0 (off) or more",
+              help="Also train with minibatches of K classes each (batch sizes >= 2K); 0: off.")
+RMAX = opt("--rmax", type=float, check=lambda v: finite(v) and v >= 1,
+           valid="a finite number >= 1 (r is clipped to [1/rmax, rmax])", help="Final clip of r to [1/rmax, rmax].")
+DMAX = opt("--dmax", type=float, check=lambda v: finite(v) and v >= 0,
+           valid="a finite number >= 0 (d is clipped to [-dmax, dmax])", help="Final clip of d to [-dmax, dmax].")
+STEPS = dict(type=int, optional=True, check=at_least(0), valid="0 or more optimizer steps")
+WARMUP_STEPS = opt("--warmup-steps", **STEPS, help="Optimizer steps of plain batch norm (default: paper's 5k scaled).")
+RMAX_STEPS = opt("--rmax-steps", **STEPS, help="Step where rmax is reached (default: paper's 40k scaled to half the run).")
+DMAX_STEPS = opt("--dmax-steps", **STEPS, help="Step where dmax is reached (default: paper's 25k scaled).")
+RENORM_MOMENTUM = opt("--renorm-momentum", type=float, check=lambda v: 0 < v <= 1, valid="in (0, 1]",
+                      help="Rate of batch renorm's moving mean and std.")
+GROUPS = opt("--groups", type=int, check=at_least(1), valid="1 or more",
+             help="GroupNorm groups (the largest divisor of the channel count up to this).")
+MARGIN = opt("--margin", type=float, check=lambda v: 0 <= v < 1, valid="a fraction in [0, 1)",
+             help="Accuracy (fraction) by which renorm must beat batch norm.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormCompareConfig(RunOptions, DataOptions):
+    norms: tuple[str, ...] = NORMS(norms.NORMS)
+    batch_sizes: tuple[int, ...] = BATCH_SIZES((2, 4, 32))
+    non_iid: int = NON_IID(2)  # K: non-i.i.d. rows build each minibatch from K classes (batch sizes >= 2K); 0: none
+    model: str = MODEL("cnn")  # a registry model built with batch norm
+    epochs: int = EPOCHS(2)
+    lr: float = LR(0.1)  # per 32 examples (linear scaling with the batch size)
+    momentum: float = MOMENTUM(0.9)
+    weight_decay: float = WEIGHT_DECAY(5e-4)
+    rmax: float = RMAX(3.0)  # final clip of r (Ioffe 2017)
+    dmax: float = DMAX(5.0)  # final clip of d
+    warmup_steps: int | None = WARMUP_STEPS(None)  # plain batch norm steps; None: the paper's 5k scaled to the run
+    rmax_steps: int | None = RMAX_STEPS(None)  # step where rmax is reached; None: the paper's 40k scaled (half the run)
+    dmax_steps: int | None = DMAX_STEPS(None)  # step where dmax is reached; None: the paper's 25k scaled
+    renorm_momentum: float = RENORM_MOMENTUM(0.01)  # rate of the moving mean and std of batch renorm
+    groups: int = GROUPS(8)  # GroupNorm groups (the largest divisor of the channel count up to this)
+    repeats: int = REPEATS(1)  # seeds per setting: seed, seed + 1, ...
+    margin: float = MARGIN(0.01)  # renorm "beats" batch norm by at least this accuracy (fraction) in every setting
     small_batch: int = 4  # batch sizes up to this count as small (the paper's microbatches of 4)
     latency_batch: int = 32  # test images per timed inference forward pass
     latency_min_time_s: float = 0.05
-    threads: int | None = 1  # CPU threads: a tiny convnet loses more to thread handoffs than it gains; None: torch's
-    seed: int = 0
+    threads: int | None = THREADS(1)  # a tiny convnet loses more to thread handoffs than it gains
+
+    def check(self) -> None:
+        super().check()
+        bad = [n for n in self.norms if n not in norms.NORMS]
+        if bad or not self.norms:
+            raise UsageError(f"--norms: unknown norm '{bad[0] if bad else ''}'; valid: {', '.join(norms.NORMS)}")
+        if not self.batch_sizes or any(b < 2 for b in self.batch_sizes):
+            raise UsageError(f"--batch-size: give batch sizes of 2 or more, e.g. 2,4,32; got {show_list(self.batch_sizes)}")
+        if self.model not in norms.BN_MODELS:
+            raise UsageError(f"--model: '{self.model}' has no batch norm layer to swap; valid: {', '.join(norms.BN_MODELS)}")
+        data_mod.check(data_mod.config_for(self))
 
 
 @dataclass
@@ -82,41 +110,6 @@ class Setting:
     @property
     def sampling(self) -> str:
         return "non-iid" if self.non_iid else "iid"
-
-
-def check(config: NormCompareConfig) -> None:
-    bad = [n for n in config.norms if n not in norms.NORMS]
-    if bad or not config.norms:
-        raise UsageError(f"--norms: unknown norm '{bad[0] if bad else ''}'; valid: {', '.join(norms.NORMS)}")
-    if not config.batch_sizes or any(b < 2 for b in config.batch_sizes):
-        got = ",".join(map(str, config.batch_sizes))
-        raise UsageError(f"--batch-size: give batch sizes of 2 or more, e.g. 2,4,32; got {got}")
-    if config.non_iid < 0:
-        raise UsageError(f"--non-iid: classes per batch must be 0 (off) or more, got {config.non_iid}")
-    if config.model not in norms.BN_MODELS:
-        raise UsageError(f"--model: '{config.model}' has no batch norm layer to swap; valid: {', '.join(norms.BN_MODELS)}")
-    finite = math.isfinite
-    for flag, value, ok, valid in [
-            ("--epochs", config.epochs, config.epochs >= 1, "1 or more"),
-            ("--repeats", config.repeats, config.repeats >= 1, "1 or more"),
-            ("--lr", config.lr, finite(config.lr) and config.lr > 0, "a positive number"),
-            ("--weight-decay", config.weight_decay, finite(config.weight_decay) and config.weight_decay >= 0,
-             "0 or more"),
-            ("--rmax", config.rmax, finite(config.rmax) and config.rmax >= 1,
-             "a finite number >= 1 (r is clipped to [1/rmax, rmax])"),
-            ("--dmax", config.dmax, finite(config.dmax) and config.dmax >= 0,
-             "a finite number >= 0 (d is clipped to [-dmax, dmax])"),
-            ("--renorm-momentum", config.renorm_momentum, 0 < config.renorm_momentum <= 1, "in (0, 1]"),
-            ("--groups", config.groups, config.groups >= 1, "1 or more"),
-            ("--margin", config.margin, 0 <= config.margin < 1, "a fraction in [0, 1)"),
-            ("--threads", config.threads, config.threads is None or 1 <= config.threads <= 256, "1 to 256")]:
-        if not ok:
-            raise UsageError(f"{flag}: must be {valid}, got {value}")
-    for flag, value in [("--warmup-steps", config.warmup_steps), ("--rmax-steps", config.rmax_steps),
-                        ("--dmax-steps", config.dmax_steps)]:
-        if value is not None and value < 0:
-            raise UsageError(f"{flag}: must be 0 or more optimizer steps, got {value}")
-    data_mod.check(data_mod.config_for(config))
 
 
 def settings(config: NormCompareConfig) -> list[Setting]:
@@ -158,8 +151,7 @@ def train_one(config: NormCompareConfig, data, kind: str, setting: Setting, seed
                         num_classes=data.num_classes, momentum=config.renorm_momentum, schedule=schedule,
                         groups=config.groups).to(device)
     lr = config.lr * setting.batch_size / REFERENCE_BATCH
-    tcfg = train.TrainConfig(epochs=config.epochs, batch_size=setting.batch_size, lr=lr, momentum=config.momentum,
-                             weight_decay=config.weight_decay, lr_decay=1.0, seed=seed)
+    tcfg = train.TrainConfig.of(config, batch_size=setting.batch_size, lr=lr, seed=seed)
     order = None
     if setting.non_iid:
         labels = data.y_train.cpu()
@@ -191,35 +183,17 @@ def train_one(config: NormCompareConfig, data, kind: str, setting: Setting, seed
 
 def run(config: NormCompareConfig, device: torch.device, session):
     """Train every (setting, seed, norm), norms innermost so their step times are measured side by side."""
-    check(config)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        return _run(config, device, session, data_mod)
-    finally:
-        torch.set_num_threads(threads)  # the caller's process keeps its own setting
-
-
-def _run(config: NormCompareConfig, device: torch.device, session, data_mod):
-    session.progress(f"loading {config.dataset}")
-    data = data_mod.load(data_mod.config_for(config))
-    plan = [(s, config.seed + i, kind) for s in settings(config) for i in range(config.repeats) for kind in config.norms]
-    rows = []
-    for j, (setting, seed, kind) in enumerate(plan, 1):
-        key = dict(norm=kind, batch_size=setting.batch_size, sampling=setting.sampling, seed=seed)
-        previous = session.resumed(**key)
-        if previous is not None:
-            row = NormCompareRow(**{k: previous[k] for k in NormCompareRow.__dataclass_fields__ if k in previous})
-        else:
-            label = f"[{j}/{len(plan)}] {kind}, batch {setting.batch_size} {setting.sampling}, seed {seed}"
-            session.progress(label)
-            try:
-                row = train_one(config, data, kind, setting, seed, device, session, label)
-            except train.Diverged as err:  # this run fails, the sweep goes on; the command exits 1
-                session.row({**key, "error": f"{kind}, batch {setting.batch_size} {setting.sampling}: {err}"})
-                continue
-        rows.append(row)
-        session.row(row)
-    session.progress("checking the published claims")
-    return findings(rows, config, len(data.y_train))
+    config.check()
+    with torch_threads(config.threads):
+        session.progress(f"loading {config.dataset}")
+        data = data_mod.load(data_mod.config_for(config))
+        plan = [(s, config.seed + i, kind) for s in settings(config) for i in range(config.repeats)
+                for kind in config.norms]
+        rows = measure_rows(
+            session, plan, row_type=NormCompareRow,
+            key=lambda item: dict(norm=item[2], batch_size=item[0].batch_size, sampling=item[0].sampling, seed=item[1]),
+            measure=lambda item, label: train_one(config, data, item[2], item[0], item[1], device, session, label),
+            label=lambda item: f"{item[2]}, batch {item[0].batch_size} {item[0].sampling}"
+                               + (f", seed {item[1]}" if config.repeats > 1 else ""))
+        session.progress("checking the published claims")
+        return findings(rows, config, len(data.y_train))

@@ -13,6 +13,8 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, THREADS, DataOptions, RunOptions, TrainOptions,
+                                       at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
 from deepgen_cli.engine.probe.alongside import train_with_probes
@@ -22,42 +24,52 @@ from deepgen_cli.engine.probe.rows import ProbeRow, make_row  # noqa: F401  (Pro
 from deepgen_cli.engine.probe.layers import discover, select
 from deepgen_cli.engine.probe.reduce import MB, REDUCTIONS, probe_bytes
 from deepgen_cli.engine.probe.passes import Probed, prepare
+from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 
-MAX_THREADS = 256
+WEIGHTS = opt("--weights", optional=True, help="Probe this trained state_dict post hoc (weights only, never code).")
+UNTRAINED = opt("--untrained", type=bool, help="Probe the randomly initialized model post hoc (the paper's baseline).")
+SNAPSHOTS = opt("--snapshots", optional=True, parse=parse_list(int, "1,2,4"), show=show_list,
+                help="Epochs whose probes are scored, e.g. 1,2,4 (default: first, middle, last; training mode).")
+PROBE_EPOCHS = opt("--probe-epochs", type=int, check=at_least(1), valid="1 or more",
+                   help="Passes over the data for post-hoc probes.")
+PROBE_LR = opt("--probe-lr", type=float, check=positive, valid="a positive number",
+               help="The probes' SGD learning rate (momentum 0.9, standardized features).")
+LAYERS = opt("--layers", optional=True, help="Comma-separated layer names or globs, e.g. input,layer*.0 (default: all).")
+REDUCE = opt("--reduce", choices=REDUCTIONS,
+             help="How a layer wider than --max-probe-mb shrinks: auto, none, subset, project or pool.")
+MAX_PROBE_MB = opt("--max-probe-mb", type=float, check=lambda v: positive(v), valid="a positive number",
+                   help="MiB per probe (fp32 weights, momentum, gradient); auto reduces to fit.")
+MAX_TOTAL_PROBE_MB = opt("--max-total-probe-mb", type=float, check=lambda v: positive(v), valid="a positive number",
+                         help="MiB of probes at once (training mode: with one batch's features); post hoc, more "
+                              "passes beyond it.")
+CONTROL = opt("--control", type=bool, help="Control-task probes (random label per example) for selectivity.")
+CKA_EXAMPLES = opt("--cka-examples", type=int, check=at_least(0), valid="0 (off) or more",
+                   help="Test examples for CKA between consecutive layers, in one forward.")
 
 
-@dataclass(frozen=True)
-class ProbeConfig:
-    model: str = "cnn"
-    weights: str | None = None  # local state_dict: probe this trained model post hoc
-    untrained: bool = False  # probe the randomly initialized model post hoc (the paper's baseline)
-    dataset: str = "digits"
-    data_dir: str | None = None
-    download: bool = False  # fetch cifar10 / mnist / fashion-mnist into data_dir when missing
-    image_size: int | None = None  # resize side in pixels; None keeps the data set's
-    subset: int | None = None  # train on this many examples
-    synthetic_shape: tuple[int, int, int] = data_mod.DataConfig.synthetic_shape  # --dataset synthetic only
-    synthetic_classes: int = data_mod.DataConfig.synthetic_classes
-    synthetic_examples: tuple[int, int] = (data_mod.DataConfig.synthetic_train, data_mod.DataConfig.synthetic_test)
-    epochs: int = 4  # model training epochs (training mode)
-    snapshots: tuple[int, ...] | None = None  # epochs whose probes are scored; None: 1, middle, last
-    batch_size: int = 64
-    lr: float = 0.05  # the model's SGD learning rate (momentum 0.9)
-    probe_epochs: int = 4  # passes over the data for post-hoc probes
-    probe_lr: float = 0.02  # the probes' SGD learning rate (momentum 0.9), on standardized features
-    layers: str | None = None  # comma-separated names or globs; None: every probe-able layer
-    reduce: str = "auto"  # auto | none | subset | project | pool
-    max_probe_mb: float = 64.0  # per probe: fp32 weights, momentum and gradient (a control probe doubles it)
-    max_total_probe_mb: float = 1024.0  # probes trained at once; post hoc runs more passes beyond it
-    control: bool = True  # a control-task probe per layer (random label per example) for selectivity
-    cka_examples: int = 128  # test examples for linear CKA between consecutive layers; 0: none
-    monotone_tolerance: float = 0.01  # smallest test-error gap a verdict counts (and 2 binomial SDs; probe_findings)
+@dataclass(frozen=True, kw_only=True)
+class ProbeConfig(RunOptions, DataOptions, TrainOptions):
+    model: str = MODEL("cnn")
+    weights: str | None = WEIGHTS(None)  # local state_dict: probe this trained model post hoc
+    untrained: bool = UNTRAINED(False)  # probe the randomly initialized model post hoc (the paper's baseline)
+    epochs: int = EPOCHS(4)  # model training epochs (training mode)
+    snapshots: tuple[int, ...] | None = SNAPSHOTS(None)  # epochs whose probes are scored; None: 1, middle, last
+    batch_size: int = BATCH_SIZE(64)  # for the model and the probes
+    lr: float = LR(0.05)  # the model's SGD learning rate
+    probe_epochs: int = PROBE_EPOCHS(4)  # passes over the data for post-hoc probes
+    probe_lr: float = PROBE_LR(0.02)  # the probes' SGD learning rate (momentum 0.9), on standardized features
+    layers: str | None = LAYERS(None)  # comma-separated names or globs; None: every probe-able layer
+    reduce: str = REDUCE("auto")  # auto | none | subset | project | pool
+    max_probe_mb: float = MAX_PROBE_MB(64.0)  # per probe: fp32 weights, momentum and gradient (control doubles it)
+    max_total_probe_mb: float = MAX_TOTAL_PROBE_MB(1024.0)  # probes trained at once; post hoc: more passes beyond
+    control: bool = CONTROL(True)  # a control-task probe per layer (random label per example) for selectivity
+    cka_examples: int = CKA_EXAMPLES(128)  # test examples for linear CKA between consecutive layers; 0: none
+    monotone_tolerance: float = 0.01  # smallest test-error gap a verdict counts (and 2 binomial SDs; findings.py)
     # CPU threads. One by default: the default model's products are too small to split, and on shared cores a
     # second thread stalls at every barrier (measured: a small post-hoc probe run took 0.1 s on one thread,
     # 4.9 s on two busy cores). Give more to a torchvision model at 224x224 on idle cores; None: torch's default.
-    threads: int | None = 1
-    seed: int = 0
+    threads: int | None = THREADS(1)
 
     @property
     def posthoc(self) -> bool:
@@ -69,33 +81,31 @@ class ProbeConfig:
             return tuple(sorted(set(self.snapshots)))
         return tuple(sorted({1, (self.epochs + 1) // 2, self.epochs}))
 
+    def resolved(self) -> ProbeConfig:
+        if self.snapshots is None and not self.posthoc:  # record the epochs actually scored
+            return dataclasses.replace(self, snapshots=self.snapshot_epochs())
+        return self
 
-def check(config: ProbeConfig) -> None:
-    positive = {"--epochs": config.epochs, "--batch-size": config.batch_size, "--probe-epochs": config.probe_epochs}
-    for flag, value in positive.items():
-        if value < 1:
-            raise UsageError(f"{flag}: must be at least 1, got {value}")
-    for flag, value in {"--lr": config.lr, "--probe-lr": config.probe_lr, "--max-probe-mb": config.max_probe_mb,
-                        "--max-total-probe-mb": config.max_total_probe_mb}.items():
-        if not value > 0 or value == float("inf"):
-            raise UsageError(f"{flag}: must be a positive number, got {value}")
-    if config.reduce not in REDUCTIONS:
-        raise UsageError(f"--reduce: unknown reduction '{config.reduce}'; valid: {', '.join(REDUCTIONS)}")
-    if config.cka_examples < 0:
-        raise UsageError(f"--cka-examples: must be 0 (off) or more, got {config.cka_examples}")
-    if config.threads is not None and not 1 <= config.threads <= MAX_THREADS:
-        raise UsageError(f"--threads: must be an integer from 1 to {MAX_THREADS}, got {config.threads}")
-    if config.weights is not None and config.untrained:
-        raise UsageError("--untrained: cannot be combined with --weights; choose one model to probe")
-    if config.posthoc and config.snapshots is not None:
-        raise UsageError("--snapshots: epochs of training mode; a post-hoc probe (--weights, --untrained) "
-                         "has one snapshot, so drop --snapshots")
-    for s in config.snapshot_epochs():
-        if not 1 <= s <= config.epochs:
-            raise UsageError(f"--snapshots: epoch {s} is outside 1..{config.epochs} (--epochs)")
-    if config.model not in models.names():
-        raise UsageError(f"--model: unknown model '{config.model}'; valid: {', '.join(models.names())}")
-    data_mod.check(data_config(config))
+    def ignored(self) -> dict[str, str]:
+        if self.posthoc:
+            why = "a post-hoc probe (--weights, --untrained) trains no model"
+            return {name: why for name in ("epochs", "lr", "momentum", "weight_decay")}
+        return {"probe_epochs": "probes trained alongside the model take one step per model step; "
+                                "--probe-epochs is for post-hoc probes (--weights, --untrained)"}
+
+    def check(self) -> None:
+        super().check()
+        if self.weights is not None and self.untrained:
+            raise UsageError("--untrained: cannot be combined with --weights; choose one model to probe")
+        if self.posthoc and self.snapshots is not None:
+            raise UsageError("--snapshots: epochs of training mode; a post-hoc probe (--weights, --untrained) "
+                             "has one snapshot, so drop --snapshots")
+        for s in self.snapshot_epochs():
+            if not 1 <= s <= self.epochs:
+                raise UsageError(f"--snapshots: epoch {s} is outside 1..{self.epochs} (--epochs)")
+        if self.model not in models.names():
+            raise UsageError(f"--model: unknown model '{self.model}'; valid: {', '.join(models.names())}")
+        data_mod.check(data_config(self))
 
 
 def build_model(config: ProbeConfig, channels: int, side: int, classes: int) -> nn.Module:
@@ -145,11 +155,9 @@ def layer_plan(fed: Fed, data, config: ProbeConfig, device) -> tuple[list[Probed
 
 
 def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
-    check(config)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
+    config = config.resolved()
+    config.check()
+    with torch_threads(config.threads):
         session.progress("loading data")
         fed, data = prepare_run(config, device)
         probed, notes = layer_plan(fed, data, config, device)
@@ -157,8 +165,6 @@ def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
             rows = run_posthoc(fed, data, probed, config, device, session)
         else:
             rows = train_with_probes(fed, data, probed, config, device, session, make_row)
-    finally:
-        torch.set_num_threads(threads)  # the caller's process keeps its own setting
     return findings(rows, config, notes, len(data.y_test))
 
 

@@ -32,12 +32,11 @@ def _in_training_forward(module) -> bool:
 
 
 def train_config(config, epochs: int | None = None):
-    """The model's training: SGD with momentum 0.9 at a constant rate, so its first epochs do not depend on
-    how many follow (a --resume that needs fewer epochs trains them exactly as the full run did)."""
+    """The model's training as the config sets it, at a constant rate, so its first epochs do not depend on how
+    many follow (a --resume that needs fewer epochs trains them exactly as the full run did)."""
     from deepgen_cli.engine import train
 
-    return train.TrainConfig(epochs=epochs or config.epochs, batch_size=config.batch_size, lr=config.lr,
-                             momentum=0.9, lr_decay=1.0, seed=config.seed)
+    return train.TrainConfig.of(config, epochs=epochs or config.epochs, lr_decay=1.0)
 
 
 def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, session, make_row) -> list[dict]:

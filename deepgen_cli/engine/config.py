@@ -1,0 +1,245 @@
+"""Options declared once. An `Opt` holds a flag's names, help, valid range and text form; a config field
+made from it (`EPOCHS(300)`) carries it in its metadata, so the CLI builds its options from the config
+classes and `Options.check` validates every field with the same rule and message everywhere.
+
+The option groups shared by commands (run, data, training) are keyword-only frozen dataclasses; a command's
+config inherits the groups it uses and redeclares a field only to change its default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from deepgen_cli.engine.errors import UsageError
+
+MAX_THREADS = 256
+MAX_REPEATS = 100
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One command-line option: its flags, help, the CLI's type, and how its value is checked and written."""
+
+    flags: tuple[str, ...]  # long flag first: "--epochs", "-e"
+    help: str
+    type: type = str  # what the CLI parses before `parse`: str, int, float or bool
+    check: Callable[[Any], bool] | None = None  # True when a value is valid
+    valid: str = ""  # the valid values, for the error message: "--epochs: must be 1 or more, got 0"
+    parse: Callable[[str, str], Any] | None = None  # (text, flag) -> value, for lists and shapes
+    show: Callable[[Any], str] | None = None  # value -> the text the CLI shows as default
+    metavar: str | None = None
+    optional: bool = False  # the value may be None (not given); `check` sees only given values
+    panel: str | None = None  # the --help section it is listed in (None: the command's own options, first)
+
+    @property
+    def flag(self) -> str:
+        return self.flags[0]
+
+    def __call__(self, default) -> Any:
+        """A dataclass field with this option and `default`."""
+        return field(default=default, metadata={"option": self})
+
+    def text(self, value) -> Any:
+        """The value as the CLI takes it (a list as comma-separated text)."""
+        if value is None or self.show is None:
+            return value
+        return self.show(value)
+
+
+def opt(*flags: str, help: str, type: type = str, check=None, valid: str = "", parse=None, show=None,
+        metavar: str | None = None, optional: bool = False, panel: str | None = None, choices: tuple = ()) -> Opt:
+    """An option; `choices` is shorthand for a check that the value is one of them."""
+    if choices:
+        check, valid = (lambda v: v in choices), "one of: " + ", ".join(choices)
+    return Opt(tuple(flags), help, type, check, valid, parse, show, metavar, optional, panel)
+
+
+def option_fields(cls) -> list[tuple[dataclasses.Field, Opt]]:
+    """The fields of a config class that are command-line options, in declaration order."""
+    return [(f, f.metadata["option"]) for f in dataclasses.fields(cls) if "option" in f.metadata]
+
+
+def flag_of(cls, name: str) -> str:
+    return next(o.flag for f, o in option_fields(cls) if f.name == name)
+
+
+# --- parsing and checking helpers ----------------------------------------------------------------------
+
+def parse_list(kind: type, example: str) -> Callable[[str, str], tuple]:
+    """A parser of comma-separated values of `kind` ("0,0.5,1" -> (0.0, 0.5, 1.0)); empty items are skipped."""
+
+    def parse(text: str, flag: str) -> tuple:
+        parts = [p.strip() for p in str(text).split(",") if p.strip()]
+        if not parts:
+            raise UsageError(f"{flag}: give at least one value, e.g. {flag} {example}")
+        try:
+            return tuple(kind(p) for p in parts)
+        except ValueError:
+            raise UsageError(f"{flag}: cannot read '{text}'; write comma-separated values, e.g. {example}") from None
+
+    return parse
+
+
+def show_list(values) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def positive(v) -> bool:
+    return finite(v) and v > 0
+
+
+def non_negative(v) -> bool:
+    return finite(v) and v >= 0
+
+
+def at_least(n: int) -> Callable[[Any], bool]:
+    return lambda v: v >= n
+
+
+def between(lo: float, hi: float) -> Callable[[Any], bool]:
+    return lambda v: finite(v) and lo <= v <= hi
+
+
+def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, int]:
+    """'3x32x32' -> (3, 32, 32): channels x height x width, square images."""
+    from deepgen_cli.engine.data import IMAGE_SIZE_RANGE
+
+    try:
+        c, h, w = (int(p) for p in str(text).lower().split("x"))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read '{text}'; write CHANNELSxHEIGHTxWIDTH, e.g. 3x32x32") from None
+    if min(c, h, w) < 1 or h != w or c > 64 or h > IMAGE_SIZE_RANGE[1]:
+        raise UsageError(f"{flag}: '{text}' must be square with 1-64 channels and sides of 1 to "
+                         f"{IMAGE_SIZE_RANGE[1]} pixels, e.g. 3x32x32")
+    return c, h, w
+
+
+def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, int]:
+    """'1000,500' -> (1000 training, 500 test examples)."""
+    from deepgen_cli.engine.data import MAX_SYNTHETIC
+
+    try:
+        train, test = (int(p) for p in str(text).split(","))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read '{text}'; write TRAIN,TEST example counts, e.g. 1000,500") from None
+    if not (1 <= train <= MAX_SYNTHETIC and 1 <= test <= MAX_SYNTHETIC):
+        raise UsageError(f"{flag}: counts must be from 1 to {MAX_SYNTHETIC:,}, got '{text}'")
+    return train, test
+
+
+# --- the options shared by commands ----------------------------------------------------------------------
+
+DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
+SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int)
+THREADS = opt("--threads", type=int, optional=True, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
+              panel="Run", help="CPU threads for torch (unset: torch's default). The same seed gives identical numbers at "
+                   "the same thread count.")
+REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an integer from 1 to {MAX_REPEATS}",
+              panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
+
+MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
+DATASET = opt("--dataset", "-d", panel="Data", help="digits (embedded), synthetic, cifar10, mnist or fashion-mnist.")
+DATA_DIR = opt("--data-dir", optional=True, panel="Data", help="Folder with the cifar10 / mnist / fashion-mnist files.")
+DOWNLOAD = opt("--download", type=bool, panel="Data", help="Fetch the dataset into --data-dir if missing (needs network).")
+IMAGE_SIZE = opt("--image-size", type=int, optional=True, panel="Data", help="Resize images to this side, pixels.")
+SUBSET = opt("--subset", type=int, optional=True, panel="Data", help="Train on N examples (a seeded choice).")
+SYNTHETIC_SHAPE = opt("--synthetic-shape", parse=parse_shape, show=lambda s: "x".join(map(str, s)), metavar="CxHxW",
+                      panel="Data", help="--dataset synthetic: image shape, e.g. 3x32x32.")
+SYNTHETIC_CLASSES = opt("--synthetic-classes", type=int, panel="Data", help="--dataset synthetic: number of classes.")
+SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_list, metavar="TRAIN,TEST",
+                         panel="Data", help="--dataset synthetic: training and test example counts.")
+
+EPOCHS = opt("--epochs", "-e", type=int, check=at_least(1), valid="1 or more", panel="Training", help="Training epochs.")
+BATCH_SIZE = opt("--batch-size", "-b", type=int, check=at_least(1), valid="1 or more",
+                 help="Examples per SGD step.")
+LR = opt("--lr", type=float, check=positive, valid="a positive number",
+         panel="Training", help="SGD learning rate (absolute, whatever the batch size).")
+MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
+               panel="Training", help="SGD momentum.")
+WEIGHT_DECAY = opt("--weight-decay", type=float, check=non_negative, valid="0 or more", panel="Training", help="L2 weight decay.")
+LR_DECAY = opt("--lr-decay", type=float, check=lambda v: finite(v) and 0 < v <= 1, valid="in (0, 1]",
+               panel="Training", help="Learning rate factor per epoch (Zhang et al.: 0.95).")
+UNTIL_FIT = opt("--until-fit", type=bool, panel="Training", help="Stop once training accuracy reaches 100% (--epochs is the cap).")
+AUGMENT = opt("--augment", type=bool, panel="Training", help="Random crop (zero padding by side/8) and horizontal flip.")
+CONFIDENCE_PENALTY = opt("--confidence-penalty", type=float, check=non_negative, valid="0 or more",
+                         panel="Training", help="beta: loss = NLL - beta * entropy (Pereyra et al. 2017).")
+CP_THRESHOLD = opt("--cp-threshold", type=float, optional=True, check=positive, valid="a positive entropy in nats",
+                   panel="Training", help="Hinge form: penalize only entropies below this, nats (Pereyra ran the plain form).")
+LABEL_SMOOTHING = opt("--label-smoothing", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
+                      panel="Training", help="Label smoothing epsilon (Szegedy et al. 2016), for comparison with the penalty.")
+AMP_MODES = ("none", "bf16")
+AMP = opt("--amp", choices=AMP_MODES, panel="Training", help="none or bf16 (autocast).")
+CHANNELS_LAST = opt("--channels-last", type=bool, panel="Speed", help="NHWC memory format for the model and its inputs.")
+COMPILE = opt("--compile", type=bool, panel="Speed", help="torch.compile the model first.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """A command's config: every field an option, checked by its own rule."""
+
+    def check(self) -> None:
+        """UsageError naming the flag and the valid values for the first field that breaks its rule."""
+        for f, o in option_fields(type(self)):
+            value = getattr(self, f.name)
+            if value is None and o.optional:
+                continue
+            if o.check is not None and not o.check(value):
+                raise UsageError(f"{o.flag}: must be {o.valid}, got {o.text(value)}")
+
+    def resolved(self) -> Options:
+        """The config with defaults that depend on other options filled in, as the run will use and record it."""
+        return self
+
+    def ignored(self) -> dict[str, str]:
+        """Options this config's mode does not use: field (or session option) name -> why. Giving one is an error."""
+        return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions(Options):
+    device: str = DEVICE("auto")  # resolved to cpu / cuda / cuda:N before a run: part of the --resume key
+    seed: int = SEED(0)
+    threads: int | None = THREADS(None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions(Options):
+    dataset: str = DATASET("digits")
+    data_dir: str | None = DATA_DIR(None)
+    download: bool = DOWNLOAD(False)
+    image_size: int | None = IMAGE_SIZE(None)  # None keeps the dataset's side (digits: 8)
+    subset: int | None = SUBSET(None)
+    synthetic_shape: tuple[int, int, int] = SYNTHETIC_SHAPE((1, 8, 8))
+    synthetic_classes: int = SYNTHETIC_CLASSES(10)
+    synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainOptions(Options):
+    """SGD with momentum, as every training command runs it (defaults differ per command)."""
+
+    epochs: int = EPOCHS(10)
+    batch_size: int = BATCH_SIZE(128)
+    lr: float = LR(0.1)
+    momentum: float = MOMENTUM(0.9)
+    weight_decay: float = WEIGHT_DECAY(0.0)
+
+
+def from_record(cls, config: dict) -> dict:
+    """Field values of `cls` from a record's config (JSON lists back to tuples); keys `cls` lacks are dropped."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in config:
+            continue
+        value = config[f.name]
+        if isinstance(value, list) and "tuple" in str(f.type):
+            value = tuple(value)
+        out[f.name] = value
+    return out
