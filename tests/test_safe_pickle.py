@@ -104,7 +104,8 @@ def _global(module: bytes, name: bytes) -> bytes:  # protocol 4's STACK_GLOBAL: 
     (b"\x80\x04" + _global(b"os", b"system\nx") + b".", r"to load os.'system\nx'"),  # kept on one line
     (pickle.dumps(np.array([1, None], dtype=object), protocol=2), "for an array of numpy dtype O8, not numbers"),
 ], ids=["os.system", "open", "exec", "eval", "numpy.load", "numpy.memmap", "newline", "object-array"])
-def test_any_other_name_is_refused_and_named(tmp_path, stream, asks):
+def test_any_other_name_is_refused_and_named(tmp_path, monkeypatch, stream, asks):
+    monkeypatch.chdir(tmp_path)  # where the payloads' relative 'x' would appear
     path = tmp_path / "b"
     path.write_bytes(stream)
     with pytest.raises(Refused) as refused:
