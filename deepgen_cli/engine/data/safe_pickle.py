@@ -96,10 +96,13 @@ class _Dtype(_Pending):
 
     def build(self) -> np.dtype:
         code = _text(self.args[0] if self.args else None)
-        endian = _text(self.state[1]) if isinstance(self.state, tuple) and len(self.state) > 1 else "|"
+        state = self.state if isinstance(self.state, tuple) else (3, "|")  # no BUILD: numpy's default order
+        endian = _text(state[1]) if len(state) > 1 else None
+        if not isinstance(code, str):
+            raise pickle.UnpicklingError("a dtype without a type code")
         if code not in NUMBER_DTYPES:
             raise Refused(f"for an array of numpy dtype {_shown(code)}, not numbers")
-        if endian not in _ENDIAN or (isinstance(self.state, tuple) and any(s is not None for s in self.state[2:5])):
+        if not isinstance(endian, str) or endian not in _ENDIAN or any(s is not None for s in state[2:5]):
             raise pickle.UnpicklingError("a dtype with a byte order or fields numpy never writes for numbers")
         return np.dtype(_ENDIAN[endian] + code)
 
