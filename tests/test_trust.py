@@ -13,18 +13,9 @@ import torch
 
 from deepgen_cli.engine import data
 from tests.test_data import write_cifar
+from tests.test_safe_pickle import Payload
 
 ROOT = Path(__file__).resolve().parents[1]  # python -m deepgen_cli imports this checkout's package
-
-
-class Payload:
-    """Unpickling it calls fn(*args)."""
-
-    def __init__(self, fn, *args):
-        self.fn, self.args = fn, args
-
-    def __reduce__(self):
-        return self.fn, self.args
 
 
 def _hostile_cifar(root, marker, payload) -> str:
