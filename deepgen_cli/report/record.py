@@ -18,6 +18,11 @@ from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 SCHEMA = "deepgen.result/1"
+# The largest record deepgen reads back (--resume; later report, compare, --config). Records hold rows of
+# numbers: an efficiency run of two models writes 4.9 KB, a memorize run of three noise levels 8.8 KB. 256 MiB
+# is far above any sweep, and bounds what json.loads builds from a file found elsewhere (Python objects take
+# several times the text's size).
+MAX_RECORD_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -145,10 +150,8 @@ class ResultsFile:
             raise UsageError("--resume: needs --output FILE, the results file of the run to resume")
         if not self.path.exists():
             return []
-        try:
-            old = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            raise UsageError(f"--resume: '{self.path}' is not a deepgen JSON record; remove it or drop --resume")
+        old = read_record(self.path, "--resume", advice="remove it or drop --resume")
+
         def fixed(config) -> dict:
             return {k: v for k, v in _clean(config or {}).items() if k not in sweep}
 
@@ -172,3 +175,52 @@ class ResultsFile:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def read_record(path: str | os.PathLike, flag: str,
+                advice: str = "give a JSON file written by deepgen's --output") -> dict:
+    """The JSON record at `path`, checked before any of it is used: at most MAX_RECORD_BYTES, and the envelope
+    deepgen writes (schema deepgen.result/1, a command name, a config object, rows that are objects).
+
+    A UsageError naming `flag` otherwise, ending with `advice`. Reading runs nothing: it is JSON, no pickle.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{flag}: no file at '{path}'; {advice}")
+
+    def bad(why: str) -> UsageError:
+        return UsageError(f"{flag}: '{path}' is not a deepgen record: {why}; {advice}")
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_RECORD_BYTES + 1)  # never more than the cap, even if the file grows meanwhile
+    except OSError as err:
+        raise UsageError(f"{flag}: cannot read '{path}' ({err.strerror}); {advice}") from None
+    if len(text) > MAX_RECORD_BYTES:
+        raise bad(f"it holds more than {MAX_RECORD_BYTES:,} bytes ({MAX_RECORD_BYTES / 2**20:g} MiB), far more "
+                  f"than any record deepgen writes")
+    try:
+        record = json.loads(text.decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise bad(f"not JSON ({type(err).__name__})") from None
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {_kind(record)}, not an object")
+    if record.get("schema") != SCHEMA:
+        raise bad(f"its schema is {json.dumps(record.get('schema'))[:60]}, this deepgen reads {SCHEMA}")
+    if not isinstance(record.get("command"), str):
+        raise bad("'command' is not a string")
+    if not isinstance(record.get("config"), dict):
+        raise bad("'config' is not an object")
+    rows = record.get("rows")
+    if not isinstance(rows, list):
+        raise bad("'rows' is not a list")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise bad(f"row {i} is a JSON {_kind(row)}, not an object")
+    return record
+
+
+def _kind(value) -> str:
+    """The JSON name of a parsed value's type."""
+    names = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

@@ -6,7 +6,6 @@ Sources: scikit-learn's embedded digits, seeded synthetic Gaussians, and CIFAR-1
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from deepgen_cli.engine.data import idx, safe_pickle
 from deepgen_cli.engine.errors import RunError, UsageError
 
 DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist")
@@ -200,7 +200,9 @@ def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) ->
     """Read CIFAR-10 python pickles (dicts with b'data': uint8 N x 3072 and b'labels') into tensors.
 
     The same format torchvision's CIFAR10 reads; we read it ourselves so that its fixed md5 list does not
-    reject files written elsewhere (tests write tiny ones), and check shapes and labels instead.
+    reject files written elsewhere (tests write tiny ones), and check shapes and labels instead. The pickle
+    is read by safe_pickle, which calls nothing the file names: a file that asks for anything but numpy's
+    arrays is refused, unrun.
     """
     xs, ys = [], []
     for name in names:
@@ -208,12 +210,14 @@ def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) ->
         if not path.is_file():
             raise _missing(cfg, folder, f"no CIFAR-10 file '{name}'")
         try:
-            with open(path, "rb") as f:
-                batch = pickle.load(f, encoding="bytes")
+            batch = safe_pickle.load(path)
             data = batch.get(b"data", batch.get("data"))
             labels = batch.get(b"labels", batch.get("labels"))
             x = torch.as_tensor(data).reshape(-1, 3, 32, 32)
             y = torch.as_tensor(list(labels), dtype=torch.int64)
+        except safe_pickle.Refused as refused:
+            raise RunError(f"--data-dir: '{path}' is not a CIFAR-10 batch: {refused}; refused, "
+                           f"nothing in it was run") from None
         except Exception:
             raise _missing(cfg, path, "the CIFAR-10 file is corrupt (not a pickle with b'data' N x 3072 "
                                       "and b'labels')") from None
@@ -229,9 +233,6 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-image
 
 
 def _mnist(cfg: DataConfig):
-    from torchvision.datasets import MNIST, FashionMNIST
-
-    cls = MNIST if cfg.dataset == "mnist" else FashionMNIST
     root = Path(cfg.data_dir)
     raw = root / MNIST_FOLDERS[cfg.dataset] / "raw"
     if cfg.download:
@@ -240,16 +241,22 @@ def _mnist(cfg: DataConfig):
     if absent:
         raise _missing(cfg, raw, f"no idx file '{absent[0]}' (of {', '.join(MNIST_FILES)})")
     out = []
-    for train in (True, False):
-        try:  # torchvision reads the raw idx files (train-images-idx3-ubyte, ...) when they are present
-            ds = cls(str(root), train=train, download=False)
-        except Exception:  # the files are there, so a failure means a bad header or truncated data
-            raise _missing(cfg, raw, "the idx files are corrupt or truncated") from None
-        x, y = ds.data, ds.targets
-        if x.dim() != 3 or len(x) != len(y) or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
-            raise _missing(cfg, raw, "the idx files are corrupt (images and labels disagree)")
+    for prefix in ("train", "t10k"):
+        images, labels = raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"
+        x, y = _idx(cfg, images, 3), _idx(cfg, labels, 1)
+        if x.shape[1] != x.shape[2] or len(x) != len(y) or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
+            raise _missing(cfg, raw, f"the idx files are corrupt ({images.name} holds {len(x)} images of "
+                                     f"{x.shape[1]} x {x.shape[2]} pixels, {labels.name} {len(y)} labels, "
+                                     f"which must be square images, as many as labels, each 0-9)")
         out += [x.unsqueeze(1).float() / 255, y.long()]
     return (*out, 10)
+
+
+def _idx(cfg: DataConfig, path: Path, ndim: int) -> Tensor:
+    try:
+        return idx.read_idx(path, ndim)
+    except idx.IdxError as err:
+        raise _missing(cfg, path, f"the idx file is corrupt or truncated ({err})") from None
 
 
 def _download(name: str, root: Path) -> None:

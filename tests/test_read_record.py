@@ -1,0 +1,92 @@
+"""Records read back (--resume now; report, compare and --config later): size and envelope checked before use."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.report import record
+from deepgen_cli.report.record import Report, ResultsFile, read_record, to_json
+
+
+def _report() -> Report:
+    report = Report("memorize", {"noise": [0.0, 1.0], "lr": 0.01}, {"torch": "t"}, seed=3)
+    report.add_row({"noise": 0.0, "train_accuracy": 1.0, "curve": [0.5, 1.0]})
+    return report
+
+
+def test_a_record_deepgen_wrote_reads_back_whole(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(to_json(_report()))
+    got = read_record(path, "--config")
+    assert got == json.loads(path.read_text())
+    assert (got["command"], got["config"]["lr"], got["rows"][0]["curve"]) == ("memorize", 0.01, [0.5, 1.0])
+
+
+def _envelope(**change) -> dict:
+    out = json.loads(to_json(_report()))
+    out.update(change)
+    return {k: v for k, v in out.items() if v != "DROP"}
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"{\"schema\": ", "not JSON (JSONDecodeError)"),
+    (b"\xff\xfe{}", "not JSON (UnicodeDecodeError)"),
+    (b"[" * 100_000 + b"]" * 100_000, "not JSON (RecursionError)"),
+    (b"[]", "a JSON array, not an object"),
+    (json.dumps(_envelope(schema="DROP")).encode(), "its schema is null, this deepgen reads deepgen.result/1"),
+    (json.dumps(_envelope(schema="deepgen.result/2")).encode(), 'its schema is "deepgen.result/2", this deepgen'),
+    (json.dumps(_envelope(command=["memorize"])).encode(), "'command' is not a string"),
+    (json.dumps(_envelope(config="lr=0.01")).encode(), "'config' is not an object"),
+    (json.dumps(_envelope(rows="DROP")).encode(), "'rows' is not a list"),
+    (json.dumps(_envelope(rows=[{"noise": 0.0}, 7])).encode(), "row 1 is a JSON number, not an object"),
+], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row"])
+def test_a_bad_record_is_a_usage_error_naming_the_flag(tmp_path, content, why):
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    with pytest.raises(UsageError) as err:
+        read_record(path, "--config", advice="give the record of an earlier run")
+    assert str(err.value).startswith(f"--config: '{path}' is not a deepgen record: {why}")
+    assert str(err.value).endswith("; give the record of an earlier run") and "\n" not in str(err.value)
+
+
+def test_the_size_cap_counts_bytes_before_parsing(tmp_path, monkeypatch):
+    assert record.MAX_RECORD_BYTES == 256 * 2**20
+    path = tmp_path / "r.json"
+    text = to_json(_report()).encode()
+    path.write_bytes(text)
+    monkeypatch.setattr(record, "MAX_RECORD_BYTES", len(text))
+    assert read_record(path, "--resume")["command"] == "memorize"  # exactly at the cap: read
+    path.write_bytes(text + b" ")  # one byte over: refused, whatever it holds
+    with pytest.raises(UsageError) as err:
+        read_record(path, "--resume")
+    assert f"is not a deepgen record: it holds more than {len(text):,} bytes" in str(err.value)
+
+
+def test_no_file_and_a_folder_are_named(tmp_path):
+    with pytest.raises(UsageError, match=f"--config: no file at '{tmp_path / 'none.json'}'"):
+        read_record(tmp_path / "none.json", "--config")
+    with pytest.raises(UsageError, match="--config: no file at"):
+        read_record(tmp_path, "--config")
+
+
+def test_resume_reads_through_the_same_checks(tmp_path):
+    path = tmp_path / "r.json"
+    report = _report()
+    path.write_text(to_json(report))
+    assert ResultsFile(path).previous_rows(report) == report.rows
+    path.write_text(json.dumps(_envelope(rows=[[0.0, 1.0]])))
+    with pytest.raises(UsageError) as err:
+        ResultsFile(path).previous_rows(report)
+    assert str(err.value) == (f"--resume: '{path}' is not a deepgen record: row 0 is a JSON array, not an object; "
+                              f"remove it or drop --resume")
+    (tmp_path / "fresh.json").unlink(missing_ok=True)
+    assert ResultsFile(tmp_path / "fresh.json").previous_rows(report) == []  # nothing to resume yet
+
+
+def test_the_record_module_imports_no_torch():
+    code = "import sys, deepgen_cli.report.record; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stdout + proc.stderr
