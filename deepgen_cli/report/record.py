@@ -97,29 +97,6 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-MAX_RECORD_BYTES = 256 * 2**20  # a record of a long sweep is a few MiB; anything near this is not one of ours
-
-
-def read_record(path: str | os.PathLike, flag: str) -> dict:
-    """A deepgen JSON record read back, its size and shape checked before use (UsageError naming `flag`)."""
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"{flag}: no record at '{path}'; give the JSON file a run wrote with --output")
-    if file.stat().st_size > MAX_RECORD_BYTES:
-        raise UsageError(f"{flag}: '{path}' is over {MAX_RECORD_BYTES >> 20} MiB; not a deepgen record")
-    try:
-        record = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        raise UsageError(f"{flag}: '{path}' is not a deepgen JSON record") from None
-    ok = (isinstance(record, dict) and record.get("schema") == SCHEMA and isinstance(record.get("command"), str)
-          and isinstance(record.get("config"), dict) and isinstance(record.get("rows"), list)
-          and all(isinstance(r, dict) for r in record["rows"]))
-    if not ok:
-        found = record.get("schema") if isinstance(record, dict) else None
-        raise UsageError(f"{flag}: '{path}' is not a {SCHEMA} record (schema: {found})")
-    return record
-
-
 class ResultsFile:
     """The `--output` JSON file, rewritten atomically (temp file, then rename) after every row."""
 
