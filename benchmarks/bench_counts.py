@@ -3,7 +3,9 @@
 Run: nice python benchmarks/bench_counts.py [--only vit_b_16,swin_t] [--threads 1]
 Each model is built without weights (nothing is downloaded) at its DEFAULT weights' crop size and
 counted with deepgen's counter; the ratio to the weights' `_ops` (GMACs, 3 decimals) should be
-within 1%. Exit status 1 when any counted model is outside 1%.
+within 1%. `_ops` stands for any count that rounds to it (0.040 for 0.0395 to 0.0405 G), so a count
+within 1% of that interval passes, marked "rounding" where the plain ratio alone is outside 1%.
+Exit status 1 when any counted model is outside.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torchvision
 from deepgen_cli.engine import measure
 
 TOLERANCE = 0.01  # the issue's goal: every counted model within 1% of `_ops`
+HALF_STEP_G = 0.0005  # `_ops` is published in GMACs to 3 decimals
 # Too big for a 24 GiB machine shared with other jobs: the fp32 weights alone, plus the
 # initialization's temporaries and the traced activations at the weights' crop size.
 SKIP = {
@@ -41,9 +44,9 @@ def main() -> None:
         names = [n for n in names if n in args.only.split(",")]
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, {args.threads} thread(s); "
           f"{len(names)} classification models")
-    print(f"{'model':<20}{'crop':>5}{'deepgen G':>12}{'_ops G':>10}{'ratio':>9}{'rounding':>10}  within 1%  "
+    print(f"{'model':<20}{'crop':>5}{'deepgen G':>12}{'_ops G':>10}{'ratio':>9}{'rounding':>10}  within 1%      "
           f"{'time s':>6}")
-    outside, counted, skipped = [], 0, []
+    outside, counted, skipped, by_rounding = [], 0, [], []
     for name in names:
         weights = torchvision.models.get_model_weights(name).DEFAULT
         if name in SKIP:
@@ -58,18 +61,23 @@ def main() -> None:
         del model
         got = counted_madds.total / 1e9
         ratio = got / ops
-        ok = abs(ratio - 1) <= TOLERANCE
+        # `_ops` is rounded to 0.001 G: the ratio itself is uncertain by this much.
+        rounding = HALF_STEP_G / ops
+        plain = abs(ratio - 1) <= TOLERANCE
+        ok = abs(got - ops) <= TOLERANCE * ops + HALF_STEP_G
         counted += 1
         if not ok:
             outside.append(name)
-        # `_ops` is rounded to 0.001 G: the ratio itself is uncertain by this much.
-        rounding = 0.0005 / ops
+        elif not plain:
+            by_rounding.append(name)
         missing = counted_madds.uncounted_matrix_ops
-        print(f"{name:<20}{side:>5}{got:>12.4f}{ops:>10.3f}{ratio:>9.4f}{rounding:>9.2%}   "
-              f"{'yes' if ok else 'NO':<9}{time.perf_counter() - t0:>6.1f}"
+        print(f"{name:<20}{side:>5}{got:>12.6f}{ops:>10.3f}{ratio:>9.4f}{rounding:>9.2%}   "
+              f"{('yes' if plain else 'yes, rounding') if ok else 'NO':<14}{time.perf_counter() - t0:>6.1f}"
               + (f"  matrix ops not counted: {', '.join(missing)}" if missing else ""), flush=True)
     print(f"{counted} counted, {counted - len(outside)} within {TOLERANCE:.0%} of torchvision's _ops; "
           f"{len(skipped)} skipped ({', '.join(skipped) or 'none'})")
+    if by_rounding:
+        print(f"within {TOLERANCE:.0%} only through the 3-decimal rounding of _ops: {', '.join(by_rounding)}")
     if outside:
         print(f"outside {TOLERANCE:.0%}: {', '.join(outside)}")
     sys.exit(1 if outside else 0)
