@@ -9,6 +9,7 @@ import torch
 
 from deepgen_cli.engine import measure, models
 from deepgen_cli.engine.efficiency import published
+from deepgen_cli.engine.op_counts import does_matrix_work
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 # A claimed ratio counts as reproduced within this relative distance ("50x" holds for 45x to 55x).
@@ -137,9 +138,15 @@ def findings(rows) -> Outcome:
     analysis: dict = {}
     family = _family_findings(rows, analysis)
     notes = []
-    skipped = sorted({op.removeprefix("aten::") for r in rows for op in r.skipped_ops})
-    if skipped:
-        notes.append(f"not counted as Mult-Adds (fvcore has no handle; pooling, adds, activations): {', '.join(skipped)}")
+    skipped = sorted({op for r in rows for op in r.skipped_ops})
+    matrix = [f"{op.removeprefix('aten::')} ({', '.join(r.model for r in rows if op in r.skipped_ops)})"
+              for op in skipped if does_matrix_work(op)]
+    other = [op.removeprefix("aten::") for op in skipped if not does_matrix_work(op)]
+    if matrix:
+        notes.append(f"WARNING: ops that multiply matrices were not counted, so these models' Mult-Adds are "
+                     f"too low: {', '.join(matrix)}")
+    if other:
+        notes.append(f"not counted as Mult-Adds, by convention (element-wise, pooling, activations): {', '.join(other)}")
     if any(r.name == "squeezenet" for r in rows):
         notes.append("the MobileNet paper's SqueezeNet row says 1700M Mult-Adds, about twice the real count")
     return Outcome(_count_findings(rows) + _pair_findings(rows) + _depthwise_findings(rows) + family,

@@ -17,6 +17,8 @@ ZOO = {
     "densenet121": ("densenet121", "DenseNet-121 (Huang 2017), ImageNet, torchvision", False),
     "alexnet": ("alexnet", "AlexNet (Krizhevsky 2012), torchvision's one-GPU variant", False),
     "resnet18": ("resnet18", "ResNet-18 (He 2016), torchvision", False),
+    "resnet50": ("resnet50", "ResNet-50 (He 2016), torchvision", False),
+    "vit_b_16": ("vit_b_16", "ViT-B/16 (Dosovitskiy 2021), torchvision; 224x224 input only", False),
 }
 
 
