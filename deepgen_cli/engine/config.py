@@ -145,6 +145,8 @@ REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an i
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
 MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
+WEIGHTS = opt("--weights", optional=True,
+              help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
 DATASET = opt("--dataset", "-d", panel="Data", help="digits (embedded), synthetic, cifar10, mnist or fashion-mnist.")
 DATA_DIR = opt("--data-dir", optional=True, panel="Data", help="Folder with the cifar10 / mnist / fashion-mnist files.")
 DOWNLOAD = opt("--download", type=bool, panel="Data", help="Fetch the dataset into --data-dir if missing (needs network).")

@@ -13,7 +13,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, THREADS, DataOptions, RunOptions, TrainOptions,
+from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, EPOCHS, LR, MODEL, THREADS, DataOptions, RunOptions, TrainOptions,
                                        at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
@@ -27,7 +27,6 @@ from deepgen_cli.engine.probe.passes import Probed, prepare
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 
-WEIGHTS = opt("--weights", optional=True, help="Probe this trained state_dict post hoc (weights only, never code).")
 UNTRAINED = opt("--untrained", type=bool, help="Probe the randomly initialized model post hoc (the paper's baseline).")
 SNAPSHOTS = opt("--snapshots", optional=True, parse=parse_list(int, "1,2,4"), show=show_list,
                 help="Epochs whose probes are scored, e.g. 1,2,4 (default: first, middle, last; training mode).")
