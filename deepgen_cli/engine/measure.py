@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine import op_counts
 
 # The papers' convention counts multiply-accumulates of convolutions and fully connected layers
@@ -55,8 +56,6 @@ def mult_adds(model: nn.Module, example: torch.Tensor) -> MultAdds:
         warnings.simplefilter("ignore")  # fvcore's import touches the deprecated torch.jit.script
         from fvcore.nn import FlopCountAnalysis
 
-    was_training = model.training
-    model.eval()
     analysis = FlopCountAnalysis(model, example)
     analysis.set_op_handle(**{op: _zero for op in EXCLUDED_OPS}, **op_counts.HANDLES)
     analysis.unsupported_ops_warnings(False)
@@ -64,13 +63,12 @@ def mult_adds(model: nn.Module, example: torch.Tensor) -> MultAdds:
     analysis.tracer_warnings("none")
     # Traced without autograd, as measure_latency times: in eval mode that is when PyTorch takes the
     # fused attention fast paths, so the ops counted are the ops that run.
-    with warnings.catch_warnings(), torch.no_grad():
+    with eval_mode(model), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # torch.jit tracing deprecation noise
         total = int(analysis.total())
         by_operator = {k: int(v) for k, v in analysis.by_operator().items() if v}
         by_module = {k: int(v) for k, v in analysis.by_module().items()}
         skipped = dict(analysis.unsupported_ops())
-    model.train(was_training)
     return MultAdds(total, by_operator, by_module, skipped)
 
 
