@@ -47,7 +47,9 @@ class SessionOptions:
 def typer_option(o: Opt, default, *, negatable: bool = True):
     """The Typer parameter (annotation, default) of option `o` with `default`."""
     if o.type is bool:
-        flags = (f"{o.flag}/--no-{o.flag[2:]}", *o.flags[1:]) if negatable else o.flags
+        # --x/--no-x only where the default is on: the negative form of an off-by-default flag would take a
+        # column of every --help line for nothing
+        flags = (f"{o.flag}/--no-{o.flag[2:]}", *o.flags[1:]) if negatable and default else o.flags
         return bool, typer.Option(default, *flags, help=o.help, rich_help_panel=o.panel)
     kind = str if o.parse else o.type
     shown = o.text(default) if o.parse else default

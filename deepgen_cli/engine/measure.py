@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine import op_counts
+from deepgen_cli.engine.modes import eval_mode
 
 # The papers' convention counts multiply-accumulates of convolutions and fully connected layers
 # only. fvcore also counts these ops, so each gets a handle that returns 0 (setting the handle to
