@@ -134,6 +134,12 @@ def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, in
     return train, test
 
 
+def _schedule(text: str, flag: str) -> str:
+    from deepgen_cli.engine.schedules import parse_schedule
+
+    return parse_schedule(text, flag)
+
+
 # --- the options shared by commands ----------------------------------------------------------------------
 
 DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
@@ -166,8 +172,12 @@ LR = opt("--lr", type=float, check=positive, valid="a positive number",
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
                panel="Training", help="SGD momentum.")
 WEIGHT_DECAY = opt("--weight-decay", type=float, check=non_negative, valid="0 or more", panel="Training", help="L2 weight decay.")
-LR_DECAY = opt("--lr-decay", type=float, check=lambda v: finite(v) and 0 < v <= 1, valid="in (0, 1]",
-               panel="Training", help="Learning rate factor per epoch (Zhang et al.: 0.95).")
+LR_SCHEDULE = opt("--lr-schedule", parse=lambda text, flag: _schedule(text, flag), panel="Training",
+                  check=lambda v: _schedule(v, "--lr-schedule") == v, valid="constant, exp:GAMMA, step:E1,E2 or cosine",
+                  help="constant, exp:GAMMA (x GAMMA per epoch; Zhang et al.: exp:0.95), step:E1,E2 (/10 after "
+                       "those epochs) or cosine (to 0 over the run, per step).")
+EVAL_EVERY = opt("--eval-every", type=int, check=at_least(0), valid="0 (never) or more epochs", panel="Training",
+                 help="Test accuracy every N epochs, for the learning curve (0: only at the end).")
 UNTIL_FIT = opt("--until-fit", type=bool, panel="Training", help="Stop once training accuracy reaches 100% (--epochs is the cap).")
 AUGMENT = opt("--augment", type=bool, panel="Training", help="Random crop (zero padding by side/8) and horizontal flip.")
 CONFIDENCE_PENALTY = opt("--confidence-penalty", type=float, check=non_negative, valid="0 or more",
@@ -232,6 +242,8 @@ class TrainOptions(Options):
     lr: float = LR(0.1)
     momentum: float = MOMENTUM(0.9)
     weight_decay: float = WEIGHT_DECAY(0.0)
+    lr_schedule: str = LR_SCHEDULE("constant")
+    eval_every: int = EVAL_EVERY(1)  # epochs between test evaluations for the learning curve; 0: none
 
 
 def from_record(cls, config: dict) -> dict:
