@@ -24,8 +24,9 @@ COLUMNS = [
     Column("latency_ms_median", "latency ms", render.fixed(2)),
     Column("latency_ms_iqr", "IQR ms", render.fixed(2)),
     Column("throughput_img_s", "img/s", render.fixed(1)),
-    Column("top1", "top-1", render.percent),
-    Column("top5", "top-5", render.percent),
+    Column("top1", "pub. top-1", render.percent),  # published accuracy, not measured here
+    Column("top5", "pub. top-5", render.percent),
+    Column("published_dataset", "pub. dataset", render.text, numeric=False),
     Column("params_ratio", "x fewer params", render.ratio),
     Column("mult_adds_ratio", "x fewer Mult-Adds", render.ratio),
     Column("speedup", "x faster", render.ratio),
