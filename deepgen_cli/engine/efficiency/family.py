@@ -3,6 +3,7 @@ and this run's measured latency against Mult-Adds (the paper's premise that Mult
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -20,6 +21,12 @@ LATENCY_R2 = 0.9
 MIN_POINTS = 3
 
 
+@functools.lru_cache(maxsize=None)
+def _count(alpha: float, res: int) -> int:
+    """MobileNet v1's Mult-Adds at width alpha and side res: architecture only, so counted once per process."""
+    return measure.mult_adds(models.get("mobilenet", width_mult=alpha), torch.zeros(1, 3, res, res)).total
+
+
 def mobilenet_family(rows) -> list[tuple[float, int, int, float]]:
     """(alpha, resolution, measured Mult-Adds, published top-1) for every published MobileNet v1 point.
 
@@ -28,9 +35,7 @@ def mobilenet_family(rows) -> list[tuple[float, int, int, float]]:
     seen = {(r.alpha, r.resolution): r.mult_adds for r in rows if r.name == "mobilenet"}
     points = []
     for (alpha, res), (top1, _, _) in sorted(published.MOBILENET_V1.items()):
-        madds = seen.get((alpha, res))
-        if madds is None:
-            madds = measure.mult_adds(models.get("mobilenet", width_mult=alpha), torch.zeros(1, 3, res, res)).total
+        madds = seen.get((alpha, res)) or _count(alpha, res)
         points.append((alpha, res, madds, top1 / 100))
     return points
 
