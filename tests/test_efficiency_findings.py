@@ -110,3 +110,20 @@ def test_every_efficiency_finding_says_what_it_rests_on():
     assert bases["MobileNets are optimized for latency, SqueezeNet for size"] == "measured"
     # counts, 4 pair ratios, depthwise, Table 2, log-linear, latency fit, latency vs size, DenseNet vs ResNet
     assert len(out.findings) == 11
+
+
+@pytest.mark.slow
+def test_the_densenet_resnet_comparison_runs_from_the_cli(cli):
+    import json
+
+    result = cli("efficiency", "--models", "densenet121,densenet169,densenet201,resnet50,resnet101", "--min-time",
+                 "0.01", "--warmup", "0", "--threads", "1", "--format", "json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert {r["model"]: r["params"] for r in record["rows"]} == PARAMS  # counted, equal to torchvision's metadata
+    (f,) = [f for f in record["findings"] if f["claim"].startswith("DenseNets reach")]
+    assert f["basis"] == "published" and f["reproduced"] and "2.23x fewer" in f["measured"]
+    resnet50 = next(r for r in record["rows"] if r["model"] == "resnet50")
+    assert resnet50["top1"] == pytest.approx(0.80858)  # the table shows torchvision's DEFAULT (V2) weights
+    assert any(n.startswith("the table's pub. top-1 for resnet50 80.9%, resnet101 81.9% is torchvision's DEFAULT")
+               for n in record["notes"])

@@ -31,7 +31,7 @@ def test_csv_keeps_scalars_and_json_keeps_findings():
 
 def test_engine_does_not_import_typer_or_rich():
     code = ("import sys, deepgen_cli.engine.efficiency, deepgen_cli.engine.efficiency.findings, "
-            "deepgen_cli.engine.registry, deepgen_cli.engine.models; "
+            "deepgen_cli.engine.reuse, deepgen_cli.engine.registry, deepgen_cli.engine.models; "
             "bad = [m for m in ('typer', 'rich', 'click') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -177,3 +177,15 @@ def test_plot_draws_one_heat_map_per_block(tmp_path, one_thread):
     report.analysis = run(ReuseConfig(untrained=True, subset=64), torch.device("cpu"), Recorder()).analysis
     reuse_plot(report, str(tmp_path / "f5.png"))
     assert (tmp_path / "f5.png").stat().st_size > 10_000
+
+
+def test_a_weights_file_is_measured_instead_of_training(tmp_path, one_thread):
+    model = models.get("densenet-small", in_channels=1)  # digits: 1 channel, 10 classes
+    fc = model.classifier  # reads the last block: 112 input maps, then 4 layers x 12
+    assert model.blocks[2].sources == (112, 12, 12, 12, 12)
+    with torch.no_grad():
+        fc.weight.copy_(by_channel(fc.weight.shape, [1.0] * 148 + [-2.0] * 12))
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    out = run(ReuseConfig(weights=str(tmp_path / "w.pt"), subset=64), torch.device("cpu"), Recorder())
+    assert out.analysis["networks"]["trained"][2]["normalized"][-1] == [0.5, 0.5, 0.5, 0.5, 1.0]
+    assert "trained weights loaded from" in out.notes[1]

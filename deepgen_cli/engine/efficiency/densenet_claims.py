@@ -72,6 +72,11 @@ def densenet_vs_resnet(rows, notes: list[str], analysis: dict) -> list[Finding]:
                      "binomial SDs on 50,000 images; add densenet169 or densenet201 to compare")
     if not pairs:
         return []
+    newer = [f"{r.model} {100 * r.top1:.1f}%" for r, _, _, _ in pairs
+             if r.top1 is not None and r.published_source and "IMAGENET1K_V1" not in r.published_source]
+    if newer:
+        notes.append(f"the table's pub. top-1 for {', '.join(newer)} is torchvision's DEFAULT weights, a 2021 recipe; "
+                     "the DenseNet comparison uses IMAGENET1K_V1, trained as in the 2016-17 papers")
     analysis["densenet_vs_resnet"] = [
         {"resnet": r.model, "resnet_top1": rt, "resnet_params": r.params, "densenet": d.model, "densenet_top1": dt,
          "densenet_params": d.params, "params_ratio": r.params / d.params} for r, rt, d, dt in pairs]

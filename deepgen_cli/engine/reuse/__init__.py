@@ -114,6 +114,26 @@ def _accuracies(r: dict) -> str:
     return text
 
 
+def one_seed(config: ReuseConfig, data: data_mod.Dataset, seed: int, device: torch.device, session, label: str):
+    """(untrained blocks, trained blocks or None, accuracies and times) of one seed's network."""
+    model = build(config, data, seed).to(device)
+    untrained = block_weights(model)
+    info = {"seed": seed, "untrained_test_accuracy": train.evaluate(model, data.x_test, data.y_test, device).accuracy}
+    if config.untrained:
+        return untrained, None, info
+    if config.weights:
+        load_weights(model.cpu(), config.weights)
+        model.to(device)
+    else:
+        def on_epoch(s: train.EpochStats) -> None:
+            session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
+
+        result = train.train(model, data, train_config(config, seed), device, on_epoch=on_epoch)
+        info.update(train_time_s=result.seconds, final_train_loss=result.epochs[-1].train_loss)
+    info["test_accuracy"] = train.evaluate(model, data.x_test, data.y_test, device).accuracy
+    return untrained, block_weights(model), info
+
+
 def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
     """Per seed: the network's per-source weights at initialization, then trained (or loaded); verdicts on
     the mean over seeds of each."""
@@ -121,31 +141,19 @@ def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    nets: dict[str, list[list[BlockWeights]]] = {"trained": [], "untrained": []}
+    runs = []
     try:
         session.progress(f"loading {config.dataset}")
         data = data_mod.load(data_mod.config_for(config))
-        nets: dict[str, list[list[BlockWeights]]] = {"trained": [], "untrained": []}
-        runs = []
         for i in range(config.repeats):
             seed = config.seed + i
-            model = build(config, data, seed)
-            nets["untrained"].append(block_weights(model))
-            info = {"seed": seed, "untrained_test_accuracy": train.evaluate(model, data.x_test, data.y_test, device).accuracy}
-            if not config.untrained:
-                if config.weights:
-                    load_weights(model, config.weights)
-                else:
-                    label = f"[{i + 1}/{config.repeats}] seed {seed}"
-                    result = train.train(model, data, train_config(config, seed), device, on_epoch=lambda s: session.progress(
-                        f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}"))
-                    info.update(train_time_s=result.seconds, final_train_loss=result.epochs[-1].train_loss)
-                model = model.cpu()
-                nets["trained"].append(block_weights(model))
-                info["test_accuracy"] = train.evaluate(model, data.x_test, data.y_test, device).accuracy
+            untrained, trained, info = one_seed(config, data, seed, device, session, f"[{i + 1}/{config.repeats}] seed {seed}")
             runs.append(info)
-            for network in ("trained", "untrained"):
-                if len(nets[network]) == i + 1:
-                    for row in rows_of(nets[network][-1], network, seed):
+            for network, blocks in (("trained", trained), ("untrained", untrained)):
+                if blocks is not None:
+                    nets[network].append(blocks)
+                    for row in rows_of(blocks, network, seed):
                         session.row(row)
     finally:
         torch.set_num_threads(threads)  # the caller's process keeps its own setting
