@@ -9,9 +9,10 @@ from deepgen_cli.engine.efficiency import EfficiencyConfig
 from deepgen_cli.engine.memorize import MemorizeConfig
 from deepgen_cli.engine.norm_compare import NormCompareConfig
 from deepgen_cli.engine.probe import ProbeConfig
+from deepgen_cli.engine.reuse import ReuseConfig
 
 COMMANDS = {"efficiency": EfficiencyConfig, "memorize": MemorizeConfig, "probe": ProbeConfig,
-            "norm-compare": NormCompareConfig}
+            "norm-compare": NormCompareConfig, "reuse": ReuseConfig}
 
 
 def help_text(command: str, columns: str | None) -> str:
