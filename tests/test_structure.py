@@ -181,3 +181,20 @@ def test_an_option_the_mode_does_not_use_is_an_error(cli, args, message):
     result = cli(*args, "-q")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"deepgen: error: {message}") and result.stderr.count("\n") == 1
+
+
+def test_training_threads_default_from_the_input_size_and_are_recorded(cli, tmp_path):
+    import torch
+
+    from deepgen_cli.engine.config import default_threads, input_shape
+    from deepgen_cli.engine.memorize import MemorizeConfig
+
+    assert input_shape(MemorizeConfig()) == (1, 8, 8) and default_threads(MemorizeConfig()) == 1
+    assert input_shape(MemorizeConfig(dataset="cifar10")) == (3, 32, 32)
+    assert default_threads(MemorizeConfig(dataset="cifar10")) == torch.get_num_threads()  # 3,072 values > 1,024
+    assert default_threads(MemorizeConfig(dataset="synthetic", synthetic_shape=(1, 32, 32))) == 1  # exactly 1,024
+    assert MemorizeConfig(threads=3).resolved().threads == 3  # given: kept
+    out = tmp_path / "m.json"
+    assert cli("memorize", "--noise", "1", "--subset", "60", "--epochs", "1", "-q", "-o", out).exit_code == 0
+    record = json.loads(out.read_text())
+    assert record["config"]["threads"] == 1 and record["environment"]["threads"] == 1

@@ -232,6 +232,36 @@ class DataOptions(Options):
     synthetic_classes: int = SYNTHETIC_CLASSES(10)
     synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
 
+    def resolved(self) -> Options:
+        """A training run's thread count, when not given, chosen from its input size (recorded in the config)."""
+        if getattr(self, "threads", 0) is None:
+            return dataclasses.replace(self, threads=default_threads(self))
+        return self
+
+
+# Inputs up to this many values (digits 64, MNIST 784) train tiny models whose products are too small to
+# split: one thread is faster there, and on shared cores a second stalls at every barrier (a random-label fit
+# of digits took 0.8-2.5 s on one thread, 15-50 s on two). Larger inputs get torch's default (on 3x32x32,
+# one thread was 1.45x slower than two on 2 cores).
+ONE_THREAD_MAX_INPUT = 1024
+NATIVE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
+    """(channels, height, width) of an input as a run will see it, known before loading; None if unknown."""
+    c, h, w = data.synthetic_shape if data.dataset == "synthetic" else NATIVE_SHAPES.get(data.dataset, (3, 0, 0))
+    if data.image_size:
+        h = w = data.image_size
+    return (c, h, w) if h else None
+
+
+def default_threads(data: DataOptions) -> int:
+    """The thread count a training run uses unless --threads says otherwise (see ONE_THREAD_MAX_INPUT)."""
+    import torch
+
+    shape = input_shape(data)
+    return 1 if shape and shape[0] * shape[1] * shape[2] <= ONE_THREAD_MAX_INPUT else torch.get_num_threads()
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainOptions(Options):

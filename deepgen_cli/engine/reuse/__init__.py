@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from deepgen_cli.engine import data as data_mod, models, train
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, THREADS, WEIGHT_DECAY, WEIGHTS,
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, WEIGHT_DECAY, WEIGHTS,
                                        DataOptions, RunOptions, TrainOptions, opt)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.models.densenet import NAMES, DenseNet
@@ -32,7 +32,6 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
     lr: float = LR(0.1)  # SGD, the paper's initial rate
     momentum: float = MOMENTUM(0.9)  # the paper's (Nesterov there, plain here)
     weight_decay: float = WEIGHT_DECAY(1e-4)  # the paper's
-    threads: int | None = THREADS(1)  # CPU threads; the 8x8 model is too small to split (see MemorizeConfig.threads)
     repeats: int = REPEATS(1)  # seeds seed, seed+1, ...; verdicts use the mean normalized weights over seeds
     untrained: bool = UNTRAINED(False)  # measure only the network at its initial weights: no training
     weights: str | None = WEIGHTS(None)  # a state_dict of --model to measure instead of training one
@@ -133,6 +132,7 @@ def one_seed(config: ReuseConfig, data: data_mod.Dataset, seed: int, device: tor
 def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
     """Per seed: the network's per-source weights at initialization, then trained (or loaded); verdicts on
     the mean over seeds of each."""
+    config = config.resolved()
     config.check()
     nets: dict[str, list[list[BlockWeights]]] = {"trained": [], "untrained": []}
     runs = []
