@@ -67,7 +67,8 @@ def parameters(cls, negatable: bool = True) -> list[inspect.Parameter]:
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    # by name: typer 0.29 vendors its own click, whose ParameterSource is not click.core's (never equal)
+    return getattr(ctx.get_parameter_source(name), "name", None) == ParameterSource.COMMANDLINE.name
 
 
 def build_config(ctx: typer.Context, command: str, cls, values: dict, record_path: str | None):
