@@ -133,7 +133,7 @@ def test_regularizer_findings_follow_the_numbers():
     assert by["Explicit regularization is not necessary for generalization"].reproduced  # +1.0 point < 5.15
     assert not by["Regularization does not prevent memorization"].reproduced  # 60% train accuracy at p=1
     over = by["The confidence penalty lowers over-confidence"]
-    assert over.reproduced and "-50.0 points ± 0.0" in over.measured and "under-confident" in over.measured
+    assert over.reproduced and "-50.0 points ± 0.0" in over.measured and "penalty -38.0 points" in over.measured
     assert by["The confidence penalty lowers test error against none (Pereyra's MNIST table"].reproduced
     assert by["The confidence penalty does not hurt test error against none (its error is not higher beyond the "
               "95% interval of the paired difference)"].reproduced

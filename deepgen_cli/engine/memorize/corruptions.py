@@ -14,6 +14,7 @@ from deepgen_cli.engine.outcome import Finding, Outcome
 # guess. A fixed level of the loss curve, the same for every corruption, read off Figure 1a's curves.
 START_FRACTION = 0.5
 IMAGE_NOISE = ("random-pixels", "gaussian")  # the corruptions Zhang et al. say start converging faster
+NAMES = {"random-pixels": "random pixels", "gaussian": "Gaussian images"}
 
 
 def start_epoch(row) -> int | None:
@@ -67,7 +68,7 @@ def corruption_findings(rows: list, config, baselines: dict[str, str]) -> Outcom
             notes.append(f"the corruption order verdict {NEEDS_SEEDS}")
         else:
             out.append(Finding(
-                f"{' and '.join(k.replace('-', ' ') for k in images).capitalize()} start converging faster than "
+                f"{' and '.join(NAMES[k] for k in images).capitalize()} start converging faster than "
                 f"random labels (training loss below ln(classes)/2 in fewer epochs, paired by seed; Zhang et al. "
                 f"Figure 1a)",
                 "; ".join(f"{k} - {label}: {d.text(1.0, ' epochs')}" for k, d in diffs.items()) + f". Order: {said}",

@@ -91,8 +91,7 @@ def regularizer_findings(rows: list, config) -> Outcome:
             notes.append(f"the confidence penalty's over-confidence verdict {NEEDS_SEEDS}")
         else:
             def lean(reg):  # mean max probability against accuracy: which way the model is miscalibrated
-                gap = table[reg]["test_mean_confidence"] - table[reg]["test_accuracy"]
-                return f"{100 * gap:+.1f} points ({'over' if gap > 0 else 'under'}-confident)"
+                return f"{100 * (table[reg]['test_mean_confidence'] - table[reg]['test_accuracy']):+.1f} points"
 
             out.append(Finding(
                 "The confidence penalty lowers over-confidence: fewer test predictions with max probability >= 0.99 "
@@ -101,7 +100,7 @@ def regularizer_findings(rows: list, config) -> Outcome:
                 + ", ".join(f"{r} {_pct(v['confident_fraction'])}" for r, v in table.items())
                 + f"; penalty - none: {share.text()}. Expected calibration error (15 bins): "
                 + ", ".join(f"{r} {v['ece']:.3f}" for r, v in table.items()) + f"; penalty - none: {ece.text()}; "
-                f"mean confidence - accuracy: none {lean('none')}, penalty {lean(CP)}",
+                f"mean confidence - accuracy: none {lean('none')}, penalty {lean(CP)} (below 0: under-confident)",
                 share.below_zero))
 
     # 4. Pereyra: the confidence penalty does not hurt test error, and slightly improves it
