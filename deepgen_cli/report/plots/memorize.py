@@ -18,26 +18,33 @@ def _baselines(rows: list) -> dict[str, str]:
     return out
 
 
-def _loss_curves(ax, rows: list, base: dict, cmap) -> None:
+def _loss_curves(ax, rows: list, base: dict, plt) -> None:
     """One corruption: a curve per level. Several: each at its top level, with true labels (p=0): Figure 1a."""
     rows = [r for r in rows if r.get("regularizer", "none") == base[r["corruption"]]]
     if len(base) == 1:
         key = lambda r: f"p={r['noise']:g}"  # noqa: E731
         title = f"Training loss, {next(iter(base))}"
+        cmap = plt.get_cmap("viridis")  # levels are ordered: a sequential map
     else:
+        cmap = plt.get_cmap("tab10")  # corruptions are not: distinct colours
         top = {k: max(r["noise"] for r in rows if r["corruption"] == k) for k in base}
         first = next(iter(base))
         rows = [r for r in rows if r["noise"] == top[r["corruption"]] or (r["noise"] == 0 and r["corruption"] == first)]
         key = lambda r: "true labels" if r["noise"] == 0 else (  # noqa: E731
-            r["corruption"] + ("" if r["noise"] == 1 else f" p={r['noise']:g}"))
+            ("random labels" if r["corruption"] == "labels" else r["corruption"])
+            + ("" if r["noise"] == 1 else f" p={r['noise']:g}"))
         title = "Training loss by corruption (Zhang Fig. 1a)"
     names = list(dict.fromkeys(key(r) for r in sorted(rows, key=lambda r: (r["noise"], r["corruption"]))))
     labelled = set()
     for r in rows:  # with --repeats, one curve per seed in its setting's colour, labelled once
         name = key(r)
         curve = r.get("curve") or []
-        ax.plot([c["epoch"] for c in curve], [c["train_loss"] for c in curve],
-                color=cmap(names.index(name) / max(len(names) - 1, 1)), label=None if name in labelled else name)
+        if len(base) == 1:
+            color = cmap(names.index(name) / max(len(names) - 1, 1))
+        else:  # each corruption in its colour of the other panels (matplotlib's cycle is tab10); true labels black
+            color = "black" if r["noise"] == 0 else cmap(list(base).index(r["corruption"]) % 10)
+        ax.plot([c["epoch"] for c in curve], [c["train_loss"] for c in curve], label=None if name in labelled else name,
+                color=color)
         labelled.add(name)
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="training loss (log scale)", title=title)
@@ -104,8 +111,7 @@ def memorize_plot(report: Report, path: str) -> None:
     several_regs = len({r.get("regularizer", "none") for r in rows}) > 1
     fig, axes = plt.subplots(2, 2, figsize=(12, 9)) if several_regs else plt.subplots(1, 3, figsize=(16, 4.5))
     axes = list(axes.flat)
-    cmap = plt.get_cmap("viridis")
-    _loss_curves(axes[0], rows, base, cmap)
+    _loss_curves(axes[0], rows, base, plt)
     _by_level(axes[1], groups, base, "slowdown_by_noise", "steps to fit / steps at p=0",
               "Slowdown by noise level (Zhang Fig. 1b)")
     _test_error(axes[2], groups, base, rows)
