@@ -88,7 +88,8 @@ def test_corruption_order_finding_follows_the_numbers():
     assert not corruption_findings(true + labels + late, None, {"labels": "none", "gaussian": "none"}
                                    ).findings[0].reproduced
     one_seed = corruption_findings(true[:1] + labels[:1] + gauss[:1], None, {"labels": "none", "gaussian": "none"})
-    assert one_seed.findings == [] and "needs --repeats 2" in one_seed.notes[-1]
+    assert one_seed.findings == [] and "needs --repeats 2" in one_seed.notes[0]
+    assert one_seed.notes[1].startswith("order of fitting at p=1 (seed means): true labels: fit at epoch 10, loss ")
 
 
 def test_fit_verdict_names_the_corruption_and_level_and_the_fit_epoch():
