@@ -48,8 +48,9 @@ def summarize(probs: Tensor, y: Tensor) -> Calibration:
     hist = torch.bincount(bin_index(confidence.double(), HIST_BINS), minlength=HIST_BINS)
     if not len(y):
         return Calibration(0.0, 0.0, hist.tolist(), 0.0)
-    return Calibration(expected_calibration_error(confidence, correct), float((confidence >= CONFIDENT).double().mean()),
-                       hist.tolist(), float(confidence.double().mean()))
+    confident = float((confidence >= CONFIDENT).double().mean())
+    return Calibration(expected_calibration_error(confidence, correct), confident, hist.tolist(),
+                       float(confidence.double().mean()))
 
 
 @torch.inference_mode()

@@ -95,7 +95,8 @@ def _what(kind: str, p: float) -> str:
     """What a run that fits corruption `kind` at level p has fit."""
     if kind in LABEL_KINDS:
         return "random labels" if p == 1.0 else f"labels with a fraction p={p:g} redrawn"
-    return kind.replace("-", " ").replace("gaussian", "Gaussian images") + (f" (on a fraction p={p:g})" if p < 1 else "")
+    name = kind.replace("-", " ").replace("gaussian", "Gaussian images")
+    return name + (f" (on a fraction p={p:g})" if p < 1 else "")
 
 
 def level_findings(group: list, config, kind: str, reg: str, scope: str) -> tuple[list, list, dict]:
@@ -163,8 +164,8 @@ def level_findings(group: list, config, kind: str, reg: str, scope: str) -> tupl
             out.append(Finding(
                 f"{scope}{what[0].upper() + what[1:]} take longer to fit than true data (by a small constant factor: "
                 f"1 < steps at p=1 / steps at p=0 <= {SMALL_FACTOR:g})",
-                f"optimizer steps to fit over those at p=0, per seed (mean ± SD): {per_level}; {_n(f.fit_epoch)} epochs "
-                f"({f.fit_time_s:.2f} s) at p=1 vs {_n(c.fit_epoch)} ({c.fit_time_s:.2f} s) at p=0",
+                f"optimizer steps to fit over those at p=0, per seed (mean ± SD): {per_level}; "
+                f"{_n(f.fit_epoch)} epochs ({f.fit_time_s:.2f} s) at p=1 vs {_n(c.fit_epoch)} ({c.fit_time_s:.2f} s) at p=0",
                 1.0 < top_factor <= SMALL_FACTOR))
         else:
             missing = [f"p={r.noise:g}" for r in (c, f) if not r.fit_steps]
