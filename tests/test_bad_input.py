@@ -33,7 +33,7 @@ CASES = [
     (["memorize", "--dataset", "imagenet"], 2, "--dataset: unknown dataset 'imagenet'; valid: digits"),
     (["probe", "--dataset", "imagenet"], 2, "--dataset"),
     (["norm-compare", "--dataset", "imagenet"], 2, "--dataset"),
-    (["memorize", "--corruption", "blur"], 2, "--corruption: unknown corruption 'blur'; valid: labels"),
+    (["memorize", "--corruption", "blur"], 2, "--corruption: must be a comma list of: labels, random-labels"),
     (["norm-compare", "--norms", "batch,layer"], 2, "--norms"),
     (["efficiency", "--models", "mobilenet:5"], 2, "--models: width multiplier in 'mobilenet:5' must be a number in [0.05, 4.0]"),
     (["efficiency", "--models", "mobilenet:0.5@8"], 2, "--models: resolution in 'mobilenet:0.5@8' must be an integer in [16, 2048]"),

@@ -52,8 +52,40 @@ def test_shuffled_pixels_use_one_permutation():
     moved = [i for i in range(100) if not torch.equal(noisy.x_train[i], d.x_train[i])]
     assert len(moved) == 40
     perms = {tuple((noisy.x_train[i].flatten() - 1000 * i).long().tolist()) for i in moved}
-    assert len(perms) == 1 and sorted(perms.pop()) == list(range(16))
-    assert torch.equal(noisy.y_train, d.y_train) and torch.equal(noisy.x_test, d.x_test)
+    assert len(perms) == 1 and sorted(next(iter(perms))) == list(range(16))
+    assert torch.equal(noisy.y_train, d.y_train) and torch.equal(noisy.y_test, d.y_test)
+    # as Zhang et al.: the same permutation on the test images, here on round(0.4 * 10) = 4 of them
+    moved_test = [i for i in range(10) if not torch.equal(noisy.x_test[i], d.x_test[i])]
+    assert len(moved_test) == stats.test_corrupted == 4
+    assert {tuple((noisy.x_test[i].flatten() - 1000 * i).long().tolist()) for i in moved_test} == perms
+
+
+def test_shuffled_pixels_at_p1_permute_every_test_image_with_the_training_permutation():
+    d = dataset()
+    noisy, stats = corrupt.corrupt(d, "shuffled-pixels", 1.0, seed=7)
+    perm = (noisy.x_train[0].flatten() - 0).long()  # image 0 holds 0..15: its new order is the permutation
+    assert stats.test_corrupted == 10
+    for i in range(10):
+        assert torch.equal(noisy.x_test[i].flatten(), d.x_test[i].flatten()[perm])
+        assert torch.equal(noisy.x_train[i].flatten(), d.x_train[i].flatten()[perm])
+
+
+@pytest.mark.parametrize("kind", ["random-pixels", "gaussian", "labels"])
+def test_other_corruptions_keep_a_clean_test_set(kind):
+    d = dataset()
+    noisy, stats = corrupt.corrupt(d, kind, 1.0, seed=3)
+    assert torch.equal(noisy.x_test, d.x_test) and torch.equal(noisy.y_test, d.y_test) and stats.test_corrupted == 0
+
+
+def test_corrupt_test_redraws_the_same_fraction_of_test_labels_and_leaves_training_as_it_was():
+    d = dataset(n=100)
+    d.x_test, d.y_test = d.x_train.clone(), d.y_train.clone()  # 100 test examples
+    plain, _ = corrupt.corrupt(d, "labels", 0.3, seed=4)
+    noisy, stats = corrupt.corrupt(d, "labels", 0.3, seed=4, corrupt_test=True)
+    assert torch.equal(noisy.y_train, plain.y_train)  # the training stream does not move
+    assert stats.test_corrupted == 30 and torch.equal(noisy.x_test, d.x_test)
+    changed = int((noisy.y_test != d.y_test).sum())
+    assert 20 <= changed <= 30  # 30 redrawn, about 1 in 10 lands on its old class
 
 
 def test_random_pixels_use_a_permutation_per_image():

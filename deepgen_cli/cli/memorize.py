@@ -24,7 +24,23 @@ COLUMNS = [
 ]
 
 
+# With --regularizer: which one, and Pereyra's over-confidence figures on the test set.
+REGULARIZER_COLUMNS = [
+    Column("regularizer", "regularizer", text, numeric=False),
+    Column("confident_fraction", "p>=.99", percent),
+    Column("ece", "ECE", fixed(3)),
+]
+
+
+def columns(config: MemorizeConfig) -> list[Column]:
+    if config.regularizer is None:
+        return COLUMNS
+    at = [c.key for c in COLUMNS].index("noise")  # the regularizer next to the corruption
+    return [*COLUMNS[:at], REGULARIZER_COLUMNS[0], *COLUMNS[at:], *REGULARIZER_COLUMNS[1:]]
+
+
 def register(app: typer.Typer) -> None:
-    experiment(app, "memorize", MemorizeConfig, run, lambda config: (COLUMNS, "Memorization (Zhang et al. 2017)"),
-               plot=("memorize", "memorize_plot"), sweep=("noise", "repeats"),
+    experiment(app, "memorize", MemorizeConfig, run,
+               lambda config: (columns(config), "Memorization (Zhang et al. 2017)"),
+               plot=("memorize", "memorize_plot"), sweep=("noise", "repeats", "corruption", "regularizer"),
                help="Train on randomly corrupted labels or images: train accuracy, test accuracy, the gap, time to fit.")

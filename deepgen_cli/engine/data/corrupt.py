@@ -1,6 +1,8 @@
 """Training-set corruptions of Zhang et al. (2017): random labels, shuffled or random pixels, Gaussian images.
 
-A corruption touches exactly round(p * N) training examples, chosen by a seeded generator; test data stays clean.
+A corruption touches exactly round(p * N) training examples, chosen by a seeded generator. The test set stays
+clean, except that shuffled pixels apply the training permutation to the same fraction p of test images (as
+Zhang et al.: one permutation for training and test images) and `corrupt_test` redraws a fraction p of test labels.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class CorruptionStats:
     noise: float  # p, the fraction of training examples the corruption was applied to
     corrupted: int  # examples it was applied to: round(p * N)
     changed_fraction: float  # fraction of all training examples whose label (or image) actually changed
+    test_corrupted: int = 0  # test examples it was applied to: round(p * N_test) or 0 (a clean test set)
 
 
 def check(kind: str, p: float) -> None:
@@ -43,13 +46,17 @@ def random_labels(y: Tensor, chosen: Tensor, num_classes: int, gen: torch.Genera
     return out
 
 
-def shuffled_pixels(x: Tensor, chosen: Tensor, gen: torch.Generator) -> Tensor:
-    """One fixed permutation of pixel positions (channels move together) for every chosen image."""
+def permute_pixels(x: Tensor, chosen: Tensor, perm: Tensor) -> Tensor:
+    """The chosen images with their pixel positions reordered by `perm` (channels move together)."""
     n, c, h, w = x.shape
-    perm = torch.randperm(h * w, generator=gen)
     out = x.clone()
     out[chosen] = x[chosen].reshape(len(chosen), c, h * w)[:, :, perm].reshape(len(chosen), c, h, w)
     return out
+
+
+def shuffled_pixels(x: Tensor, chosen: Tensor, gen: torch.Generator) -> Tensor:
+    """One fixed permutation of pixel positions (channels move together) for every chosen image."""
+    return permute_pixels(x, chosen, torch.randperm(x.shape[2] * x.shape[3], generator=gen))
 
 
 def random_pixels(x: Tensor, chosen: Tensor, gen: torch.Generator) -> Tensor:
@@ -72,20 +79,36 @@ def gaussian_images(x: Tensor, chosen: Tensor, gen: torch.Generator) -> Tensor:
     return out
 
 
-def corrupt(data, kind: str, p: float, seed: int):
-    """A copy of `data` with its training set corrupted; returns (dataset, CorruptionStats)."""
+TEST_STREAM = 1_000_003  # added to the seed for the test set's own generator: the training stream stays as it was
+
+
+def corrupt(data, kind: str, p: float, seed: int, corrupt_test: bool = False):
+    """A copy of `data` with its training set corrupted; returns (dataset, CorruptionStats).
+
+    Shuffled pixels permute round(p * N_test) test images with the training permutation; with `corrupt_test`,
+    label corruptions redraw round(p * N_test) test labels. Other test sets stay clean."""
     if kind == "random-labels":
         p = 1.0
     check(kind, p)
     gen = torch.Generator().manual_seed(seed)
-    x, y = data.x_train, data.y_train
+    test_gen = torch.Generator().manual_seed(seed + TEST_STREAM)
+    x, y, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     chosen = choose(len(y), p, gen)
+    test_chosen = torch.zeros(0, dtype=torch.int64)
     if kind in ("labels", "random-labels"):
         y = random_labels(y, chosen, data.num_classes, gen)
         changed = int((y != data.y_train).sum())
+        if corrupt_test:
+            test_chosen = choose(len(y_test), p, test_gen)
+            y_test = random_labels(y_test, test_chosen, data.num_classes, test_gen)
     else:
-        make = {"shuffled-pixels": shuffled_pixels, "random-pixels": random_pixels, "gaussian": gaussian_images}[kind]
-        x = make(x, chosen, gen)
+        if kind == "shuffled-pixels":
+            perm = torch.randperm(x.shape[2] * x.shape[3], generator=gen)
+            x = permute_pixels(x, chosen, perm)
+            test_chosen = choose(len(y_test), p, test_gen)
+            x_test = permute_pixels(x_test, test_chosen, perm)
+        else:
+            x = {"random-pixels": random_pixels, "gaussian": gaussian_images}[kind](x, chosen, gen)
         changed = int((x != data.x_train).flatten(1).any(dim=1).sum())
-    stats = CorruptionStats(kind, p, len(chosen), changed / max(len(y), 1))
-    return dataclasses.replace(data, x_train=x, y_train=y), stats
+    stats = CorruptionStats(kind, p, len(chosen), changed / max(len(y), 1), len(test_chosen))
+    return dataclasses.replace(data, x_train=x, y_train=y, x_test=x_test, y_test=y_test), stats

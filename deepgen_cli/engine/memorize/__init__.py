@@ -19,24 +19,38 @@ from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, 
                                        UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.memorize.findings import findings
+from deepgen_cli.engine.memorize import regularizers
+from deepgen_cli.engine.memorize.calibration import calibration
+from deepgen_cli.engine.memorize.findings import LABEL_KINDS, findings
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
 
 DEFAULT_NOISE = (0.0, 0.5, 1.0)  # the sweep when --noise is not given; random-labels is p=1 alone
-CORRUPTION = opt("--corruption", help="labels, random-labels (p=1), shuffled-pixels, random-pixels or gaussian.")
+CORRUPTION = opt("--corruption", parse=parse_list(str, "labels,gaussian"), show=show_list,
+                 check=lambda v: len(v) > 0 and all(k in corrupt.CORRUPTIONS for k in v),
+                 valid="a comma list of: " + ", ".join(corrupt.CORRUPTIONS),
+                 help="labels, random-labels (p=1 only), shuffled-pixels, random-pixels or gaussian; a comma list runs "
+                      "each, one set of rows per corruption (Zhang et al. Figure 1a).")
 NOISE = opt("--noise", "-p", optional=True, parse=parse_list(float, "0,0.5,1"), show=show_list,
             help="Fractions p of training examples corrupted; a comma list sweeps, one row each "
                  "(default 0,0.5,1; random-labels: 1).")
 DROPOUT = opt("--dropout", type=float, check=lambda v: 0 <= v < 1, valid="in [0, 1)",
-              help="Dropout rate, for models that have dropout layers.")
+              help="Dropout rate, for models that have dropout layers (set on every one).")
+REGULARIZER = opt("--regularizer", optional=True, parse=parse_list(str, "none,wd"), show=show_list,
+                  check=lambda v: len(v) > 0 and all(r in regularizers.REGULARIZERS for r in v),
+                  valid="a comma list of: " + ", ".join(regularizers.REGULARIZERS),
+                  help="Sweep regularizers, one set of rows each: none, wd (weight decay 5e-4), dropout (0.5), "
+                       "augment (crop + flip), label-smoothing (0.1), confidence-penalty (beta 1.0), all. Each "
+                       "alone, at its flag's strength when given (--weight-decay, --dropout, ...). Unset: the flags.")
+CORRUPT_TEST = opt("--corrupt-test", type=bool,
+                   help="Label corruptions: redraw the same fraction p of test labels too (default: a clean test set).")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("mlp1x512")  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
-    corruption: str = CORRUPTION("labels")
+    corruption: tuple[str, ...] = CORRUPTION(("labels",))
     noise: tuple[float, ...] | None = NOISE(None)  # p per row; None: DEFAULT_NOISE (random-labels: p=1)
     epochs: int = EPOCHS(300)  # the cap with until_fit; random digits labels fit in about 70 epochs
     until_fit: bool = UNTIL_FIT(True)  # stop once every training example is classified right
@@ -52,25 +66,49 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     channels_last: bool = CHANNELS_LAST(False)
     compile: bool = COMPILE(False)
     repeats: int = REPEATS(1)  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order)
+    regularizer: tuple[str, ...] | None = REGULARIZER(None)  # None: one row set, regularized as the flags say
+    corrupt_test: bool = CORRUPT_TEST(False)
 
     def resolved(self) -> MemorizeConfig:
         config = super().resolved()
-        if config.noise is not None:
-            return config
-        return dataclasses.replace(config, noise=(1.0,) if config.corruption == "random-labels" else DEFAULT_NOISE)
+        if isinstance(config.corruption, str):  # a record written before --corruption took a list
+            config = dataclasses.replace(config, corruption=(config.corruption,))
+        if config.noise is None:
+            only_random = set(config.corruption) == {"random-labels"}
+            config = dataclasses.replace(config, noise=(1.0,) if only_random else DEFAULT_NOISE)
+        return config
+
+    def ignored(self) -> dict[str, str]:
+        out = {}
+        if self.regularizer is not None:
+            used = regularizers.used_fields(self.regularizer)
+            given = ",".join(self.regularizer)
+            out = {f: f"sets the strength of {part}, which --regularizer {given} does not run"
+                   for part, f in regularizers.FIELDS.items() if f not in used}
+            if "confidence_penalty" not in used:
+                out["cp_threshold"] = f"shapes the confidence penalty, which --regularizer {given} does not run"
+        if not set(self.corruption) & set(LABEL_KINDS):
+            out["corrupt_test"] = "corrupts test labels, and --corruption has no label corruption"
+        return out
 
     def check(self) -> None:
         super().check()
-        corrupt.check(self.corruption, 0.0)
         for p in self.noise or ():
             if not (math.isfinite(p) and 0.0 <= p <= 1.0):
                 raise UsageError(f"--noise: each level must be a fraction in [0, 1], got {p:g}")
-        if self.corruption == "random-labels" and self.noise and set(self.noise) != {1.0}:
+        if tuple(self.corruption) == ("random-labels",) and self.noise and set(self.noise) != {1.0}:
             raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
                              "for other levels")
         if self.model not in models.names():
             raise UsageError(f"--model: unknown model '{self.model}'; valid: {', '.join(models.names())}")
-        train.TrainConfig.of(self).check()
+        wants = [r for r in self.regularizer or () if "dropout" in regularizers.parts(r)]
+        if (self.dropout or wants) and not regularizers.has_dropout(self.model):
+            flag = f"--regularizer {wants[0]}" if wants else "--dropout"
+            raise UsageError(f"{flag}: {self.model} has no dropout layer; models that take a rate: "
+                             f"{', '.join(n for n in models.names() if regularizers.takes_dropout(n))}, and those "
+                             f"with dropout layers (mobilenet, alexnet, squeezenet...)")
+        for name in self.regularizer or (regularizers.label(self),):
+            train.TrainConfig.of(row_config(self, name)).check()
         data_mod.check(data_mod.config_for(self))
 
 
@@ -100,6 +138,19 @@ class MemorizeRow:
     num_classes: int
     fit_label: str = ""  # fit_epoch as text, or "not reached" (the table renders None as blank)
     curve: list = field(default_factory=list)  # per epoch: train_loss, train_accuracy, lr, seconds
+    regularizer: str = "none"  # a --regularizer entry, or what the flags turn on ("wd+dropout")
+    test_corrupted: int = 0  # test examples corrupted too (shuffled pixels; labels with --corrupt-test)
+    ece: float | None = None  # expected calibration error on the test set, 15 bins
+    confident_fraction: float | None = None  # share of test predictions with max probability >= 0.99
+    max_prob_hist: list = field(default_factory=list)  # test max probabilities: counts in 20 bins over [0, 1]
+    test_mean_confidence: float | None = None  # mean max probability on the test set (vs test_accuracy)
+
+
+def row_config(config: MemorizeConfig, regularizer: str) -> MemorizeConfig:
+    """The config a row trains with: in a --regularizer sweep, its regularizer alone (others off); else the flags."""
+    if config.regularizer is None:
+        return config
+    return dataclasses.replace(config, **regularizers.settings(config, regularizer))
 
 
 def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
@@ -110,8 +161,11 @@ def load_data(config: MemorizeConfig) -> data_mod.Dataset:
     return data_mod.load(data_mod.config_for(config))
 
 
-def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tuple[nn.Module, data_mod.Dataset]:
-    """The model sized to the data; gray images are repeated to 3 channels for RGB-only (torchvision) models."""
+def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
+                dropout: float | None = None) -> tuple[nn.Module, data_mod.Dataset]:
+    """The model sized to the data; gray images are repeated to 3 channels for RGB-only (torchvision) models.
+
+    `dropout`: the rate of every dropout layer (None: as the builder makes them)."""
     entry = models.entry(config.model)
     params = inspect.signature(entry.builder).parameters
     kw = {"num_classes": data.num_classes}
@@ -125,13 +179,12 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tu
                                    x_test=data.x_test.repeat(1, entry.in_channels, 1, 1))
     if "image_size" in params:
         kw["image_size"] = data.image_size
-    if config.dropout:
-        if "dropout" not in params:
-            raise UsageError(f"--dropout: {config.model} has no dropout option; models with one: "
-                             f"{', '.join(n for n in models.names() if 'dropout' in inspect.signature(models.entry(n).builder).parameters)}")
-        kw["dropout"] = config.dropout
-    torch.manual_seed(seed)  # initial weights: the same at every noise level for one seed
+    if dropout and "dropout" in params:
+        kw["dropout"] = dropout  # builders that add dropout layers only for a rate above 0
+    torch.manual_seed(seed)  # initial weights: the same at every noise level and regularizer for one seed
     model = entry.builder(**kw)
+    if dropout is not None and not regularizers.set_dropout(model, dropout) and dropout:
+        raise UsageError(f"--dropout: {config.model} has no dropout layer")
     try:
         with torch.no_grad():
             model.eval()(data.x_train[:2])
@@ -141,18 +194,21 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tu
     return model.train(), data
 
 
-def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed: int, device: torch.device,
-                session, label: str) -> MemorizeRow:
-    noisy, stats = corrupt.corrupt(clean, config.corruption, p, seed + 1)  # not the split's stream
-    model, noisy = build_model(config, noisy, seed)
+def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regularizer: str, p: float, seed: int,
+                device: torch.device, session, label: str) -> MemorizeRow:
+    cfg = row_config(config, regularizer)
+    noisy, stats = corrupt.corrupt(clean, kind, p, seed + 1, config.corrupt_test)  # not the split's stream
+    # a sweep sets every dropout layer (0 for the rows without dropout); without one, --dropout 0 leaves them be
+    model, noisy = build_model(cfg, noisy, seed, cfg.dropout if config.regularizer is not None or cfg.dropout else None)
 
     def on_epoch(s: train.EpochStats) -> None:
         session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
 
-    result = train.train(model, noisy, train_config(config, seed), device, on_epoch=on_epoch)
+    result = train.train(model, noisy, train_config(cfg, seed), device, on_epoch=on_epoch)
     session.progress(f"{label}: evaluating")
     on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
-    on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean test images
+    on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean unless stats.test_corrupted
+    cal = calibration(model, noisy.x_test, noisy.y_test, device)
     fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
     return MemorizeRow(
         seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
@@ -166,21 +222,41 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed:
         fit_label=str(result.fit_epoch) if result.fit_epoch else "not reached",
         curve=[{"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
                 "lr": e.lr, "seconds": e.seconds} for e in result.epochs],
+        regularizer=regularizer, test_corrupted=stats.test_corrupted, ece=cal.ece,
+        confident_fraction=cal.confident_fraction, max_prob_hist=cal.max_prob_hist,
+        test_mean_confidence=cal.mean_confidence,
     )
 
 
+def plan(config: MemorizeConfig) -> list[tuple[str, str, float, int]]:
+    """(corruption, regularizer, p, seed) per row: per corruption, per regularizer, per level, per seed.
+    random-labels is p=1 alone; each seed gives every setting the same initial weights and batch order."""
+    regs = tuple(dict.fromkeys(config.regularizer)) if config.regularizer else (regularizers.label(config),)
+    items = []
+    for kind in dict.fromkeys(config.corruption):
+        levels = (1.0,) if kind == "random-labels" else sorted(set(config.noise))
+        items += [(kind, reg, p, config.seed + i) for reg in regs for p in levels for i in range(config.repeats)]
+    return items
+
+
+def _label(config: MemorizeConfig, item) -> str:
+    kind, reg, p, seed = item
+    parts = ([kind] if len(config.corruption) > 1 else []) + [f"p={p:g}"]
+    parts += [reg] if config.regularizer and len(config.regularizer) > 1 else []
+    return ", ".join(parts + ([f"seed {seed}"] if config.repeats > 1 else []))
+
+
 def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
-    """Train one fresh model per noise level and seed (per seed, the same initial weights and batch order at
-    every level) and check the claims."""
+    """Train one fresh model per corruption, regularizer, noise level and seed (per seed, the same initial weights
+    and batch order in every setting) and check the claims."""
     config = config.resolved()
     config.check()
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
         clean = load_data(config)
-        plan = [(p, config.seed + i) for p in sorted(set(config.noise)) for i in range(config.repeats)]
         rows = measure_rows(
-            session, plan, row_type=MemorizeRow,
-            key=lambda item: {"noise": item[0], "corruption": config.corruption, "seed": item[1]},
+            session, plan(config), row_type=MemorizeRow,
+            key=lambda item: dict(zip(("corruption", "regularizer", "noise", "seed"), item)),
             measure=lambda item, label: train_level(config, clean, *item, device, session, label),
-            label=lambda item: f"p={item[0]:g}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
+            label=lambda item: _label(config, item))
     return findings(rows, config)

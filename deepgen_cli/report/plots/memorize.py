@@ -1,4 +1,6 @@
-"""`memorize --plot`: training loss per noise level, and test error vs noise (Zhang et al., Figure 1)."""
+"""`memorize --plot`: Zhang et al.'s Figure 1 (a: training loss per corruption or level, b: the slowdown by level,
+c: error by level) and, with several regularizers, Pereyra et al.'s Figure 1: histograms of predicted max
+probabilities."""
 
 from __future__ import annotations
 
@@ -6,41 +8,117 @@ from deepgen_cli.report.plots import pyplot
 from deepgen_cli.report.record import Report
 
 
+def _baselines(rows: list) -> dict[str, str]:
+    """Per corruption, the regularizer that stands for it: none if the run has it, else the first (as the findings)."""
+    out: dict[str, str] = {}
+    for r in rows:
+        reg = r.get("regularizer", "none")
+        if r["corruption"] not in out or reg == "none":
+            out[r["corruption"]] = reg
+    return out
+
+
+def _loss_curves(ax, rows: list, base: dict, plt) -> None:
+    """One corruption: a curve per level. Several: each at its top level, with true labels (p=0): Figure 1a."""
+    rows = [r for r in rows if r.get("regularizer", "none") == base[r["corruption"]]]
+    if len(base) == 1:
+        key = lambda r: f"p={r['noise']:g}"  # noqa: E731
+        title = f"Training loss, {next(iter(base))}"
+        cmap = plt.get_cmap("viridis")  # levels are ordered: a sequential map
+    else:
+        cmap = plt.get_cmap("tab10")  # corruptions are not: distinct colours
+        top = {k: max(r["noise"] for r in rows if r["corruption"] == k) for k in base}
+        first = next(iter(base))
+        rows = [r for r in rows if r["noise"] == top[r["corruption"]] or (r["noise"] == 0 and r["corruption"] == first)]
+        key = lambda r: "true labels" if r["noise"] == 0 else (  # noqa: E731
+            ("random labels" if r["corruption"] == "labels" else r["corruption"])
+            + ("" if r["noise"] == 1 else f" p={r['noise']:g}"))
+        title = "Training loss by corruption (Zhang Fig. 1a)"
+    names = list(dict.fromkeys(key(r) for r in sorted(rows, key=lambda r: (r["noise"], r["corruption"]))))
+    labelled = set()
+    for r in rows:  # with --repeats, one curve per seed in its setting's colour, labelled once
+        name = key(r)
+        curve = r.get("curve") or []
+        if len(base) == 1:
+            color = cmap(names.index(name) / max(len(names) - 1, 1))
+        else:  # each corruption in its colour of the other panels (matplotlib's cycle is tab10); true labels black
+            color = "black" if r["noise"] == 0 else cmap(list(base).index(r["corruption"]) % 10)
+        ax.plot([c["epoch"] for c in curve], [c["train_loss"] for c in curve], label=None if name in labelled else name,
+                color=color)
+        labelled.add(name)
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="training loss (log scale)", title=title)
+    if labelled:
+        ax.legend(fontsize=8)
+
+
+def _by_level(ax, groups: dict, base: dict, key: str, ylabel: str, title: str) -> bool:
+    """A series per corruption against p from the analysis; error bars are the SD over seeds."""
+    drawn = False
+    for kind, reg in base.items():
+        series = groups.get(f"{kind}/{reg}", {}).get(key, {})
+        points = sorted((float(p), v) for p, v in series.items() if v)
+        if key == "slowdown_by_noise" and points:
+            points = [(0.0, {"mean": 1.0, "sd": 0.0}), *points]  # p=0 is the reference: 1x
+        if not points:
+            continue
+        ax.errorbar([p for p, _ in points], [v["mean"] for _, v in points], yerr=[v["sd"] for _, v in points],
+                    marker="o", capsize=3, label=kind)
+        drawn = True
+    ax.set(xlabel="noise level p", ylabel=ylabel, title=title)
+    if drawn:
+        ax.legend(fontsize=8)
+    return drawn
+
+
+def _test_error(ax, groups: dict, base: dict, rows: list) -> None:
+    for kind, reg in base.items():
+        spread = groups.get(f"{kind}/{reg}", {}).get("by_noise", {})
+        levels = sorted(float(p) for p in spread)
+        stats = [spread[f"{p:g}"].get("test_accuracy") for p in levels]
+        if levels and all(stats):
+            ax.errorbar(levels, [100 * (1 - s["mean"]) for s in stats], yerr=[100 * s["sd"] for s in stats],
+                        marker="o", capsize=3, label=f"{kind} test error")
+    if rows:
+        ax.axhline(100 * (1 - 1 / rows[0]["num_classes"]), color="0.6", linestyle="--", label="chance")
+    ax.set(xlabel="noise level p", ylabel="test error (%)", title="Test error vs noise (Zhang Fig. 1c)")
+    ax.legend(fontsize=8)
+
+
+def _max_probs(ax, rows: list, cmap) -> None:
+    """Pereyra Fig. 1: where each regularizer's test predictions put their max probability, at p=0 (all seeds)."""
+    hists: dict[str, list] = {}
+    for r in rows:
+        if r["noise"] == 0 and r.get("max_prob_hist"):
+            h = hists.setdefault(r.get("regularizer", "none"), [0] * len(r["max_prob_hist"]))
+            hists[r.get("regularizer", "none")] = [a + b for a, b in zip(h, r["max_prob_hist"])]
+    for i, (reg, h) in enumerate(hists.items()):
+        total = max(sum(h), 1)
+        edges = [j / len(h) for j in range(len(h) + 1)]
+        ax.stairs([100 * c / total for c in h], edges, color=cmap(i / max(len(hists) - 1, 1)), label=reg, linewidth=1.5)
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set(xlabel="predicted max probability (test, p=0)", ylabel="% of predictions",
+           title="Output confidence by regularizer (Pereyra Fig. 1)")
+    if hists:
+        ax.legend(fontsize=8)
+
+
 def memorize_plot(report: Report, path: str) -> None:
     plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     rows = sorted((r for r in report.rows if not r.get("error")), key=lambda r: (r["noise"], r.get("seed", 0)))
-    levels = sorted({r["noise"] for r in rows})
-    cmap = plt.get_cmap("viridis")
-    labelled = set()
-    for row in rows:  # with --repeats, one curve per seed in its level's colour, labelled once
-        curve = row.get("curve") or []
-        color = cmap(levels.index(row["noise"]) / max(len(levels) - 1, 1))
-        label = None if row["noise"] in labelled else f"p={row['noise']:g}"
-        labelled.add(row["noise"])
-        left.plot([c["epoch"] for c in curve], [c["train_loss"] for c in curve], color=color, label=label)
-    left.set_yscale("log")
-    left.set_xlabel("epoch")
-    left.set_ylabel("training loss (log scale)")
-    left.set_title(f"Training loss, {rows[0]['corruption'] if rows else ''}")
-    if labelled:
-        left.legend(fontsize=8)
-    left.grid(True, alpha=0.3)
-    spread = report.analysis.get("by_noise", {})
-    for key, marker, name in (("test_accuracy", "o", "test error"), ("train_accuracy", "s", "train error")):
-        stats = [spread.get(f"{p:g}", {}).get(key) for p in levels]
-        if not all(stats):
-            continue
-        # error = 1 - accuracy; the bars are the SD over seeds (zero with one seed)
-        right.errorbar(levels, [100 * (1 - s["mean"]) for s in stats], yerr=[100 * s["sd"] for s in stats],
-                       marker=marker, capsize=3, label=name)
-    if rows:
-        right.axhline(100 * (1 - 1 / rows[0]["num_classes"]), color="0.6", linestyle="--", label="chance")
-    right.set_xlabel("noise level p")
-    right.set_ylabel("error (%)")
-    right.set_title("Error vs noise")
-    right.legend(fontsize=8)
-    right.grid(True, alpha=0.3)
+    base = _baselines(rows)
+    groups = report.analysis.get("groups", {})
+    several_regs = len({r.get("regularizer", "none") for r in rows}) > 1
+    fig, axes = plt.subplots(2, 2, figsize=(12, 9)) if several_regs else plt.subplots(1, 3, figsize=(16, 4.5))
+    axes = list(axes.flat)
+    _loss_curves(axes[0], rows, base, plt)
+    _by_level(axes[1], groups, base, "slowdown_by_noise", "steps to fit / steps at p=0",
+              "Slowdown by noise level (Zhang Fig. 1b)")
+    _test_error(axes[2], groups, base, rows)
+    if several_regs:
+        _max_probs(axes[3], rows, plt.get_cmap("tab10"))
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

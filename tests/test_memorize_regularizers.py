@@ -1,0 +1,194 @@
+"""`memorize --regularizer`: each regularizer changes training, rows carry it, findings compare them paired by seed,
+and calibration figures check by hand."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepgen_cli.engine import train
+from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, build_model, load_data, row_config, run
+from deepgen_cli.engine.memorize import regularizers
+from deepgen_cli.engine.memorize.calibration import expected_calibration_error, summarize
+from deepgen_cli.engine.memorize.paired import paired, t95
+from deepgen_cli.engine.memorize.regularized import regularizer_findings
+from tests.sessions import Recorder
+
+CPU = torch.device("cpu")
+pytestmark = pytest.mark.usefixtures("one_thread")  # as memorize runs: one thread, the same numbers every time
+
+
+def _train(name: str, epochs: int = 8, subset: int = 300):
+    """mlp1x512 trained on digits with regularizer `name` alone, seed 0; returns (model, TrainResult, data)."""
+    config = MemorizeConfig(subset=subset, epochs=epochs, until_fit=False, regularizer=(name,), threads=1)
+    cfg = row_config(config, name)
+    data = load_data(config)
+    model, data = build_model(cfg, data, seed=0, dropout=cfg.dropout)
+    return model, train.train(model, data, train.TrainConfig.of(cfg, seed=0), CPU), data
+
+
+def test_each_regularizer_alone_at_its_default_strength_or_its_flag():
+    config = MemorizeConfig(regularizer=("none", "wd", "all"), weight_decay=1e-3)
+    none, wd, every = (row_config(config, r) for r in ("none", "wd", "all"))
+    assert (none.weight_decay, none.dropout, none.augment, none.label_smoothing, none.confidence_penalty) == (
+        0.0, 0.0, False, 0.0, 0.0)
+    assert wd.weight_decay == 1e-3 and wd.dropout == 0.0  # the flag's strength, the others off
+    assert (every.weight_decay, every.dropout, every.augment, every.label_smoothing, every.confidence_penalty) == (
+        1e-3, 0.5, True, 0.1, 1.0)
+    assert row_config(MemorizeConfig(regularizer=("wd",)), "wd").weight_decay == 5e-4  # Zhang's default
+    flags = MemorizeConfig(weight_decay=1e-3, dropout=0.2)  # no --regularizer: the flags, labelled by what is on
+    assert row_config(flags, "x") is flags and regularizers.label(flags) == "wd+dropout"
+
+
+def test_weight_decay_shrinks_the_weight_norm():
+    norm = lambda m: math.sqrt(sum(float((p.detach() ** 2).sum()) for p in m.parameters()))  # noqa: E731
+    plain, decayed = _train("none")[0], _train("wd")[0]
+    # same seed, same batches: 8 epochs x 3 steps at lr 0.1 with decay 5e-4 pull every weight toward 0
+    assert norm(decayed) < norm(plain)
+
+
+def test_the_confidence_penalty_raises_output_entropy_against_the_same_seed_without_it():
+    plain, penalized = _train("none")[0], _train("confidence-penalty")[0]
+    data = load_data(MemorizeConfig(subset=300))
+    h_plain = train.evaluate(plain, data.x_test, data.y_test, CPU).mean_entropy
+    h_pen = train.evaluate(penalized, data.x_test, data.y_test, CPU).mean_entropy
+    assert h_pen > h_plain + 0.3  # nats; beta = 1 keeps outputs far from one-hot (ln 10 = 2.30 is the maximum)
+
+
+def test_label_smoothing_loss_matches_torch_and_bounds_the_training_loss():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]])
+    y = torch.tensor([0, 1])
+    ours = train.loss_terms(logits, y, label_smoothing=0.1).mean()
+    theirs = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(logits, y)
+    by_hand = (0.9 * F.nll_loss(F.log_softmax(logits, 1), y) - 0.1 * F.log_softmax(logits, 1).mean(1).mean())
+    assert ours.item() == pytest.approx(theirs.item(), abs=1e-6) == pytest.approx(by_hand.item(), abs=1e-6)
+    # 10 classes, smoothing 0.1: targets 0.91 and 0.01, so the loss cannot fall below their entropy, 0.500 nats
+    floor = -(0.91 * math.log(0.91) + 9 * 0.01 * math.log(0.01))
+    assert floor == pytest.approx(0.5003, abs=1e-4)
+    result = _train("label-smoothing", epochs=30)[1]
+    assert floor <= result.epochs[-1].train_loss < floor + 0.2
+    assert _train("none", epochs=30)[1].epochs[-1].train_loss < 0.1  # without it the loss goes far below
+
+
+def test_dropout_and_augment_change_training():
+    model, result, _ = _train("dropout")
+    layers = regularizers.dropout_layers(model)
+    assert [m.p for m in layers] == [0.5]  # mlp1x512: one hidden layer, one dropout layer
+    plain = _train("none")[1]
+    assert [e.train_loss for e in result.epochs] != [e.train_loss for e in plain.epochs]
+    assert [e.train_loss for e in _train("augment")[1].epochs] != [e.train_loss for e in plain.epochs]
+
+
+def test_dropout_is_set_on_models_with_dropout_layers():
+    config = MemorizeConfig(model="mobilenet")
+    data = load_data(MemorizeConfig(subset=20))
+    model, _ = build_model(config, data, seed=0, dropout=0.3)  # mobilenet takes no rate: its layer is set
+    assert [m.p for m in regularizers.dropout_layers(model)] == [0.3]
+    assert regularizers.has_dropout("mobilenet") and not regularizers.has_dropout("densenet-bc-100-k12")
+
+
+def test_ece_by_hand():
+    conf = torch.tensor([0.95, 0.95, 0.55, 0.55])
+    correct = torch.tensor([True, False, True, True])
+    # 10 bins: (0.9, 1] has accuracy 0.5 at confidence 0.95, (0.5, 0.6] accuracy 1 at 0.55: 0.5*0.45 + 0.5*0.45
+    assert expected_calibration_error(conf, correct, bins=10) == pytest.approx(0.45)
+    probs = torch.tensor([[0.995, 0.005], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])
+    cal = summarize(probs, torch.tensor([0, 1, 1, 0]))
+    assert cal.confident_fraction == 0.25 and cal.mean_confidence == pytest.approx((0.995 + 0.7 + 0.6 + 0.5) / 4)
+    assert sum(cal.max_prob_hist) == 4 and cal.max_prob_hist[19] == 1 and cal.max_prob_hist[9] == 1  # 0.995, 0.5
+    # 15 bins: 0.995 right, 0.7 right, 0.6 wrong, 0.5 right, each alone in its bin: (0.005 + 0.3 + 0.6 + 0.5) / 4
+    assert cal.ece == pytest.approx((0.005 + 0.3 + 0.6 + 0.5) / 4)
+
+
+def test_paired_interval_by_hand():
+    assert t95(2) == 4.303 and t95(11) == 2.228  # 11 is not listed: the smaller df's wider value
+    wide = paired({0: 1.0, 1: 2.0, 2: 3.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    assert (wide.mean, wide.sd) == (2.0, 1.0) and wide.half_width == pytest.approx(4.303 / math.sqrt(3))
+    assert not wide.above_zero  # 2 - 2.484 < 0: the spread swallows it
+    tight = paired({0: 2.0, 1: 2.1, 2: 1.9}, {0: 0.0, 1: 0.0, 2: 0.0})
+    assert tight.above_zero and not tight.below_zero
+    assert not paired({0: 5.0}, {0: 0.0}).above_zero  # one seed: no spread, no verdict
+
+
+def _row(reg, p, seed, test_acc, fit_epoch=20, train_acc=1.0, confident=0.5, ece=0.02, confidence=0.97):
+    return MemorizeRow(seed, "mlp1x512", "digits", "labels", p, 0, p, train_acc, test_acc, train_acc - test_acc,
+                       fit_epoch, fit_epoch and 11 * fit_epoch, 0.1, fit_epoch or 300, 1.0, 0.01, 0.1, 0.2, 1.0,
+                       1347, 450, 10, regularizer=reg, ece=ece, confident_fraction=confident,
+                       test_mean_confidence=confidence)
+
+
+def _claims(rows):
+    return {f.claim.split(":")[0]: f for f in regularizer_findings(rows, MemorizeConfig()).findings}
+
+
+def test_regularizer_findings_follow_the_numbers():
+    base = [_row("none", 0.0, s, a) for s, a in enumerate((0.970, 0.965, 0.975))]
+    base += [_row("none", 1.0, s, 0.1, fit_epoch=60) for s in range(3)]
+    cp = [_row("confidence-penalty", 0.0, s, a + 0.010, confident=0.0, ece=0.2, confidence=0.6)
+          for s, a in enumerate((0.970, 0.965, 0.975))]
+    cp += [_row("confidence-penalty", 1.0, s, 0.1, fit_epoch=None, train_acc=0.6) for s in range(3)]
+    by = _claims(base + cp)
+    assert by["Explicit regularization is not necessary for generalization"].reproduced  # +1.0 point < 5.15
+    assert not by["Regularization does not prevent memorization"].reproduced  # 60% train accuracy at p=1
+    over = by["The confidence penalty lowers over-confidence"]
+    assert over.reproduced and "-50.0 points ± 0.0" in over.measured and "penalty -38.0 points" in over.measured
+    assert by["The confidence penalty lowers test error against none (Pereyra's MNIST table"].reproduced
+    assert by["The confidence penalty does not hurt test error against none (its error is not higher beyond the "
+              "95% interval of the paired difference)"].reproduced
+    # a 6-point gain is more than Zhang's largest: regularization looks necessary here
+    big = _claims(base + [_row("augment", 0.0, s, a + 0.06) for s, a in enumerate((0.970, 0.965, 0.975))])
+    assert not big["Explicit regularization is not necessary for generalization"].reproduced
+    # the same mean gain with a seed spread that swallows it: no improvement claimed
+    noisy = [_row("confidence-penalty", 0.0, s, a + d, confident=0.0) for s, (a, d) in
+             enumerate(zip((0.970, 0.965, 0.975), (0.04, -0.03, 0.02)))]
+    assert not _claims(base + noisy)["The confidence penalty lowers test error against none (Pereyra's MNIST table"
+                                     ].reproduced
+
+
+def test_arpit_dropout_hinders_noise_more_than_real_data():
+    rows = [_row("none", 0.0, s, 0.97, fit_epoch=15) for s in range(3)]
+    rows += [_row("none", 1.0, s, 0.1, fit_epoch=60) for s in range(3)]
+    rows += [_row("dropout", 0.0, s, 0.97, fit_epoch=e) for s, e in enumerate((20, 21, 19))]  # ~1.33x
+    slow = [_row("dropout", 1.0, s, 0.1, fit_epoch=e) for s, e in enumerate((240, 250, 230))]  # ~4x
+    arpit = "Dropout hinders fitting noise more than learning real data, "
+    f = next(f for f in regularizer_findings(rows + slow, MemorizeConfig()).findings if f.claim.startswith(arpit[:40]))
+    assert f.reproduced and "random labels 4.00x" in f.measured
+    same = [_row("dropout", 1.0, s, 0.1, fit_epoch=e) for s, e in enumerate((80, 84, 76))]  # ~1.33x too
+    f = next(f for f in regularizer_findings(rows + same, MemorizeConfig()).findings if f.claim.startswith(arpit[:40]))
+    assert not f.reproduced
+
+
+def test_cli_regularizer_sweep_with_noise_repeats_and_resume(cli, tmp_path):
+    out = tmp_path / "r.json"
+    args = ("--noise", "0,1", "--subset", "100", "--epochs", "3", "--repeats", "2", "-q", "-f", "json", "-o", out)
+    first = json.loads(cli("memorize", "--regularizer", "none", *args).stdout)
+    again = cli("memorize", "--regularizer", "none,wd,label-smoothing", "--resume", *args)
+    assert again.exit_code == 0, again.stderr
+    record = json.loads(again.stdout)
+    assert [(r["regularizer"], r["noise"], r["seed"]) for r in record["rows"]] == [
+        (reg, p, s) for reg in ("none", "wd", "label-smoothing") for p in (0.0, 1.0) for s in (0, 1)]
+    assert [r["train_time_s"] for r in record["rows"][:4]] == [r["train_time_s"] for r in first["rows"]]  # reused
+    assert record["config"]["regularizer"] == ["none", "wd", "label-smoothing"]
+    assert all(0 <= r["ece"] <= 1 and sum(r["max_prob_hist"]) == 450 for r in record["rows"])
+    assert "by_regularizer" in record["analysis"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--regularizer", "none,wd", "--dropout", "0.3"), "--dropout: sets the strength of dropout, which"),
+    (("--regularizer", "none,l2"), "--regularizer: must be a comma list of: none, wd"),
+    (("--regularizer", "dropout", "--model", "densenet-bc-100-k12"), "--regularizer dropout: densenet-bc-100-k12 has"),
+    (("--corruption", "gaussian", "--corrupt-test"), "--corrupt-test: corrupts test labels"),
+])
+def test_regularizer_options_refused_with_one_line(cli, args, message):
+    result = cli("memorize", *args, "--quiet")
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
+def test_engine_rows_carry_the_regularizer_and_calibration():
+    s = Recorder()
+    run(MemorizeConfig(noise=(0.0,), subset=100, epochs=2, regularizer=("none", "confidence-penalty")), CPU, s)
+    assert [r.regularizer for r in s.rows] == ["none", "confidence-penalty"]
+    assert all(r.ece is not None and len(r.max_prob_hist) == 20 for r in s.rows)
