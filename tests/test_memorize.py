@@ -169,3 +169,18 @@ def test_resume_reuses_levels_already_measured(cli, tmp_path):
     assert [r["noise"] for r in again["rows"]] == [0.0, 1.0]
     other = json.loads(cli("memorize", "--noise", "0", "--resume", "--lr", "0.05", *args).stdout)
     assert other["rows"][0]["train_time_s"] != first["rows"][0]["train_time_s"]  # another config: measured anew
+
+
+def test_the_curve_holds_test_accuracy_and_the_table_the_epochs_run(cli, one_thread):
+    import json as json_mod
+
+    result = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "--eval-every", "2",
+                 "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    row = json_mod.loads(result.stdout)["rows"][0]
+    tests = [c["test_accuracy"] for c in row["curve"]]
+    assert [t is not None for t in tests] == [False, True, False, True, False, True]
+    best = max(t for t in tests if t is not None)
+    assert row["best_test_accuracy"] == best and tests[row["best_test_epoch"] - 1] == best
+    table = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "-q").stdout
+    assert "epochs run" in table and "s run" in table

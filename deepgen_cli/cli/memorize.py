@@ -32,11 +32,16 @@ REGULARIZER_COLUMNS = [
 ]
 
 
+# Without --until-fit the run goes on past the fit: the epochs and seconds it ran differ from those to 100%.
+RAN_COLUMNS = [Column("epochs_run", "epochs run", text), Column("train_time_s", "s run", fixed(2))]
+
+
 def columns(config: MemorizeConfig) -> list[Column]:
+    out = COLUMNS if config.until_fit else [*COLUMNS[:-2], *RAN_COLUMNS, *COLUMNS[-2:]]
     if config.regularizer is None:
-        return COLUMNS
-    at = [c.key for c in COLUMNS].index("noise")  # the regularizer next to the corruption
-    return [*COLUMNS[:at], REGULARIZER_COLUMNS[0], *COLUMNS[at:], *REGULARIZER_COLUMNS[1:]]
+        return out
+    at = [c.key for c in out].index("noise")  # the regularizer next to the corruption
+    return [*out[:at], REGULARIZER_COLUMNS[0], *out[at:], *REGULARIZER_COLUMNS[1:]]
 
 
 def register(app: typer.Typer) -> None:

@@ -137,7 +137,9 @@ class MemorizeRow:
     test_examples: int
     num_classes: int
     fit_label: str = ""  # fit_epoch as text, or "not reached" (the table renders None as blank)
-    curve: list = field(default_factory=list)  # per epoch: train_loss, train_accuracy, lr, seconds
+    curve: list = field(default_factory=list)  # per epoch: train_loss, train_accuracy, test_accuracy, lr, seconds
+    best_test_accuracy: float | None = None  # the learning curve's highest test accuracy (every --eval-every epochs)
+    best_test_epoch: int | None = None
     regularizer: str = "none"  # a --regularizer entry, or what the flags turn on ("wd+dropout")
     test_corrupted: int = 0  # test examples corrupted too (shuffled pixels; labels with --corrupt-test)
     ece: float | None = None  # expected calibration error on the test set, 15 bins
@@ -204,7 +206,8 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regu
     def on_epoch(s: train.EpochStats) -> None:
         session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
 
-    result = train.train(model, noisy, train_config(cfg, seed), device, on_epoch=on_epoch)
+    result = train.train(model, noisy, train_config(cfg, seed), device, on_epoch=on_epoch,
+                         test=(noisy.x_test, noisy.y_test))  # the learning curve's test accuracy
     session.progress(f"{label}: evaluating")
     on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
     on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean unless stats.test_corrupted
@@ -221,11 +224,19 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regu
         train_examples=len(noisy.y_train), test_examples=len(clean.y_test), num_classes=clean.num_classes,
         fit_label=str(result.fit_epoch) if result.fit_epoch else "not reached",
         curve=[{"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
-                "lr": e.lr, "seconds": e.seconds} for e in result.epochs],
+                "test_accuracy": e.test_accuracy, "lr": e.lr, "seconds": e.seconds} for e in result.epochs],
+        **best_test(result.epochs),
         regularizer=regularizer, test_corrupted=stats.test_corrupted, ece=cal.ece,
         confident_fraction=cal.confident_fraction, max_prob_hist=cal.max_prob_hist,
         test_mean_confidence=cal.mean_confidence,
     )
+
+
+def best_test(epochs: list[train.EpochStats]) -> dict:
+    """The best test accuracy of the learning curve and its epoch (Zhang et al.'s early-stopping remark)."""
+    scored = [e for e in epochs if e.test_accuracy is not None]
+    best = max(scored, key=lambda e: e.test_accuracy, default=None)  # the first of equals: the earliest epoch
+    return {"best_test_accuracy": best.test_accuracy if best else None, "best_test_epoch": best.epoch if best else None}
 
 
 def plan(config: MemorizeConfig) -> list[tuple[str, str, float, int]]:
