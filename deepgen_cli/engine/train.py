@@ -153,12 +153,14 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
           on_epoch: Callable[[EpochStats], None] | None = None,
           on_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           before_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
-          batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None) -> TrainResult:
+          batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None,
+          lr_at: Callable[[int], float] | None = None) -> TrainResult:
     """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
 
     on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
     epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
     after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
+    lr_at(step) gives the learning rate of each step (0-based), replacing cfg.lr and its per-epoch decay.
     """
     device = torch.device(device)
     cfg.check()
@@ -197,6 +199,10 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             xb, yb = x_all[idx], y_all[idx]
             if cfg.augment:
                 xb = augment(xb, gen)
+            if lr_at is not None:
+                lr = lr_at(step)
+                for group in opt.param_groups:
+                    group["lr"] = lr
             if before_step is not None:
                 before_step(step + 1, epoch, xb, yb)
             if amp is None:
