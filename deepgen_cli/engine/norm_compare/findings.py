@@ -16,6 +16,11 @@ from deepgen_cli.engine.outcome import Finding, Outcome
 MIN_SEEDS = 2  # a seed spread needs two seeds
 
 
+def _measured(claim: str, measured: str, reproduced: bool) -> Finding:
+    """A verdict computed from this run's own numbers (the one place that builds the findings)."""
+    return Finding(claim=claim, measured=measured, reproduced=reproduced)
+
+
 def where(m: int, sampling: str, k: int | None = None) -> str:
     return f"microbatch {m} " + ("i.i.d." if sampling == "iid" else f"non-i.i.d. (K={k})" if k else "non-i.i.d.")
 
@@ -48,7 +53,7 @@ def _premise(acc, ref, hard, k, analysis) -> tuple[list[Finding], dict]:
                 f"{100 * mean(base.values()):.1f} ± {100 * sd(base.values()):.1f}%; " + "; ".join(parts)
                 + " (yes needs, in every one of these settings, a loss larger than its seed spread "
                   "sqrt(SD_reference^2 + SD^2))")
-    return [Finding("Batch norm loses accuracy at small or non-i.i.d. microbatches (Ioffe 2017's premise)",
+    return [_measured("Batch norm loses accuracy at small or non-i.i.d. microbatches (Ioffe 2017's premise)",
                     measured, all(o["holds"] for o in out))], losses
 
 
@@ -75,9 +80,9 @@ def _recovery(acc, hard, losses, k, analysis) -> list[Finding]:
             "accuracy)")
     head = "renorm − batch norm, eval-mode test accuracy, paired by seed (same initial weights and minibatches): "
     if not verdicts:
-        return [Finding(claim, "batch norm lost no more than the seed spread in any small or non-i.i.d. setting "
+        return [_measured(claim, "batch norm lost no more than the seed spread in any small or non-i.i.d. setting "
                         "(finding above): there is nothing to recover; " + head + "; ".join(parts), False)]
-    return [Finding(claim, head + "; ".join(parts) + rule, all(verdicts))]
+    return [_measured(claim, head + "; ".join(parts) + rule, all(verdicts))]
 
 
 def _gap(tv, hard, k, analysis) -> list[Finding]:
@@ -92,7 +97,7 @@ def _gap(tv, hard, k, analysis) -> list[Finding]:
         parts.append(f"{where(*h, k)} {mean(bn.values()):.3f} vs {mean(brn.values()):.3f} (paired difference "
                      f"{mean(d):.3f} ± {sd(d):.3f}: {'yes' if mean(d) > sd(d) else 'no'})")
     analysis["output_gap_tv"] = out
-    return [Finding("Training with batch renorm sees the inference function: its train/eval output gap is smaller "
+    return [_measured("Training with batch renorm sees the inference function: its train/eval output gap is smaller "
                     "than batch norm's at small and non-i.i.d. microbatches (Ioffe 2017)",
                     "mean total-variation distance (0 to 1) between batch-statistics and eval-mode softmax outputs "
                     "on test minibatches drawn like the training ones, batch norm vs renorm: " + "; ".join(parts)
@@ -116,7 +121,7 @@ def _step_cost(timing: dict, config, analysis) -> list[Finding]:
         parts.append(f"microbatch {m}: {ratio:.2f}x (batch norm against its copy {min(self_ratios):.2f}-"
                      f"{max(self_ratios):.2f}x, so a tolerance of x{math.exp(tol):.2f}): {'yes' if ok else 'no'}")
     analysis["step_cost"] = out
-    return [Finding("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
+    return [_measured("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
                     f"training step time renorm / batch norm, geometric mean over {config.timing_blocks} "
                     f"interleaved blocks of {config.timing_steps} steps: " + "; ".join(parts)
                     + " (yes needs the ratio within the largest deviation of batch norm from an identical batch "

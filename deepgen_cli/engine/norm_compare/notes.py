@@ -27,7 +27,7 @@ def _protocol(rows, config, n_train) -> str:
     return (f"gradient minibatch {config.batch_size} (one SGD step, loss averaged over it); batch norm and renorm "
             f"statistics over microbatches of {', '.join(map(str, sorted(set(config.microbatch))))} inside it, each "
             f"normalized on its own; {config.model}, {lr}, momentum {config.momentum:g}, weight decay "
-            f"{config.weight_decay:g}; {config.epochs} epochs of {n_train} training examples, the last partial "
+            f"{config.weight_decay:g}; {config.epochs} epoch{'s' if config.epochs > 1 else ''} of {n_train} training examples, the last partial "
             f"minibatch of each epoch dropped ({shown}); the same initial weights and minibatches for every norm "
             f"and microbatch at a seed")
 
@@ -50,7 +50,8 @@ def _renorm(rows, config) -> str | None:
         return None
     parts = [f"{_where(m, s)}: r/d active {mean(r.renorm_active_steps for r in v):.0f} of "
              f"{mean(r.steps for r in v):.0f} steps, r clipped {mean(r.r_clipped_fraction for r in v):.0%}, "
-             f"d {mean(r.d_clipped_fraction for r in v):.0%} of their values" for (m, s), v in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+             f"d {mean(r.d_clipped_fraction for r in v):.0%} of their values"
+             for (m, s), v in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     return (f"batch renorm: rmax {config.rmax:g}, dmax {config.dmax:g}; plain batch norm for the first "
             f"{config.warmup_fraction:.2%} of the steps, dmax reached at {config.dmax_fraction:.2%}, rmax at "
             f"{config.rmax_fraction:.2%} (the paper's 5k / 25k / 40k steps as shares of 80k); seed means: "
@@ -78,8 +79,8 @@ def _unstable(acc) -> list[str]:
         if len(v) >= 2 and sd(v.values()) > UNSTABLE_SD:
             seeds = ", ".join(f"{100 * v[k]:.1f}%" for k in sorted(v))
             out.append(f"{norm}, {_where(m, s)}: seeds {min(v)}-{max(v)} reached {seeds} (SD "
-                       f"{100 * sd(v.values()):.0f} points): a seed collapsed or stalled, so the mean is not a "
-                       f"typical run")
+                       f"{100 * sd(v.values()):.0f} points): runs far apart (an unstable or collapsed seed), so "
+                       f"the mean is not a typical run")
     return out
 
 
