@@ -201,3 +201,24 @@ def test_iid_batches_drop_or_merge_the_tail():
     assert [len(b) for b in iid_batches(1347, 32, gen(), drop_last=True)] == [32] * 42
     assert [len(b) for b in iid_batches(450, 32, gen())][-2:] == [32, 2]
     assert [len(b) for b in iid_batches(65, 32, gen())] == [32, 33]  # a lone example joins the one before
+
+
+def test_a_training_step_reads_nothing_back_from_the_device(monkeypatch):
+    """On a GPU, int(tensor), float(tensor), bool(tensor), .item() and .tolist() wait for the device: the
+    schedule and the clip counts must not use them (the layer once read its step counter with int())."""
+    model = _mlp("renorm", microbatch=4, schedule=RenormSchedule(3.0, 5.0, 1, 3, 2)).train()
+    bn = _mlp("batch", microbatch=4, bn_momentum=0.01).train()
+    x = torch.randn(16, 1, 8, 8)
+
+    def refuse(*_args, **_kw):
+        raise AssertionError("host sync")
+
+    for name in ("__int__", "__float__", "__bool__", "item", "tolist"):
+        monkeypatch.setattr(torch.Tensor, name, refuse)
+    with pytest.raises(AssertionError, match="host sync"):
+        int(torch.tensor(3))  # the trap works
+    for net in (model, bn):
+        for _ in range(4):  # through the warmup (steps 0, 1: rmax 1, dmax 0) and into the ramps
+            net(x).square().mean().backward()
+    monkeypatch.undo()
+    assert model[2].step == 4 and model[2].active_steps == 2 and model[2].values == 2 * 4  # 4 microbatches a step
