@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from deepgen_cli.engine.norm_compare.notes import notes_for
-from deepgen_cli.engine.norm_compare.spread import by_cell, geomean, mean, paired, sd
+from deepgen_cli.engine.norm_compare.spread import by_cell, mean, paired, sd
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 MIN_SEEDS = 2  # a seed spread needs two seeds
@@ -106,26 +106,29 @@ def _gap(tv, hard, k, analysis) -> list[Finding]:
 
 
 def _step_cost(timing: dict, config, analysis) -> list[Finding]:
-    """Renorm/BN step-time ratio against the band that BN shows against an identical BN in the same blocks."""
+    """Renorm/BN step-time ratio against the band of an identical BN model timed in the same blocks."""
     if not timing:
         return []
     parts, verdicts, out = [], [], {}
     for m, t in sorted(timing.items()):
-        ratio = geomean([r / b for r, b in zip(t["renorm"], t["batch"])])
-        self_ratios = [a / b for a, b in zip(t["batch again"], t["batch"])]
-        tol = max(abs(math.log(x)) for x in self_ratios)
-        ok = abs(math.log(ratio)) <= tol
+        logs = [math.log(r / b) for r, b in zip(t["renorm"], t["batch"])]
+        self_logs = [math.log(a / b) for a, b in zip(t["batch again"], t["batch"])]
+        # |bias| + 2 standard errors of BN'/BN's mean log ratio over the same number of blocks: what an
+        # identical model's ratio reaches by chance about 1 time in 20 on this machine at this load.
+        tol = abs(mean(self_logs)) + 2 * sd(self_logs) / math.sqrt(len(self_logs))
+        ok = abs(mean(logs)) <= tol
         verdicts.append(ok)
-        out[str(m)] = {"renorm_over_batch": ratio, "batch_over_batch": self_ratios, "log_tolerance": tol,
-                       "blocks_ms": t}
-        parts.append(f"microbatch {m}: {ratio:.2f}x (batch norm against its copy {min(self_ratios):.2f}-"
-                     f"{max(self_ratios):.2f}x, so a tolerance of x{math.exp(tol):.2f}): {'yes' if ok else 'no'}")
+        out[str(m)] = {"renorm_over_batch": math.exp(mean(logs)), "batch_again_over_batch": math.exp(mean(self_logs)),
+                       "log_tolerance": tol, "blocks_ms": t}
+        parts.append(f"microbatch {m}: {math.exp(mean(logs)):.2f}x (batch norm against its copy "
+                     f"{math.exp(mean(self_logs)):.2f}x, blocks {math.exp(min(self_logs)):.2f}-"
+                     f"{math.exp(max(self_logs)):.2f}x: a tolerance of x{math.exp(tol):.2f}): {'yes' if ok else 'no'}")
     analysis["step_cost"] = out
     return [_measured("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
-                    f"training step time renorm / batch norm, geometric mean over {config.timing_blocks} "
-                    f"interleaved blocks of {config.timing_steps} steps: " + "; ".join(parts)
-                    + " (yes needs the ratio within the largest deviation of batch norm from an identical batch "
-                      "norm model in the same blocks, at every microbatch)", all(verdicts))]
+                      f"training step time renorm / batch norm, geometric mean over {config.timing_blocks} "
+                      f"interleaved blocks of {config.timing_steps} steps: " + "; ".join(parts)
+                      + " (yes needs the ratio within |bias| + 2 standard errors of batch norm against an identical "
+                        "batch norm model timed in the same blocks, at every microbatch)", all(verdicts))]
 
 
 def findings(rows: list, config, n_train: int, timing: dict | None = None) -> Outcome:

@@ -1,4 +1,4 @@
-"""The few statistics norm-compare's verdicts use: means, seed SDs, paired differences, geometric means.
+"""The few statistics norm-compare's verdicts use: means, seed SDs, paired differences.
 Accuracies come in cells: (norm, microbatch, sampling) -> {seed: value}."""
 
 from __future__ import annotations
@@ -24,10 +24,6 @@ def sd(values: Iterable[float]) -> float:
 def paired(a: dict, b: dict) -> list[float]:
     """a[seed] - b[seed] for the seeds both have, in seed order."""
     return [a[s] - b[s] for s in sorted(a) if s in b]
-
-
-def geomean(values: Iterable[float]) -> float:
-    return math.exp(mean(math.log(x) for x in values))
 
 
 def by_cell(rows, field: str) -> dict[tuple[str, int | None, str], dict[int, float]]:
