@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from deepgen_cli.engine.norm_compare.notes import notes_for
+from deepgen_cli.engine.norm_compare.notes import PAPER, notes_for
 from deepgen_cli.engine.norm_compare.spread import by_cell, mean, paired, sd
 from deepgen_cli.engine.outcome import Finding, Outcome
 
@@ -54,7 +54,7 @@ def _premise(acc, ref, hard, k, analysis) -> tuple[list[Finding], dict]:
                 + " (yes needs, in every one of these settings, a loss larger than its seed spread "
                   "sqrt(SD_reference^2 + SD^2))")
     return [_measured("Batch norm loses accuracy at small or non-i.i.d. microbatches (Ioffe 2017's premise)",
-                    measured, all(o["holds"] for o in out))], losses
+                      measured, all(o["holds"] for o in out))], losses
 
 
 def _recovery(acc, hard, losses, k, analysis) -> list[Finding]:
@@ -81,7 +81,7 @@ def _recovery(acc, hard, losses, k, analysis) -> list[Finding]:
     head = "renorm − batch norm, eval-mode test accuracy, paired by seed (same initial weights and minibatches): "
     if not verdicts:
         return [_measured(claim, "batch norm lost no more than the seed spread in any small or non-i.i.d. setting "
-                        "(finding above): there is nothing to recover; " + head + "; ".join(parts), False)]
+                          "(finding above): there is nothing to recover; " + head + "; ".join(parts), False)]
     return [_measured(claim, head + "; ".join(parts) + rule, all(verdicts))]
 
 
@@ -98,11 +98,11 @@ def _gap(tv, hard, k, analysis) -> list[Finding]:
                      f"{mean(d):.3f} ± {sd(d):.3f}: {'yes' if mean(d) > sd(d) else 'no'})")
     analysis["output_gap_tv"] = out
     return [_measured("Training with batch renorm sees the inference function: its train/eval output gap is smaller "
-                    "than batch norm's at small and non-i.i.d. microbatches (Ioffe 2017)",
-                    "mean total-variation distance (0 to 1) between batch-statistics and eval-mode softmax outputs "
-                    "on test minibatches drawn like the training ones, batch norm vs renorm: " + "; ".join(parts)
-                    + " (yes needs batch norm's gap above renorm's by more than the SD of the per-seed differences "
-                      "in every setting)", all(verdicts))]
+                      "than batch norm's at small and non-i.i.d. microbatches (Ioffe 2017)",
+                      "mean total-variation distance (0 to 1) between batch-statistics and eval-mode softmax outputs "
+                      "on test minibatches drawn like the training ones, batch norm vs renorm: " + "; ".join(parts)
+                      + " (yes needs batch norm's gap above renorm's by more than the SD of the per-seed differences "
+                        "in every setting)", all(verdicts))]
 
 
 def _step_cost(timing: dict, config, analysis) -> list[Finding]:
@@ -133,21 +133,19 @@ def _step_cost(timing: dict, config, analysis) -> list[Finding]:
 
 def findings(rows: list, config, n_train: int, timing: dict | None = None) -> Outcome:
     """The four verdicts (each only when the run has what it needs) and the notes."""
-    analysis: dict = {}
+    analysis: dict = {"paper": PAPER}
     acc, tv = by_cell(rows, "test_accuracy"), by_cell(rows, "output_gap_tv")
     ref, hard = hard_settings(rows)
     k = config.non_iid or None
     found: list[Finding] = []
     short = False
     if ref and hard:
-        tested = [h for h in hard if ("batch", *h) in acc]
-        cells = [acc[("batch", *ref)]] + [acc[("batch", *h)] for h in tested]
-        if min(len(c) for c in cells) < MIN_SEEDS:
+        if min(len(acc[("batch", *c)]) for c in [ref, *hard]) < MIN_SEEDS:
             short = True
         else:
-            premise, losses = _premise(acc, ref, tested, k, analysis)
+            premise, losses = _premise(acc, ref, hard, k, analysis)
             found += premise
-            both = [h for h in tested if ("renorm", *h) in acc and len(acc[("renorm", *h)]) >= MIN_SEEDS]
+            both = [h for h in hard if ("renorm", *h) in acc and len(acc[("renorm", *h)]) >= MIN_SEEDS]
             if both:
                 found += _recovery(acc, both, losses, k, analysis) + _gap(tv, both, k, analysis)
     found += _step_cost(timing or {}, config, analysis)
