@@ -1,6 +1,6 @@
 """Batch renorm against batch norm on the same convnet: training step time and inference latency.
 
-Run: python benchmarks/bench_norm.py [--width 32] [--image-size 32] [--batch-size 32] [--min-time 1.0]
+Run: python benchmarks/bench_norm.py [--model cnn] [--image-size 32] [--batch-size 32] [--microbatch 4] [--min-time 1.0]
 Prints medians and BRN/BN ratios measured in this one run (the paper: same speed; identical inference),
 inference both as built and after folding each norm into the preceding convolution.
 """
@@ -53,20 +53,22 @@ def main() -> None:
     parser.add_argument("--in-channels", type=int, default=3)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--microbatch", type=int, default=None,
+                        help="examples per batch (re)norm statistic inside the minibatch (default: all of it)")
     parser.add_argument("--min-time", type=float, default=1.0, help="seconds of timed runs per side and measure")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1, as norm-compare uses)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     shape = dict(in_channels=args.in_channels, image_size=args.image_size, num_classes=10)
-    bn = norms.build(args.model, "batch", **shape)
-    brn = norms.build(args.model, "renorm", **shape)
+    bn = norms.build(args.model, "batch", microbatch=args.microbatch, **shape)
+    brn = norms.build(args.model, "renorm", microbatch=args.microbatch, **shape)
     brn.load_state_dict({k: v for k, v in bn.state_dict().items() if k in brn.state_dict()}, strict=False)
     x = torch.randn(args.batch_size, args.in_channels, args.image_size, args.image_size)
     y = torch.randint(0, 10, (args.batch_size,))
     per = args.min_time / 4
     print(f"torch {torch.__version__}, {args.threads} threads, {args.model} {args.in_channels}x{args.image_size}"
-          f"x{args.image_size}, batch {args.batch_size}")
+          f"x{args.image_size}, batch {args.batch_size}, microbatch {args.microbatch or args.batch_size}")
     print(f"{'measure':<34}{'BN ms':>10}{'BRN ms':>10}{'BRN/BN':>9}")
 
     def show(label, pair):

@@ -29,8 +29,9 @@ def _memorize():
 def _norm_compare():
     from deepgen_cli.engine.norm_compare import NormCompareConfig, run
 
-    return run(NormCompareConfig(norms=("batch", "renorm"), dataset="synthetic", subset=96, batch_sizes=(4, 16),
-                               epochs=1), CPU, Recorder())
+    return run(NormCompareConfig(norms=("batch", "renorm"), dataset="synthetic", subset=96, batch_size=16,
+                                 microbatch=(4, 16), repeats=2, epochs=1, timing_blocks=2, timing_steps=2), CPU,
+               Recorder())
 
 
 def _probe_trained():

@@ -9,7 +9,8 @@ SYNTHETIC = ("--dataset", "synthetic", "--synthetic-shape", "3x8x8", "--syntheti
 FAST = {
     "memorize": ("--noise", "1", "--epochs", "1"),
     "probe": ("--epochs", "1", "--layers", "input,6", "--cka-examples", "0", "--no-control"),
-    "norm-compare": ("--norms", "batch", "--batch-size", "4", "--non-iid", "0", "--epochs", "1"),
+    "norm-compare": ("--norms", "batch", "--batch-size", "4", "--microbatch", "2,4", "--non-iid", "0", "--epochs", "1",
+                     "--repeats", "1"),
 }
 
 

@@ -62,5 +62,6 @@ def test_probe_numeric_options(epochs, batch, lr, probe_lr, max_mb, cka, subset)
 @given(batch=numbers, non_iid=numbers, rmax=numbers, dmax=numbers, momentum=numbers, warmup=numbers, groups=numbers)
 def test_norm_compare_numeric_options(batch, non_iid, rmax, dmax, momentum, warmup, groups):
     check(["norm-compare", "--quiet", "--norms", "batch,renorm", "--subset", "40", "--epochs", "1",
-           "--batch-size", batch, "--non-iid", _capped(non_iid, 2), "--rmax", rmax, "--dmax", dmax,
-           "--renorm-momentum", momentum, "--warmup-steps", warmup, "--groups", groups])
+           "--repeats", "1", "--batch-size", batch, "--microbatch", "2", "--non-iid", _capped(non_iid, 2),
+           "--rmax", rmax, "--dmax", dmax, "--renorm-momentum", momentum, "--warmup-fraction", warmup,
+           "--groups", groups])

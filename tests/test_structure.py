@@ -113,7 +113,7 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
             for short in o.flags[1:]:
                 shorts.setdefault(short, set()).add(o.flag)
     twice = {flag for flag, ids in specs.items() if len(ids) > 1}
-    assert twice == {"--batch-size"}  # norm-compare's list of batch sizes, until issue 11 makes it the minibatch
+    assert twice == set()
     assert shorts == {"-m": {"--model", "--models"}, "-d": {"--dataset"}, "-e": {"--epochs"},
                       "-b": {"--batch-size"}, "-p": {"--noise"}, "-f": {"--format"}, "-o": {"--output"},
                       "-q": {"--quiet"}}

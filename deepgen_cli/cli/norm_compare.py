@@ -1,4 +1,5 @@
-"""`deepgen norm-compare`: batch norm vs batch renorm (and group norm, no norm) at small and non-i.i.d. minibatches."""
+"""`deepgen norm-compare`: batch norm vs batch renorm (and group norm, no norm) at small microbatches and on
+non-i.i.d. minibatches."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from deepgen_cli.report.table import Column, count, fixed, percent, text
 
 COLUMNS = [
     Column("norm", "norm", text, numeric=False),
-    Column("batch_size", "batch"),
+    Column("microbatch", "micro", text),  # empty for group norm and none: per example
     Column("sampling", "sampling", text, numeric=False),
     Column("seed", "seed"),
     Column("test_accuracy", "test acc (eval)", percent),
@@ -18,6 +19,8 @@ COLUMNS = [
     Column("output_gap_tv", "train/eval gap", fixed(3)),
     Column("train_accuracy", "train acc", percent),
     Column("steps", "steps", count),
+    Column("renorm_active_steps", "r/d steps", count),
+    Column("r_clipped_fraction", "r clipped", percent),
     Column("train_step_ms", "step ms", fixed(2)),
     Column("latency_ms_median", "latency ms", fixed(3)),
 ]
@@ -25,6 +28,6 @@ COLUMNS = [
 
 def register(app: typer.Typer) -> None:
     experiment(app, "norm-compare", NormCompareConfig, run, lambda config: (COLUMNS, "Batch norm vs batch renorm"),
-               plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "batch_sizes", "repeats"),
-               help="Train one network with batch norm, batch renorm, group norm and none, at small and non-i.i.d. "
-                    "minibatches.")
+               plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "microbatch", "repeats"),
+               help="Train one network with batch norm, batch renorm, group norm and none, with batch statistics "
+                    "from small microbatches and on non-i.i.d. minibatches.")

@@ -1,35 +1,43 @@
-"""One architecture with its normalization swapped (batch, renorm, group, none); non-i.i.d. batch
-orders; batch-statistics copies; conv-norm folding for inference."""
+"""One architecture with its normalization swapped (batch and renorm over microbatches, group, none);
+batch-statistics copies; conv-norm folding for inference. Batch orders live in engine/data/sampling.py."""
 
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from torch import nn
 
 from deepgen_cli.engine import models
 from deepgen_cli.engine.layers.batch_renorm import (RenormSchedule, _BatchRenorm, BatchRenorm1d, BatchRenorm2d,
-                                             to_batch_norm)
+                                                    to_batch_norm)
+from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroBatchNorm1d, MicroBatchNorm2d
 from deepgen_cli.engine.errors import UsageError
 
 NORMS = ("batch", "renorm", "group", "none")
 _BN = nn.modules.batchnorm._BatchNorm
-BN_MODELS = ("cnn", "inception-small")  # registry models built with batch norm
+BN_MODELS = ("mlp-bn", "cnn-deep", "cnn", "inception-small")  # registry models built with batch norm
 
 
-def make_norm(kind: str, bn: _BN, *, momentum: float = 0.01, schedule: RenormSchedule | None = None,
-              groups: int = 8) -> nn.Module:
-    """The `kind` replacement for batch norm layer `bn` (same number of channels)."""
+def group_count(channels: int, groups: int) -> int:
+    """The largest divisor of `channels` that is at most `groups` (GroupNorm needs groups | channels)."""
+    return max(d for d in range(1, min(groups, channels) + 1) if channels % d == 0)
+
+
+def make_norm(kind: str, bn: _BN, *, renorm_momentum: float = 0.01, bn_momentum: float | None = None,
+              schedule: RenormSchedule | None = None, groups: int = 8, microbatch: int | None = None) -> nn.Module:
+    """The `kind` replacement for batch norm layer `bn` (same number of channels). Batch norm and batch renorm
+    normalize over microbatches of `microbatch` examples (None: the whole minibatch); bn_momentum None keeps
+    `bn`'s moving-average rate."""
     c = bn.num_features
     if kind == "batch":
-        return type(bn)(c, bn.eps, bn.momentum)
+        cls = MicroBatchNorm2d if isinstance(bn, nn.BatchNorm2d) else MicroBatchNorm1d
+        return cls(c, bn.eps, bn.momentum if bn_momentum is None else bn_momentum, microbatch)
     if kind == "renorm":
         cls = BatchRenorm2d if isinstance(bn, nn.BatchNorm2d) else BatchRenorm1d
-        return cls(c, bn.eps, momentum, schedule)
+        return cls(c, bn.eps, renorm_momentum, schedule, microbatch=microbatch)
     if kind == "group":
-        return nn.GroupNorm(math.gcd(groups, c), c, bn.eps)  # the largest group count <= groups dividing c
+        return nn.GroupNorm(group_count(c, groups), c, bn.eps)
     if kind == "none":
         return nn.Identity()
     raise UsageError(f"--norms: unknown norm '{kind}'; valid: {', '.join(NORMS)}")
@@ -45,13 +53,25 @@ def swap_norms(model: nn.Module, kind: str, **kw) -> nn.Module:
     return model
 
 
-def build(model_name: str, kind: str, *, in_channels: int, image_size: int, num_classes: int,
-          momentum: float = 0.01, schedule: RenormSchedule | None = None, groups: int = 8) -> nn.Module:
-    """Registry model `model_name` with its batch norm layers turned into `kind`."""
+def build(model_name: str, kind: str, *, in_channels: int, image_size: int, num_classes: int, **kw) -> nn.Module:
+    """Registry model `model_name` with its batch norm layers turned into `kind` (keywords: make_norm's).
+
+    Norm layers draw no random numbers, so after the same torch.manual_seed every kind gets the same weights."""
     model = models.get(model_name, in_channels=in_channels, image_size=image_size, num_classes=num_classes)
     if not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
         raise UsageError(f"--model: '{model_name}' has no batch norm layer to swap; valid: {', '.join(BN_MODELS)}")
-    return swap_norms(model, kind, momentum=momentum, schedule=schedule, groups=groups)
+    return swap_norms(model, kind, **kw)
+
+
+def clip_summary(model: nn.Module) -> tuple[int, float, float] | None:
+    """(steps with r/d active, fraction of r values clipped, fraction of d values clipped) over the model's
+    renorm layers in those steps; None without renorm layers. One host sync."""
+    layers = [m for m in model.modules() if isinstance(m, _BatchRenorm)]
+    if not layers:
+        return None
+    values = sum(m.values * m.num_features for m in layers)  # r (and d) values in the active steps
+    r, d = (float(v) for v in sum(m.clips.sum(1) for m in layers).tolist())
+    return layers[0].active_steps, r / max(values, 1), d / max(values, 1)
 
 
 def batch_statistics_copy(model: nn.Module) -> nn.Module:
@@ -62,12 +82,12 @@ def batch_statistics_copy(model: nn.Module) -> nn.Module:
     """
     twin = copy.deepcopy(model).eval()
     for m in twin.modules():
-        if isinstance(m, _BN):
-            m.train()
-            m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
-        elif isinstance(m, _BatchRenorm):
+        if isinstance(m, MicroBatched):  # batch norm and renorm, over the same microbatches as in training
             m.train()
             m.update_running = False
+        elif isinstance(m, _BN):
+            m.train()
+            m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
     return twin
 
 
@@ -99,61 +119,6 @@ def batch_statistics_eval(model, x, y, batches, device) -> tuple[float, float, i
             gap += 0.5 * float((p_train - p_eval).abs().sum(1).sum())
             n += len(idx)
     return correct / n, gap / n, n
-
-
-def bn_equivalence(model, x, device) -> float:
-    """max |f(x) - g(x)| in eval mode, g being f with each renorm layer turned into its BatchNorm twin."""
-    twin = as_batch_norm(model)
-    model.eval()
-    with torch.inference_mode():
-        xb = x.to(device)
-        return float((model(xb) - twin(xb)).abs().max())
-
-
-# --- batch orders -------------------------------------------------------------------------------------
-
-def iid_batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """A random permutation of range(n) cut into batches (the last one may be smaller)."""
-    return list(torch.randperm(n, generator=generator).split(batch_size))
-
-
-def non_iid_batches(labels: torch.Tensor, batch_size: int, classes_per_batch: int,
-                    generator: torch.Generator, keep_leftovers: bool = False) -> list[torch.Tensor]:
-    """Minibatches drawn from exactly `classes_per_batch` classes each (Ioffe 2017: 16 classes x 2 images).
-
-    Each batch picks its classes at random among those with enough unused examples left and takes
-    batch_size // K examples of each (the first batch_size % K classes one more), without replacement.
-    The epoch ends when fewer than K classes have enough left; those leftovers wait for the next epoch,
-    or with `keep_leftovers` (evaluation, where every example counts) follow in class-sorted batches.
-    """
-    k = classes_per_batch
-    labels = labels.cpu()
-    classes = labels.unique().tolist()
-    if not 1 <= k <= min(len(classes), batch_size):
-        raise UsageError(f"--non-iid: {k} classes per batch needs 1 <= K <= min(classes={len(classes)}, "
-                         f"batch size={batch_size})")
-    take = [batch_size // k + (1 if i < batch_size % k else 0) for i in range(k)]
-    pools = {}
-    for c in classes:
-        idx = (labels == c).nonzero().flatten()
-        pools[c] = idx[torch.randperm(len(idx), generator=generator)].tolist()
-    batches = []
-    while True:
-        ready = [c for c in classes if len(pools[c]) >= take[0]]
-        if len(ready) < k:
-            break
-        chosen = [ready[i] for i in torch.randperm(len(ready), generator=generator)[:k].tolist()]
-        batch = []
-        for c, m in zip(chosen, take):
-            batch += pools[c][:m]
-            del pools[c][:m]
-        batches.append(torch.tensor(batch, dtype=torch.long))
-    rest = [i for c in classes for i in pools[c]]
-    if keep_leftovers and rest:
-        batches += list(torch.tensor(rest, dtype=torch.long).split(batch_size))
-        if len(batches) > 1 and len(batches[-1]) == 1:  # a lone example has no batch statistics
-            batches[-2:] = [torch.cat(batches[-2:])]
-    return batches
 
 
 # --- inference folding --------------------------------------------------------------------------------

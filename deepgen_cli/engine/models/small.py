@@ -48,6 +48,34 @@ def cnn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, width:
     )
 
 
+@register("mlp-bn", description="MLP 128-128-128 with BatchNorm1d after each hidden layer (norm-compare)",
+          resolution=8, in_channels=1)
+def mlp_bn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, widths: tuple[int, ...] = (128, 128, 128)):
+    """Each batch norm statistic pools only the minibatch's (or microbatch's) examples: m values for m
+    examples, where batch norm's estimates are poorest (Ioffe 2017's setting at its most visible)."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    fan_in = in_channels * image_size * image_size
+    for width in widths:
+        layers += [nn.Linear(fan_in, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, num_classes))
+    return nn.Sequential(*layers)
+
+
+@register("cnn-deep", description="Convnet with 5 batch norms: 3x3 convs at side, side/2, side/4 (x2), FC 128",
+          resolution=8, in_channels=1)
+def cnn_deep(in_channels: int = 1, image_size: int = 8, num_classes: int = 10):
+    """On 8x8 digits the later norms see 2x2 maps (4m values per statistic) and a 128-unit layer (m values)."""
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    side = image_size // 4
+    return nn.Sequential(*block(in_channels, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2),
+                         *block(32, 64), *block(64, 64), nn.Flatten(),
+                         nn.Linear(64 * side * side, 128), nn.BatchNorm1d(128), nn.ReLU(inplace=True),
+                         nn.Linear(128, num_classes))
+
+
 @register("alexnet-small", description="Small AlexNet of Zhang 2017: 2 conv-pool-LRN, FC 384, 192",
           resolution=28)
 def alexnet_small(in_channels: int = 3, image_size: int = 28, num_classes: int = 10, dropout: float = 0.0):

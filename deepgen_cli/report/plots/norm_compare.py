@@ -1,4 +1,4 @@
-"""`norm-compare --plot`: test accuracy vs batch size, one line per norm and sampling."""
+"""`norm-compare --plot`: eval-mode test accuracy vs microbatch size, one line per norm and sampling."""
 
 from __future__ import annotations
 
@@ -7,13 +7,26 @@ from deepgen_cli.report.record import Report
 
 
 def series(report: Report) -> dict[tuple[str, str], list[tuple[int, float]]]:
-    """(norm, sampling) -> [(batch size, mean eval-mode test accuracy over seeds)], batch sizes ascending."""
-    acc: dict[tuple[str, str], dict[int, list[float]]] = {}
+    """(norm, sampling) -> [(microbatch, mean eval-mode test accuracy over seeds)], microbatches ascending.
+
+    Group norm and none do not depend on the microbatch (their rows have none): their mean is drawn flat
+    across the microbatches of their sampling."""
+    acc: dict[tuple[str, str], dict[int | None, list[float]]] = {}
     for row in report.rows:
         if row.get("test_accuracy") is None:
             continue
-        acc.setdefault((row["norm"], row["sampling"]), {}).setdefault(row["batch_size"], []).append(row["test_accuracy"])
-    return {k: [(b, sum(v) / len(v)) for b, v in sorted(by.items())] for k, by in acc.items()}
+        acc.setdefault((row["norm"], row["sampling"]), {}).setdefault(row.get("microbatch"), []).append(
+            row["test_accuracy"])
+    sizes = {s: sorted({m for (_, s2), by in acc.items() if s2 == s for m in by if m is not None})
+             for _, s in acc}
+    out = {}
+    for (norm, sampling), by in acc.items():
+        if None in by:
+            flat = sum(by[None]) / len(by[None])
+            out[(norm, sampling)] = [(m, flat) for m in sizes[sampling]]
+        else:
+            out[(norm, sampling)] = [(m, sum(v) / len(v)) for m, v in sorted(by.items())]
+    return {k: v for k, v in out.items() if v}
 
 
 def norm_compare_plot(report: Report, path: str) -> None:
@@ -29,9 +42,9 @@ def norm_compare_plot(report: Report, path: str) -> None:
     sizes = sorted({b for pts in lines.values() for b, _ in pts})
     ax.set_xticks(sizes, [str(b) for b in sizes])
     ax.minorticks_off()
-    ax.set_xlabel("minibatch size (log scale)")
+    ax.set_xlabel("microbatch: examples per batch-norm statistic (log scale)")
     ax.set_ylabel("test accuracy, eval mode (%)")
-    ax.set_title("Test accuracy vs minibatch size by normalization")
+    ax.set_title("Test accuracy vs microbatch size by normalization")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()

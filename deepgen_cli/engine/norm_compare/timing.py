@@ -1,0 +1,60 @@
+"""Training-step cost of batch renorm against batch norm, and of batch norm against an identical copy of
+itself, timed in interleaved blocks so that load changes on a shared machine hit all three alike."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+
+from deepgen_cli.engine.data.sampling import iid_batches
+from deepgen_cli.engine.layers import norms
+from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
+
+VARIANTS = ("batch", "batch again", "renorm")  # "batch again": a second, identical batch norm model
+
+
+def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
+    """Milliseconds per SGD step over `steps` minibatches from `start` (cycling)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        idx = batches[(start + i) % len(batches)]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return 1e3 * (time.perf_counter() - t0) / steps
+
+
+def time_steps(config, data, microbatch: int, device) -> dict[str, list[float]]:
+    """ms per training step of each variant in config.timing_blocks blocks of config.timing_steps steps, the
+    order of the variants reversed every other block; one untimed block of each first (allocator, caches).
+
+    Renorm runs with r and d active from its first step and counts its clips, as in 94% of a default run's
+    steps; all three models start from the same weights and see the same minibatches.
+    """
+    device = torch.device(device)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    batches = [b.to(device) for b in iid_batches(len(y), config.batch_size, torch.Generator().manual_seed(0),
+                                                 drop_last=True)]
+    active = RenormSchedule(config.rmax, config.dmax, 0, 0, 0)
+    models = {}
+    for v in VARIANTS:
+        torch.manual_seed(config.seed)
+        model = norms.build(config.model, v.split()[0], in_channels=data.in_channels, image_size=data.image_size,
+                            num_classes=data.num_classes, bn_momentum=config.bn_momentum,
+                            renorm_momentum=config.renorm_momentum, schedule=active,
+                            microbatch=microbatch).to(device).train()
+        models[v] = (model, torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum))
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for block in range(config.timing_blocks + 1):
+        for v in (VARIANTS if block % 2 == 0 else VARIANTS[::-1]):
+            ms = _block(*models[v], x, y, batches, block * config.timing_steps, config.timing_steps, device)
+            if block:
+                times[v].append(ms)
+    return times
