@@ -51,7 +51,7 @@ def _finding_lines(cmp: Comparison) -> list[str]:
 
 
 def _rows_notes(cmp: Comparison) -> list[str]:
-    notes = []
+    notes = list(cmp.notes)
     if cmp.only_a:
         notes.append(f"rows only in A: {'; '.join(cmp.only_a)}")
     if cmp.only_b:
@@ -65,7 +65,7 @@ def render(cmp: Comparison, fmt: ReportFormat, columns, a_text: str, b_text: str
     if fmt == ReportFormat.json:
         return json.dumps({"command": command, "a": a_text, "b": b_text,
                            "changes": [dataclasses.asdict(c) for c in cmp.changes],
-                           "only_in_a": cmp.only_a, "only_in_b": cmp.only_b,
+                           "only_in_a": cmp.only_a, "only_in_b": cmp.only_b, "notes": cmp.notes,
                            "findings": [{"status": s, "a": fa, "b": fb} for s, fa, fb in cmp.findings]}, indent=2) + "\n"
     if fmt == ReportFormat.csv:
         out = io.StringIO()

@@ -118,6 +118,7 @@ class Comparison:
     only_a: list[str]  # row keys in A only
     only_b: list[str]
     findings: list[tuple[str, dict | None, dict | None]]  # (status, A's finding, B's), verdict changes first
+    notes: list[str]  # how rows were matched
 
     def slowest(self) -> Change | None:
         """The latency with the largest ratio B/A."""
@@ -141,18 +142,32 @@ def _findings(fa: list[dict], fb: list[dict]) -> list[tuple[str, dict | None, di
     return changed + same + only
 
 
+def matching_key(a_rows: list[dict], b_rows: list[dict], key: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """The key rows are matched by: `key` less the fields that are one value in A and another in B (two runs with
+    different seeds compare row by row), and what was set aside, as notes."""
+    def single(rows, f):
+        values = {row_key(r, (f,)) for r in rows}
+        return next(iter(values)) if len(values) == 1 else None
+
+    apart = [f for f in key if single(a_rows, f) is not None and single(b_rows, f) is not None
+             and single(a_rows, f) != single(b_rows, f)]
+    notes = [f"rows matched regardless of {f} ({a_rows[0].get(f)} in A, {b_rows[0].get(f)} in B)" for f in apart]
+    return tuple(f for f in key if f not in apart), notes
+
+
 def compare(a: dict, b: dict, columns: list[Column], key: tuple[str, ...]) -> Comparison:
     """Records `a` and `b` (as read_record returns them) of one command, by the rows' `key` fields."""
-    b_rows = {row_key(r, key): r for r in b["rows"] if not r.get("error")}
+    a_ok, b_ok = [r for r in a["rows"] if not r.get("error")], [r for r in b["rows"] if not r.get("error")]
+    full_key = key  # none of its fields is a quantity to compare
+    key, notes = matching_key(a_ok, b_ok, key) if a_ok and b_ok else (key, [])
+    b_rows = {row_key(r, key): r for r in b_ok}
     changes, only_a = [], []
     analysis = (a.get("analysis") or {}, b.get("analysis") or {})
-    for r in a["rows"]:
-        if r.get("error"):
-            continue
+    for r in a_ok:
         other = b_rows.pop(row_key(r, key), None)
         if other is None:
             only_a.append(key_text(r, key))
         else:
-            changes += compare_row(key_text(r, key), r, other, columns, key, analysis)
+            changes += compare_row(key_text(r, key), r, other, columns, full_key, analysis)
     only_b = [key_text(r, key) for r in b_rows.values()]
-    return Comparison(changes, only_a, only_b, _findings(a.get("findings") or [], b.get("findings") or []))
+    return Comparison(changes, only_a, only_b, _findings(a.get("findings") or [], b.get("findings") or []), notes)
