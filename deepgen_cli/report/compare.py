@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass
 
 from deepgen_cli.report.saved import key_text, row_key
-from deepgen_cli.report.table import Column, percent
+from deepgen_cli.report.table import Column, percent, text
 
 Z95 = 1.959964  # two-sided 95% normal quantile
 
@@ -38,10 +38,15 @@ class Change:
 
     def detail_text(self) -> str:
         if self.a_iqr and self.b_iqr:
-            return f"IQR {self.a_iqr[0]:.3g}-{self.a_iqr[1]:.3g} vs {self.b_iqr[0]:.3g}-{self.b_iqr[1]:.3g}"
+            return f"IQR {_short(self.a_iqr[0])}-{_short(self.a_iqr[1])} vs {_short(self.b_iqr[0])}-{_short(self.b_iqr[1])}"
         if self.low is not None:
             return f"95% CI {100 * self.low:+.1f} to {100 * self.high:+.1f} points"
         return ""
+
+
+def _short(v: float) -> str:
+    """Three significant figures without an exponent: 1795.97 -> '1796', 12.345 -> '12.3', 0.41234 -> '0.412'."""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def quartiles(samples: list[float]) -> tuple[float, float, float]:
@@ -88,11 +93,12 @@ def compare_row(name: str, a: dict, b: dict, columns: list[Column], key: tuple[s
                 analysis: tuple[dict, dict]) -> list[Change]:
     out = []
     for c in columns:
-        if c.key in key or not c.numeric or c.key.endswith("_iqr") or not (_is_number(a.get(c.key))
-                                                                           and _is_number(b.get(c.key))):
+        # settings shown as text (input resolution, batch, depth) and IQRs (shown beside their medians) are skipped
+        if (c.key in key or not c.numeric or c.fmt in (text, str) or c.key.endswith("_iqr")
+                or not (_is_number(a.get(c.key)) and _is_number(b.get(c.key)))):
             continue
         kind = kind_of(c)
-        va, vb = float(a[c.key]), float(b[c.key])
+        va, vb = a[c.key], b[c.key]
         ch = Change(name, c.header, c.key, kind, va, vb)
         if kind == "accuracy":
             ch.difference = vb - va
