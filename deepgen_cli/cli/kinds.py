@@ -51,8 +51,7 @@ def register(name: str, config_cls, engine, view, plot, sweep) -> None:
 
 
 def get(name: str, flag: str = "RECORD") -> Kind:
-    if not KINDS:  # filled as the app registers its commands
-        import deepgen_cli.cli.app  # noqa: F401
+    """The command `name` as the app registered it (importing deepgen_cli.cli.app registers them all)."""
     if name not in KINDS:
         raise UsageError(f"{flag}: no deepgen command '{name}' writes records this version can render; "
                          f"known: {', '.join(KINDS)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from deepgen_cli.cli import kinds
+from deepgen_cli.cli.options import QUIET, RESUME, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.record import Report
 from deepgen_cli.report.table import Column, text
@@ -134,9 +135,8 @@ def register(app: typer.Typer) -> None:
                                                     "json or csv."),
         quick: bool = typer.Option(False, "--quick", help="Smaller settings, under a minute: same claims, "
                                                           "less data and shorter timings."),
-        resume: bool = typer.Option(False, "--resume", help="Reuse the rows of the records in --output-dir that "
-                                                            "were measured with the same config."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or logs on stderr."),
+        resume: bool = typer_option(RESUME, False, negatable=False)[1],  # reuses rows of the records in --output-dir
+        quiet: bool = typer_option(QUIET, False, negatable=False)[1],
     ) -> None:
         """Run every command's default experiment and print one table: paper, claim, basis, measured, verdict."""
         if output_dir.exists() and not output_dir.is_dir():

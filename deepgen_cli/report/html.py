@@ -7,6 +7,7 @@ import base64
 from html import escape
 
 from deepgen_cli.report.record import Report
+from deepgen_cli.report.saved import SavedFinding
 from deepgen_cli.report.table import Column, _cells, _verdict, _with_errors
 
 STYLE = """
@@ -23,7 +24,10 @@ img { max-width: 100%; }
 
 
 def finding_value(f, name: str, default=None):
-    """A finding's field, whether it is a Finding, a SavedFinding or a dict (`basis` is absent in older ones)."""
+    """A finding's field as the record or the engine gave it, whether it is a Finding, a SavedFinding or a dict
+    (`basis` is absent in older ones, and then shown as absent)."""
+    if isinstance(f, SavedFinding):
+        return f.fields.get(name, default)
     if isinstance(f, dict):
         return f.get(name, default)
     return getattr(f, name, default)

@@ -9,8 +9,8 @@ from deepgen_cli.report.record import Report, _clean
 
 
 class SavedFinding:
-    """A finding as a record holds it: its keys read as attributes (claim, measured, reproduced, and basis where
-    the record has one), so records of older and newer versions render alike."""
+    """A finding as a record holds it: its keys read as attributes (claim, measured, reproduced, basis), so records
+    of older and newer versions render alike. `fields` is the record's own, written back unchanged by to_dict."""
 
     __slots__ = ("fields",)
 
@@ -18,8 +18,13 @@ class SavedFinding:
         self.fields = dict(fields)
 
     def __getattr__(self, name):
+        fields = object.__getattribute__(self, "fields")
+        if name == "basis" and name not in fields:
+            # records from before findings had a basis rendered every verdict as "claim reproduced", as a measured
+            # finding renders now: re-rendered, they read as they did (their fields stay without one)
+            return "measured"
         try:
-            return object.__getattribute__(self, "fields")[name]
+            return fields[name]
         except KeyError:
             raise AttributeError(name) from None
 
