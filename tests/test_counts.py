@@ -89,6 +89,8 @@ def test_conv_mobilenet_matches_paper_table_4():
 @pytest.mark.parametrize("name,params,gmacs", [
     ("squeezenet", 1_248_424, 0.819), ("squeezenet1_1", 1_235_496, 0.349), ("alexnet", 61_100_840, 0.714),
     ("mobilenet_v2", 3_504_872, 0.301), ("densenet121", 7_978_856, 2.834),
+    ("densenet169", 14_149_480, 3.36), ("densenet201", 20_013_928, 4.291), ("resnet50", 25_557_032, 4.089),
+    ("resnet101", 44_549_160, 7.801),
 ])
 def test_torchvision_models_match_their_weight_metadata(name, params, gmacs):
     model = models.get(name)

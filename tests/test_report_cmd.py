@@ -131,7 +131,7 @@ class _KeyRecorder:
         pass
 
 
-@pytest.mark.parametrize("command", list(kinds.ROW_KEYS))
+@pytest.mark.parametrize("command", kinds.RESUMED)
 def test_report_keys_rows_as_each_engine_keys_resume(command, one_thread):
     import torch
 

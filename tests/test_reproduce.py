@@ -29,7 +29,7 @@ def test_the_paper_is_the_one_the_claim_cites_else_the_commands(command, claim, 
 
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_experiment_is_a_command_whose_config_takes_its_settings(quick):
-    assert [name for name, _, _ in EXPERIMENTS] == ["efficiency", "memorize", "probe", "norm-compare"]
+    assert [name for name, _, _ in EXPERIMENTS] == ["efficiency", "memorize", "probe", "norm-compare", "reuse"]
     for name, overrides, fast in EXPERIMENTS:
         config = prepared(kinds.get(name), {**overrides, **(fast if quick else {})})
         for field, value in {**overrides, **(fast if quick else {})}.items():

@@ -23,14 +23,15 @@ def test_results_file_is_rewritten_after_every_row(tmp_path):
 def test_csv_keeps_scalars_and_json_keeps_findings():
     report = Report("x", {}, {})
     report.add_row({"model": "a", "params": 3, "samples": [1.0, 2.0]})
-    report.findings.append(Finding("claim", "measured 1", True))
+    report.findings.append(Finding("claim", "measured 1", True, "measured"))
     assert to_csv(report) == "model,params\na,3\n"
-    assert json.loads(to_json(report))["findings"] == [{"claim": "claim", "measured": "measured 1", "reproduced": True}]
+    assert json.loads(to_json(report))["findings"] == [{"claim": "claim", "measured": "measured 1", "reproduced": True,
+                                                         "basis": "measured"}]
 
 
 def test_engine_does_not_import_typer_or_rich():
     code = ("import sys, deepgen_cli.engine.efficiency, deepgen_cli.engine.efficiency.findings, "
-            "deepgen_cli.engine.registry, deepgen_cli.engine.models; "
+            "deepgen_cli.engine.reuse, deepgen_cli.engine.registry, deepgen_cli.engine.models; "
             "bad = [m for m in ('typer', 'rich', 'click') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

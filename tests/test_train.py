@@ -119,7 +119,7 @@ def test_until_fit_stops_at_the_fit_epoch_and_lr_decays(toy):
     assert train.evaluate(m, toy.x_train, toy.y_train, "cpu").accuracy == 1.0
     assert r.epochs[-1].train_accuracy == 1.0 and all(e.train_accuracy < 1.0 for e in r.epochs[:-1])
     assert r.fit_seconds == pytest.approx(sum(e.seconds for e in r.epochs))
-    decayed = train.train(model(), toy, train.TrainConfig(epochs=3, batch_size=16, lr=0.1, lr_decay=0.5), "cpu")
+    decayed = train.train(model(), toy, train.TrainConfig(epochs=3, batch_size=16, lr=0.1, lr_schedule="exp:0.5"), "cpu")
     assert [e.lr for e in decayed.epochs] == [0.1, 0.05, 0.025]
 
 
@@ -152,10 +152,46 @@ def test_bf16_and_channels_last_train_on_cpu(toy):
 
 
 @pytest.mark.parametrize("kw, flag", [({"amp": "fp8"}, "--amp"), ({"epochs": 0}, "--epochs"),
-                                      ({"lr": -1.0}, "--lr"), ({"lr_decay": 1.5}, "--lr-decay"),
+                                      ({"lr": -1.0}, "--lr"), ({"eval_every": -1}, "--eval-every"),
                                       ({"cp_threshold": -1.0}, "--cp-threshold"),
                                       ({"cp_threshold": 1.0}, "--confidence-penalty")])
 def test_bad_settings_are_usage_errors(toy, kw, flag):
     cfg = train.TrainConfig(**{**dict(epochs=1, batch_size=8, lr=0.1), **kw})
     with pytest.raises(UsageError, match=flag):
         train.train(model(), toy, cfg, "cpu")
+
+
+@pytest.mark.parametrize("schedule, epochs, want", [
+    ("constant", [1, 5, 300], [1.0, 1.0, 1.0]),
+    ("exp:0.95", [1, 2, 11], [1.0, 0.95, 0.95 ** 10]),  # Zhang et al.: x0.95 per epoch
+    ("step:150,225", [1, 150, 151, 225, 226, 300], [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]),  # their reference code
+    ("cosine", [1, 151, 300], [1.0, 0.5, 0.5 * (1 + math.cos(math.pi * 299 / 300))]),
+])
+def test_each_schedule_gives_the_documented_rate(schedule, epochs, want):
+    from deepgen_cli.engine.schedules import lr_factor
+
+    assert [lr_factor(schedule, e, 300) for e in epochs] == pytest.approx(want)
+
+
+def test_schedules_parse_to_one_written_form_and_cosine_moves_within_an_epoch(toy):
+    from deepgen_cli.engine.schedules import lr_factor, parse_schedule
+
+    assert parse_schedule(" step:225,150") == "step:150,225" and parse_schedule("exp:0.950") == "exp:0.95"
+    for bad in ("exp:0", "exp:2", "step:", "step:0,5", "linear", "cosine:3"):
+        with pytest.raises(UsageError, match="--lr-schedule: cannot read"):
+            parse_schedule(bad)
+    assert lr_factor("cosine", 1, 2, 0.5) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))  # a quarter in
+    assert lr_factor("exp:0.5", 2, 3, 0.9) == 0.5  # per epoch: the same all through it
+    rates = []
+    cfg = train.TrainConfig(epochs=2, batch_size=20, lr=0.1, lr_schedule="cosine")
+    train.train(model(), toy, cfg, "cpu", on_epoch=lambda s: rates.append(s.lr))
+    assert rates == pytest.approx([0.1, 0.05])  # at each epoch's first step: cos(0) and cos(pi/2)
+
+
+def test_the_curve_holds_test_accuracy_every_n_epochs(toy):
+    m = model()
+    cfg = train.TrainConfig(epochs=5, batch_size=16, lr=0.1, eval_every=2)
+    r = train.train(m, toy, cfg, "cpu", test=(toy.x_test, toy.y_test))
+    got = [e.test_accuracy for e in r.epochs]
+    assert [a is not None for a in got] == [False, True, False, True, True]  # every 2nd, and the last
+    assert got[-1] == train.evaluate(m, toy.x_test, toy.y_test, "cpu").accuracy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deepgen_cli.cli.options import experiment
+from deepgen_cli.cli.experiment import experiment
 from deepgen_cli.engine.efficiency import EfficiencyConfig, run
 from deepgen_cli.report.table import Column, count, fixed, percent, ratio, text
 
@@ -17,8 +17,9 @@ COLUMNS = [
     Column("latency_ms_median", "latency ms", fixed(2)),
     Column("latency_ms_iqr", "IQR ms", fixed(2)),
     Column("throughput_img_s", "img/s", fixed(1)),
-    Column("top1", "top-1", percent),
-    Column("top5", "top-5", percent),
+    Column("top1", "pub. top-1", percent),  # published accuracy, not measured here
+    Column("top5", "pub. top-5", percent),
+    Column("published_dataset", "pub. dataset", text, numeric=False),
     Column("params_ratio", "x fewer params", ratio),
     Column("mult_adds_ratio", "x fewer Mult-Adds", ratio),
     Column("speedup", "x faster", ratio),

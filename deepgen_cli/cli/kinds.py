@@ -15,7 +15,9 @@ ROW_KEYS = {
     "memorize": ("noise", "corruption", "seed"),
     "probe": ("snapshot", "layer"),
     "norm-compare": ("norm", "batch_size", "sampling", "seed"),
+    "reuse": ("network", "seed", "block", "target", "source"),  # no --resume: what names one of its rows
 }
+RESUMED = ("efficiency", "memorize", "probe", "norm-compare")  # the commands whose engines take --resume
 BY_LAYER_KEY = ("module",)  # efficiency --by-layer: one row per module, never resumed
 
 

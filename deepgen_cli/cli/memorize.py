@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deepgen_cli.cli.options import experiment
+from deepgen_cli.cli.experiment import experiment
 from deepgen_cli.engine.memorize import MemorizeConfig, run
 from deepgen_cli.report.table import Column, fixed, percent, text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deepgen_cli.cli.options import experiment
+from deepgen_cli.cli.experiment import experiment
 from deepgen_cli.engine.norm_compare import NormCompareConfig, run
 from deepgen_cli.report.table import Column, count, fixed, percent, text
 

@@ -1,23 +1,20 @@
-"""Typer options made from the config classes: each option is declared once (engine/config.py), and a command
-is `experiment(app, name, Config, run, ...)`, whose parameters are the config's fields plus the session options.
+"""Typer options made from the config classes: each option is declared once (engine/config.py, and the session
+options here), and becomes a Typer parameter with the same flags, help and default in every command.
 
 `--config RECORD.json` starts from a record's config; flags given on the command line override it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
-from click.core import ParameterSource
 
 from deepgen_cli.engine.config import Opt, from_record, opt, option_fields
 from deepgen_cli.engine.errors import UsageError
-from deepgen_cli.report.table import Column
 
 
 class Format(str, Enum):
@@ -50,7 +47,9 @@ class SessionOptions:
 def typer_option(o: Opt, default, *, negatable: bool = True):
     """The Typer parameter (annotation, default) of option `o` with `default`."""
     if o.type is bool:
-        flags = (f"{o.flag}/--no-{o.flag[2:]}", *o.flags[1:]) if negatable else o.flags
+        # --x/--no-x only where the default is on: the negative form of an off-by-default flag would take a
+        # column of every --help line for nothing
+        flags = (f"{o.flag}/--no-{o.flag[2:]}", *o.flags[1:]) if negatable and default else o.flags
         return bool, typer.Option(default, *flags, help=o.help, rich_help_panel=o.panel)
     kind = str if o.parse else o.type
     shown = o.text(default) if o.parse else default
@@ -66,8 +65,10 @@ def parameters(cls, negatable: bool = True) -> list[inspect.Parameter]:
     return out
 
 
-def _given(ctx: typer.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+def given(ctx: typer.Context, name: str) -> bool:
+    # by name: typer may carry its own copy of click, whose ParameterSource is another class
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def build_config(ctx: typer.Context, command: str, cls, values: dict, record_path: str | None):
@@ -84,49 +85,9 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
             raise UsageError(f"--config: '{record_path}' is a record of `deepgen {record.get('command')}`, "
                              f"not of `deepgen {command}`; give a {command} record")
         base = from_record(cls, record.get("config") or {})
-        parsed = {k: (v if _given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}
+        parsed = {k: (v if given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}
     try:
         config = cls(**parsed)
     except TypeError as err:  # a record whose config no longer fits this version's options
         raise UsageError(f"--config: the record's config does not fit this command ({err})") from None
     return config
-
-
-def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callable, *, help: str,
-               plot: tuple[str, str] | None = None, sweep: tuple[str, ...] = ()) -> None:
-    """Add `deepgen NAME`: options from `cls`'s fields and the session options, then config -> engine -> report.
-
-    `view(config)` gives the (columns, title) of the table; `plot` the (module, function) in report/plots that
-    draws --plot; `sweep` the config keys a --resume may differ in (each row carries its own value).
-    """
-    from deepgen_cli.cli import kinds
-
-    kinds.register(name, cls, engine, view, plot, sweep)  # what `deepgen report`, `compare`, `reproduce` read
-    session_cls = SessionOptions
-    session_params = [p for p in parameters(session_cls, negatable=False) if plot or p.name != "plot"]
-
-    def command(ctx: typer.Context, **values) -> None:
-        from deepgen_cli.cli.session import run
-        from deepgen_cli.engine.env import resolve_device
-        from deepgen_cli.report.plots import plotter
-
-        session = session_cls(**{p.name: values.pop(p.name) for p in session_params})
-        config = build_config(ctx, name, cls, values, session.config)
-        for field_name, why in config.ignored().items():  # given on the command line, unused by this mode
-            if _given(ctx, field_name):
-                flag = next((o.flag for f, o in option_fields(cls) if f.name == field_name), f"--{field_name}")
-                raise UsageError(f"{flag}: {why}; drop it")
-        config = dataclasses.replace(config, device=str(resolve_device(config.device))).resolved()
-        config.check()
-        after = plotter(session.plot, *plot) if plot else None
-        columns, title = view(config)
-        run(name, config, session, engine, columns, title, after, sweep=sweep)
-
-    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-    command.__signature__ = inspect.Signature([ctx_param, *parameters(cls), *session_params])
-    command.__doc__ = help
-    command.__name__ = name.replace("-", "_")
-    app.command(name)(command)
-
-
-__all__ = ["Column", "Format", "SessionOptions", "experiment", "FORMAT"]

@@ -24,21 +24,22 @@ from deepgen_cli.report.table import Column, text
 PAPER_MODELS = ("squeezenet", "squeezenet1_1", "alexnet", "mobilenet", "mobilenet-conv", "mobilenet:0.5@160",
                 "densenet121")
 
-# (command, its config's overrides, and those of --quick on top). One line per experiment: add `reuse` here.
+# (command, its config's overrides, and those of --quick on top). One line per experiment.
 # --quick keeps every finding's inputs: efficiency's verdicts are counts, so only its timing shrinks; memorize
 # trains on 400 of digits' 1,347 training examples (p=1 then fits in about a third of the steps); probe trains 2
 # epochs, not 4; norm-compare drops the batch-2 setting and trains one epoch on 500 examples (an eighth of the
-# steps: its default is most of reproduce's time).
+# steps: its default is most of reproduce's time); reuse trains 3 epochs, not 15.
 EXPERIMENTS = (
     ("efficiency", dict(models=PAPER_MODELS, threads=1, min_time_s=0.2), dict(min_time_s=0.01, warmup_runs=1)),
     ("memorize", {}, dict(subset=400)),
     ("probe", {}, dict(epochs=2)),
     ("norm-compare", {}, dict(batch_sizes=(4, 32), epochs=1, subset=500)),
+    ("reuse", {}, dict(epochs=3)),
 )
 
 # The paper a claim tests when its text does not name one.
 PAPERS = {"efficiency": "Howard et al. 2017; Iandola et al. 2016", "memorize": "Zhang et al. 2017",
-          "probe": "Alain & Bengio 2016", "norm-compare": "Ioffe 2017", "reuse": "Yosinski et al. 2014"}
+          "probe": "Alain & Bengio 2016", "norm-compare": "Ioffe 2017", "reuse": "Huang et al. 2017"}
 _CITED = re.compile(r"\(([A-Z][\w&.\s-]*?\d{4})[,)]")
 
 COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),

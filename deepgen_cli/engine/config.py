@@ -134,6 +134,12 @@ def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, in
     return train, test
 
 
+def _schedule(text: str, flag: str) -> str:
+    from deepgen_cli.engine.schedules import parse_schedule
+
+    return parse_schedule(text, flag)
+
+
 # --- the options shared by commands ----------------------------------------------------------------------
 
 DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
@@ -145,6 +151,8 @@ REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an i
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
 MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
+WEIGHTS = opt("--weights", optional=True,
+              help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
 DATASET = opt("--dataset", "-d", panel="Data", help="digits (embedded), synthetic, cifar10, mnist or fashion-mnist.")
 DATA_DIR = opt("--data-dir", optional=True, panel="Data", help="Folder with the cifar10 / mnist / fashion-mnist files.")
 DOWNLOAD = opt("--download", type=bool, panel="Data", help="Fetch the dataset into --data-dir if missing (needs network).")
@@ -164,8 +172,12 @@ LR = opt("--lr", type=float, check=positive, valid="a positive number",
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
                panel="Training", help="SGD momentum.")
 WEIGHT_DECAY = opt("--weight-decay", type=float, check=non_negative, valid="0 or more", panel="Training", help="L2 weight decay.")
-LR_DECAY = opt("--lr-decay", type=float, check=lambda v: finite(v) and 0 < v <= 1, valid="in (0, 1]",
-               panel="Training", help="Learning rate factor per epoch (Zhang et al.: 0.95).")
+LR_SCHEDULE = opt("--lr-schedule", parse=lambda text, flag: _schedule(text, flag), panel="Training",
+                  check=lambda v: _schedule(v, "--lr-schedule") == v, valid="constant, exp:GAMMA, step:E1,E2 or cosine",
+                  help="constant, exp:GAMMA (x GAMMA per epoch; Zhang et al.: exp:0.95), step:E1,E2 (/10 after "
+                       "those epochs) or cosine (to 0 over the run, per step).")
+EVAL_EVERY = opt("--eval-every", type=int, check=at_least(0), valid="0 (never) or more epochs", panel="Training",
+                 help="Test accuracy every N epochs, for the learning curve (0: only at the end).")
 UNTIL_FIT = opt("--until-fit", type=bool, panel="Training", help="Stop once training accuracy reaches 100% (--epochs is the cap).")
 AUGMENT = opt("--augment", type=bool, panel="Training", help="Random crop (zero padding by side/8) and horizontal flip.")
 CONFIDENCE_PENALTY = opt("--confidence-penalty", type=float, check=non_negative, valid="0 or more",
@@ -220,6 +232,36 @@ class DataOptions(Options):
     synthetic_classes: int = SYNTHETIC_CLASSES(10)
     synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
 
+    def resolved(self) -> Options:
+        """A training run's thread count, when not given, chosen from its input size (recorded in the config)."""
+        if getattr(self, "threads", 0) is None:
+            return dataclasses.replace(self, threads=default_threads(self))
+        return self
+
+
+# Inputs up to this many values (digits 64, MNIST 784) train tiny models whose products are too small to
+# split: one thread is faster there, and on shared cores a second stalls at every barrier (a random-label fit
+# of digits took 0.8-2.5 s on one thread, 15-50 s on two). Larger inputs get torch's default (on 3x32x32,
+# one thread was 1.45x slower than two on 2 cores).
+ONE_THREAD_MAX_INPUT = 1024
+NATIVE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
+    """(channels, height, width) of an input as a run will see it, known before loading; None if unknown."""
+    c, h, w = data.synthetic_shape if data.dataset == "synthetic" else NATIVE_SHAPES.get(data.dataset, (3, 0, 0))
+    if data.image_size:
+        h = w = data.image_size
+    return (c, h, w) if h else None
+
+
+def default_threads(data: DataOptions) -> int:
+    """The thread count a training run uses unless --threads says otherwise (see ONE_THREAD_MAX_INPUT)."""
+    import torch
+
+    shape = input_shape(data)
+    return 1 if shape and shape[0] * shape[1] * shape[2] <= ONE_THREAD_MAX_INPUT else torch.get_num_threads()
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainOptions(Options):
@@ -230,6 +272,8 @@ class TrainOptions(Options):
     lr: float = LR(0.1)
     momentum: float = MOMENTUM(0.9)
     weight_decay: float = WEIGHT_DECAY(0.0)
+    lr_schedule: str = LR_SCHEDULE("constant")
+    eval_every: int = EVAL_EVERY(1)  # epochs between test evaluations for the learning curve; 0: none
 
 
 def from_record(cls, config: dict) -> dict:

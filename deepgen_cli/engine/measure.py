@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from deepgen_cli.engine import op_counts
+from deepgen_cli.engine.modes import eval_mode
+
 # The papers' convention counts multiply-accumulates of convolutions and fully connected layers
 # only. fvcore also counts these ops, so each gets a handle that returns 0 (setting the handle to
 # None does not turn batch norm off in fvcore 0.1.5.post20221221).
@@ -30,8 +33,13 @@ class MultAdds:
     total: int  # multiply-accumulates for one input
     by_operator: dict[str, int]
     by_module: dict[str, int]
-    skipped_ops: dict[str, int]  # ops fvcore has no handle for (activations, pools...), with call counts
+    skipped_ops: dict[str, int]  # ops without a handle (activations, pools...), with call counts
     excluded_ops: list[str] = field(default_factory=lambda: list(EXCLUDED_OPS))
+
+    @property
+    def uncounted_matrix_ops(self) -> dict[str, int]:
+        """Skipped ops that multiply matrices: when any, `total` is too low."""
+        return {op: n for op, n in self.skipped_ops.items() if op_counts.does_matrix_work(op)}
 
 
 def _zero(inputs, outputs):
@@ -39,25 +47,28 @@ def _zero(inputs, outputs):
 
 
 def mult_adds(model: nn.Module, example: torch.Tensor) -> MultAdds:
-    """Count Mult-Adds for one example of shape (1, C, H, W) with fvcore's tracer."""
+    """Count Mult-Adds for one example of shape (1, C, H, W) with fvcore's tracer.
+
+    fvcore's handles count convolutions and linear layers; `op_counts` adds attention, the fused
+    eval fast paths of nn.MultiheadAttention and nn.TransformerEncoderLayer, and matmul forms.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fvcore's import touches the deprecated torch.jit.script
         from fvcore.nn import FlopCountAnalysis
 
-    was_training = model.training
-    model.eval()
     analysis = FlopCountAnalysis(model, example)
-    analysis.set_op_handle(**{op: _zero for op in EXCLUDED_OPS})
+    analysis.set_op_handle(**{op: _zero for op in EXCLUDED_OPS}, **op_counts.HANDLES)
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings("none")
-    with warnings.catch_warnings():
+    # Traced without autograd, as measure_latency times: in eval mode that is when PyTorch takes the
+    # fused attention fast paths, so the ops counted are the ops that run.
+    with eval_mode(model), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # torch.jit tracing deprecation noise
         total = int(analysis.total())
         by_operator = {k: int(v) for k, v in analysis.by_operator().items() if v}
         by_module = {k: int(v) for k, v in analysis.by_module().items()}
         skipped = dict(analysis.unsupported_ops())
-    model.train(was_training)
     return MultAdds(total, by_operator, by_module, skipped)
 
 

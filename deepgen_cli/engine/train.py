@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_THRESHOLD,
-                                       LABEL_SMOOTHING, LR_DECAY, UNTIL_FIT, TrainOptions)
+                                       LABEL_SMOOTHING, UNTIL_FIT, TrainOptions)
+from deepgen_cli.engine import schedules
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.modes import eval_mode
 
@@ -30,7 +31,6 @@ class Diverged(RunError):
 class TrainConfig(TrainOptions):
     """How train() trains: SGD with momentum; the options mean what their flags say (engine/config.py)."""
 
-    lr_decay: float = LR_DECAY(1.0)  # per-epoch multiplicative factor (Zhang et al. use 0.95)
     augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
     until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
     confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
@@ -60,8 +60,9 @@ class EpochStats:
     train_accuracy: float  # fraction of the epoch's (augmented) training examples classified right, as trained
     seconds: float
     steps: int  # optimizer steps in this epoch
-    lr: float = 0.0
+    lr: float = 0.0  # at the epoch's first step
     examples: int = 0
+    test_accuracy: float | None = None  # eval mode, after the epoch, on the test set given to train() (if any)
 
 
 @dataclass
@@ -153,8 +154,12 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
           on_epoch: Callable[[EpochStats], None] | None = None,
           on_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           before_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
-          batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None) -> TrainResult:
+          batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None,
+          test: tuple[Tensor, Tensor] | None = None) -> TrainResult:
     """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
+
+    With `test` (images, labels), the test accuracy is measured every `cfg.eval_every` epochs and after the last
+    (not counted in the training seconds), for the learning curve.
 
     on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
     epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
@@ -177,8 +182,9 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     # Hoisted out of the step loop: on tiny CPU models each avoided dispatch is ~1% of a step.
     move_idx = device.type != "cpu"
     amp = _autocast(cfg, device)
+    stepwise = schedules.per_step(cfg.lr_schedule)
     for epoch in range(1, cfg.epochs + 1):
-        lr = cfg.lr * cfg.lr_decay ** (epoch - 1)
+        lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
         for group in opt.param_groups:
             group["lr"] = lr
         net.train()
@@ -191,7 +197,12 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         labels: list[Tensor] = []
         sizes: list[int] = []
         batches = batch_order(epoch, gen) if batch_order is not None else default_batches(n, cfg.batch_size, gen)
-        for idx in batches:
+        if stepwise:
+            batches = list(batches)
+        for i, idx in enumerate(batches):
+            if stepwise and i:  # the first step of the epoch has its rate already
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(batches))
             if move_idx:
                 idx = idx.to(device)
             xb, yb = x_all[idx], y_all[idx]
@@ -237,6 +248,9 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         if result.fit_epoch is None and correct == seen:
             if evaluate(model, x_all, y_all, device).accuracy == 1.0:
                 result.fit_epoch, result.fit_seconds = epoch, result.seconds
+        last = epoch == cfg.epochs or (cfg.until_fit and result.fit_epoch is not None)
+        if test is not None and (last or cfg.eval_every and epoch % cfg.eval_every == 0):
+            stats.test_accuracy = evaluate(model, *test, device).accuracy
         if on_epoch is not None:
             on_epoch(stats)
         if cfg.until_fit and result.fit_epoch is not None:

@@ -60,8 +60,24 @@ def _cells(report: Report, columns: list[Column]) -> list[list[str]]:
             for row in report.rows]
 
 
-def _verdict(reproduced: bool) -> str:
-    return "claim reproduced: yes" if reproduced else "claim reproduced: no"
+# Only a measured finding can reproduce a claim; the others check it on paper and say so.
+VERDICTS = {"measured": "claim reproduced", "architecture": "holds by the architecture",
+            "published": "holds in the published numbers"}
+MARKS = {"architecture": "=", "published": "§"}  # measured: ✓ or ✗
+LEGEND = ("✓/✗ measured in this run; = exact arithmetic on the architecture; § published numbers "
+          "(papers, torchvision's metadata): these two check a claim but do not reproduce it")
+
+
+def _verdict(f) -> str:
+    return f"{VERDICTS[f.basis]}: {'yes' if f.reproduced else 'no'}"
+
+
+def _mark(f) -> str:
+    return MARKS.get(f.basis) or ("✓" if f.reproduced else "✗")
+
+
+def _legend(report: Report) -> str | None:
+    return LEGEND if any(f.basis != "measured" for f in report.findings) else None
 
 
 def stdout_console() -> Console:
@@ -82,8 +98,10 @@ def print_table(report: Report, columns: list[Column], title: str, console: Cons
         table.add_row(*cells)
     console.print(table)
     for f in report.findings:
-        mark = "[green]✓[/]" if f.reproduced else "[red]✗[/]"
-        console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f.reproduced)}[/])", highlight=False, soft_wrap=True)
+        mark = f"[{'green' if f.reproduced else 'red'}]{_mark(f)}[/]"
+        console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f)}[/])", highlight=False, soft_wrap=True)
+    if _legend(report):
+        console.print(f"  legend: {_legend(report)}", highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"  note: {note}", highlight=False, soft_wrap=True)
 
@@ -95,7 +113,8 @@ def to_markdown(report: Report, columns: list[Column]) -> str:
     lines += ["| " + " | ".join(cells) + " |" for cells in _cells(report, columns)]
     if report.findings:
         lines.append("")
-        lines += [f"- {f.claim}: {f.measured} (**{_verdict(f.reproduced)}**)" for f in report.findings]
+        lines += [f"- {_mark(f)} {f.claim}: {f.measured} (**{_verdict(f)}**)" for f in report.findings]
+        lines += [f"- legend: {_legend(report)}"] if _legend(report) else []
     lines += [f"- note: {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.config import (BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt)
+from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings
@@ -38,7 +38,6 @@ MIN_TIME = opt("--min-time", type=float, check=lambda v: 0 < v <= MAX_MIN_TIME_S
                valid=f"a number of seconds in (0, {MAX_MIN_TIME_S:g}]", help="Seconds of timed runs per model.")
 WARMUP = opt("--warmup", type=int, check=at_least(0), valid="0 or more runs", help="Untimed forward passes before timing.")
 HALF = opt("--half", type=bool, help="fp16 weights and inputs (CUDA only).")
-WEIGHTS = opt("--weights", optional=True, help="A local state_dict to load into the one model (never code: weights only).")
 MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY[@RES]",
                  help="Your network: FACTORY() from FILE.py (runs that file as code), measured after --models.")
 BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of one model, no timing.")

@@ -29,8 +29,13 @@ def run_by_layer(cand, config, session) -> Outcome:
         madds = counted.by_module.get(name, 0)
         if params or madds:
             session.row(LayerRow(name, type(module).__name__, params, madds, madds / total))
-    return Outcome(notes=[f"{cand.label} at {cand.resolution}x{cand.resolution}: "
-                          f"{sum(p.numel() for p in model.parameters()):,} params, "
-                          f"{counted.total:,} Mult-Adds; ops not counted: "
-                          f"{', '.join(sorted(counted.skipped_ops)) or 'none'}"],
+    matrix = counted.uncounted_matrix_ops
+    notes = [f"{cand.label} at {cand.resolution}x{cand.resolution}: "
+             f"{sum(p.numel() for p in model.parameters()):,} params, "
+             f"{counted.total:,} Mult-Adds; not counted by convention (element-wise, pooling): "
+             f"{', '.join(sorted(set(counted.skipped_ops) - set(matrix))) or 'none'}"]
+    if matrix:
+        notes.append(f"WARNING: ops that multiply matrices were not counted, so the Mult-Adds are too low: "
+                     f"{', '.join(sorted(matrix))}")
+    return Outcome(notes=notes,
                    analysis={"mult_adds_total": counted.total, "skipped_ops": counted.skipped_ops})

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import torch
-
-from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.efficiency import published
+from deepgen_cli.engine.efficiency import densenet_claims, family
+from deepgen_cli.engine.op_counts import does_matrix_work
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 # A claimed ratio counts as reproduced within this relative distance ("50x" holds for 45x to 55x).
 RATIO_TOLERANCE = 0.10
 # Measured Mult-Adds agree with a published count within this relative distance.
 COUNT_TOLERANCE = 0.02
-# Figure 4 of the MobileNet paper calls accuracy vs Mult-Adds "log linear": R^2 of the fit at least this.
-LOG_LINEAR_R2 = 0.9
+# The MobileNet paper's Table 8 row for SqueezeNet (1.0 at 224).
+SQUEEZENET_PAPER_MULT_ADDS = 1_700_000_000
 
 
 @dataclass(frozen=True)
@@ -58,7 +55,7 @@ def _pair_findings(rows) -> list[Finding]:
         got = getattr(large, pc.metric) / getattr(small, pc.metric)
         ok = abs(got / pc.factor - 1) <= RATIO_TOLERANCE
         out.append(Finding(pc.claim, f"{large.model} / {small.model} {pc.metric.replace('_', '-')} = {got:.1f}x "
-                                     f"(claimed {pc.factor:g}x, tolerance ±{RATIO_TOLERANCE:.0%})", ok))
+                                     f"(claimed {pc.factor:g}x, tolerance ±{RATIO_TOLERANCE:.0%})", ok, "architecture"))
     return out
 
 
@@ -73,7 +70,8 @@ def _depthwise_findings(rows) -> list[Finding]:
         got = full.mult_adds / sep.mult_adds
         out.append(Finding("Depthwise separable convolutions cut computation 8 to 9 times (Howard et al. 2017)",
                            f"{full.model} / {sep.model} Mult-Adds = {got:.2f}x "
-                           f"({full.mult_adds / 1e6:.0f}M vs {sep.mult_adds / 1e6:.0f}M)", 8 <= got <= 9))
+                           f"({full.mult_adds / 1e6:.0f}M vs {sep.mult_adds / 1e6:.0f}M)", 8 <= got <= 9,
+                           "architecture"))
     return out
 
 
@@ -86,61 +84,51 @@ def _count_findings(rows) -> list[Finding]:
     worst, row = max(errors, key=lambda e: e[0])
     listing = ", ".join(f"{r.model} {r.mult_adds / 1e6:.0f}M vs {r.published_mult_adds / 1e6:.0f}M" for r in checked)
     return [Finding("Measured Mult-Adds equal the published counts", f"{listing}; largest difference "
-                    f"{worst:.1%} ({row.model}), tolerance {COUNT_TOLERANCE:.0%}", worst <= COUNT_TOLERANCE)]
+                    f"{worst:.1%} ({row.model}), tolerance {COUNT_TOLERANCE:.0%}", worst <= COUNT_TOLERANCE,
+                    "architecture")]
 
 
-def mobilenet_family(rows) -> list[tuple[float, int, int, float]]:
-    """(alpha, resolution, measured Mult-Adds, published top-1) for every published MobileNet v1 point.
-
-    Points already measured in this run are reused; the others are counted now (no timing).
-    """
-    seen = {(r.alpha, r.resolution): r.mult_adds for r in rows if r.name == "mobilenet"}
-    points = []
-    for (alpha, res), (top1, _, _) in sorted(published.MOBILENET_V1.items()):
-        madds = seen.get((alpha, res))
-        if madds is None:
-            madds = measure.mult_adds(models.get("mobilenet", width_mult=alpha), torch.zeros(1, 3, res, res)).total
-        points.append((alpha, res, madds, top1 / 100))
-    return points
-
-
-def log_linear_fit(points) -> tuple[float, float, float]:
-    """Least squares top1 = a + b*log10(Mult-Adds); returns (a, b, R^2)."""
-    xs = [math.log10(p[2]) for p in points]
-    ys = [p[3] for p in points]
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    a = my - b * mx
-    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    return a, b, 1 - ss_res / ss_tot
-
-
-def _family_findings(rows, analysis: dict) -> list[Finding]:
-    if not any(r.name == "mobilenet" for r in rows):
-        return []
-    points = mobilenet_family(rows)
-    intercept, slope, r2 = log_linear_fit(points)
-    analysis["mobilenet_family"] = {
-        "points": [{"alpha": a, "resolution": r, "mult_adds": m, "top1": t} for a, r, m, t in points],
-        "fit": {"intercept": intercept, "slope_per_decade": slope, "r2": r2},
-    }
-    return [Finding("MobileNet accuracy is log-linear in Mult-Adds over the alpha/rho family (Howard et al. 2017, Fig. 4)",
-                    f"fit over {len(points)} published points with this run's Mult-Adds: "
-                    f"{100 * slope:+.1f} top-1 points per 10x Mult-Adds, R^2 = {r2:.3f} (threshold {LOG_LINEAR_R2})",
-                    r2 >= LOG_LINEAR_R2)]
+def _latency_vs_size(rows) -> list[Finding]:
+    """Howard et al. 2017, Sec. 2: SqueezeNet was built for size, MobileNet for latency. Per SqueezeNet row and
+    full-width MobileNet at the same resolution: fewer parameters, and the MobileNet's median latency lower
+    by more than either row's interquartile range (a smaller difference is within the timing spread)."""
+    out = []
+    for sq in (r for r in rows if r.name in ("squeezenet", "squeezenet1_1")):
+        mb = next((r for r in rows if r.name == "mobilenet" and r.alpha == 1.0 and r.resolution == sq.resolution), None)
+        if mb is None:
+            continue
+        spread = max(sq.latency_ms_iqr, mb.latency_ms_iqr)
+        smaller = sq.params < mb.params
+        faster = sq.latency_ms_median - mb.latency_ms_median > spread
+        out.append(Finding("MobileNets are optimized for latency, SqueezeNet for size (Howard et al. 2017)",
+                           f"params {sq.model} {sq.params / 1e6:.2f}M vs {mb.model} {mb.params / 1e6:.2f}M; median latency "
+                           f"{sq.model} {sq.latency_ms_median:.2f} ms vs {mb.model} {mb.latency_ms_median:.2f} ms "
+                           f"(needs SqueezeNet smaller and MobileNet faster by more than the larger IQR, {spread:.2f} ms; "
+                           f"batch {mb.batch_size}, {mb.threads} thread{'s' if mb.threads != 1 else ''})",
+                           smaller and faster, "measured"))
+    return out
 
 
 def findings(rows) -> Outcome:
     analysis: dict = {}
-    family = _family_findings(rows, analysis)
-    notes = []
-    skipped = sorted({op.removeprefix("aten::") for r in rows for op in r.skipped_ops})
-    if skipped:
-        notes.append(f"not counted as Mult-Adds (fvcore has no handle; pooling, adds, activations): {', '.join(skipped)}")
-    if any(r.name == "squeezenet" for r in rows):
-        notes.append("the MobileNet paper's SqueezeNet row says 1700M Mult-Adds, about twice the real count")
-    return Outcome(_count_findings(rows) + _pair_findings(rows) + _depthwise_findings(rows) + family,
-                   notes, analysis)
+    notes: list[str] = []
+    skipped = sorted({op for r in rows for op in r.skipped_ops})
+    matrix = [f"{op.removeprefix('aten::')} ({', '.join(r.model for r in rows if op in r.skipped_ops)})"
+              for op in skipped if does_matrix_work(op)]
+    other = [op.removeprefix("aten::") for op in skipped if not does_matrix_work(op)]
+    if matrix:
+        notes.append(f"WARNING: ops that multiply matrices were not counted, so these models' Mult-Adds are "
+                     f"too low: {', '.join(matrix)}")
+    if other:
+        notes.append(f"not counted as Mult-Adds, by convention (element-wise, pooling, activations): {', '.join(other)}")
+    for r in rows:
+        if r.name == "squeezenet" and r.resolution == 224:
+            notes.append(f"the MobileNet paper's SqueezeNet row (Table 8) says {SQUEEZENET_PAPER_MULT_ADDS / 1e6:.0f}M "
+                         f"Mult-Adds, {SQUEEZENET_PAPER_MULT_ADDS / r.mult_adds:.2f}x this run's count of "
+                         f"{r.mult_adds / 1e6:.0f}M")
+            break
+    found = (_count_findings(rows) + _pair_findings(rows) + _depthwise_findings(rows)
+             + densenet_claims.table_2_findings(rows) + family.accuracy_findings(rows, analysis)
+             + family.latency_findings(rows, analysis) + _latency_vs_size(rows)
+             + densenet_claims.densenet_vs_resnet(rows, notes, analysis))
+    return Outcome(found, notes, analysis)

@@ -75,3 +75,23 @@ def lookup(name: str, alpha: float | None, resolution: int, torchvision_name: st
     if torchvision_name and a == 1.0:
         return _torchvision(torchvision_name, resolution)
     return None
+
+
+def original_recipe(tv_name: str) -> Published | None:
+    """torchvision's IMAGENET1K_V1 weights, trained with the original papers' recipes; for ResNets the
+    DEFAULT (V2) comes from a 2021 recipe that adds 4-5 top-1 points, no like-for-like with 2017 DenseNets."""
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(tv_name)
+    except ValueError:
+        return None
+    v1 = getattr(weights, "IMAGENET1K_V1", None)
+    if v1 is None:
+        return None
+    metrics = v1.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    top1, top5 = metrics.get("acc@1"), metrics.get("acc@5")
+    if top1 is None:
+        return None
+    return Published(top1 / 100, top5 / 100 if top5 is not None else None, "ImageNet-1k",
+                     f"torchvision {tv_name} IMAGENET1K_V1", params=v1.meta.get("num_params"))

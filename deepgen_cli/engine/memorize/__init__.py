@@ -15,7 +15,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
-                                       CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, LR_DECAY, MODEL, REPEATS, THREADS,
+                                       CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, MODEL, REPEATS,
                                        UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt
 from deepgen_cli.engine.errors import RunError, UsageError
@@ -42,7 +42,7 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     until_fit: bool = UNTIL_FIT(True)  # stop once every training example is classified right
     batch_size: int = BATCH_SIZE(128)  # Zhang et al.'s batch size
     lr: float = LR(0.1)  # 0.1 fits random labels in ~70 epochs, 0.01 needs ~130 at batch 32
-    lr_decay: float = LR_DECAY(1.0)  # per epoch; the paper's 0.95 stops a random-label fit on digits before 100%
+    # The learning rate is constant by default: the paper's exp:0.95 stops a random-label fit on digits before 100%
     dropout: float = DROPOUT(0.0)
     augment: bool = AUGMENT(False)
     confidence_penalty: float = CONFIDENCE_PENALTY(0.0)
@@ -51,16 +51,13 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     amp: str = AMP("none")
     channels_last: bool = CHANNELS_LAST(False)
     compile: bool = COMPILE(False)
-    # CPU threads. One by default: the default model's products (128 x 64 x 512) are too small to split, and
-    # on shared cores a second thread stalls at every barrier (measured: a random-label fit of digits took
-    # 0.8-2.5 s on one thread, 15-50 s on two). One thread also gives the same numbers on any machine.
-    threads: int | None = THREADS(1)
     repeats: int = REPEATS(1)  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order)
 
     def resolved(self) -> MemorizeConfig:
-        if self.noise is not None:
-            return self
-        return dataclasses.replace(self, noise=(1.0,) if self.corruption == "random-labels" else DEFAULT_NOISE)
+        config = super().resolved()
+        if config.noise is not None:
+            return config
+        return dataclasses.replace(config, noise=(1.0,) if config.corruption == "random-labels" else DEFAULT_NOISE)
 
     def check(self) -> None:
         super().check()

@@ -71,7 +71,7 @@ def findings(rows: list, config) -> Outcome:
             f"{config.model} fits {what} (train accuracy >= 99.9%)",
             f"train accuracy {_pct(top.train_accuracy)} at p={top.noise:g} ({kind}, "
             f"{top.changed_fraction:.1%} of examples changed) after {_n(top.epochs_run)} epochs",
-            top.train_accuracy >= FIT_ACCURACY))
+            top.train_accuracy >= FIT_ACCURACY, "measured"))
     full = [r for r in rows if r.noise == 1.0]
     if kind in LABEL_KINDS and full:
         r = full[0]
@@ -84,7 +84,7 @@ def findings(rows: list, config) -> Outcome:
             "Test accuracy falls to chance at p=1 (within max(2 points, 3 binomial SD) of 1/classes)",
             f"test accuracy {_pct(r.test_accuracy)} vs chance {_pct(chance)} on {r.test_examples} test examples: "
             f"{100 * (r.test_accuracy - chance):+.1f} points, band ±{100 * band:.1f} (binomial SD {100 * sd:.1f})",
-            abs(r.test_accuracy - chance) <= band + 1e-9))  # 0.1 - 0.08 is 0.020000000000000004
+            abs(r.test_accuracy - chance) <= band + 1e-9, "measured"))  # 0.1 - 0.08 is 0.020000000000000004
     if len(rows) >= 2:
         errors = [1 - r.test_accuracy for r in rows]
         dips = [b - a for a, b in zip(errors, errors[1:]) if b < a - RISE_SLACK]
@@ -92,7 +92,7 @@ def findings(rows: list, config) -> Outcome:
         out.append(Finding(
             "Test error rises with the noise level p",
             f"test error {series}" + (f"; falls by {100 * -min(dips):.1f} points between levels" if dips else ""),
-            errors[-1] > errors[0] and not dips))
+            errors[-1] > errors[0] and not dips, "measured"))
     clean = [r for r in rows if r.noise == 0.0]
     if clean and full:
         c, f = clean[0], full[0]
@@ -102,7 +102,7 @@ def findings(rows: list, config) -> Outcome:
                 f"{what.capitalize()} take longer to fit than true data (a slowdown factor)",
                 f"{_n(f.fit_epoch)} epochs ({f.fit_time_s:.2f} s) at p=1 vs {_n(c.fit_epoch)} ({c.fit_time_s:.2f} s) at p=0: "
                 f"{factor:.2f}x the optimizer steps",
-                factor > 1.0))
+                factor > 1.0, "measured"))
         else:
             missing = [f"p={r.noise:g}" for r in (c, f) if not r.fit_steps]
             notes.append(f"slowdown not measured: {', '.join(missing)} did not reach 100% training accuracy "

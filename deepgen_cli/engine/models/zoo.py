@@ -15,8 +15,13 @@ ZOO = {
     "mobilenet_v3_small": ("mobilenet_v3_small", "MobileNet v3 small (Howard 2019), torchvision", False),
     "mobilenet_v3_large": ("mobilenet_v3_large", "MobileNet v3 large (Howard 2019), torchvision", False),
     "densenet121": ("densenet121", "DenseNet-121 (Huang 2017), ImageNet, torchvision", False),
+    "densenet169": ("densenet169", "DenseNet-169 (Huang 2017), ImageNet, torchvision", False),
+    "densenet201": ("densenet201", "DenseNet-201 (Huang 2017), ImageNet, torchvision", False),
     "alexnet": ("alexnet", "AlexNet (Krizhevsky 2012), torchvision's one-GPU variant", False),
     "resnet18": ("resnet18", "ResNet-18 (He 2016), torchvision", False),
+    "resnet50": ("resnet50", "ResNet-50 (He 2016), torchvision", False),
+    "resnet101": ("resnet101", "ResNet-101 (He 2016), torchvision", False),
+    "vit_b_16": ("vit_b_16", "ViT-B/16 (Dosovitskiy 2021), torchvision; 224x224 input only", False),
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 
 from deepgen_cli.engine import data as data_mod, measure, train
-from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, MOMENTUM, REPEATS, THREADS, WEIGHT_DECAY, DataOptions,
+from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, MOMENTUM, REPEATS, WEIGHT_DECAY, DataOptions,
                                        RunOptions, at_least, finite, opt, parse_list, show_list)
 from deepgen_cli.engine.layers import norms
 from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
@@ -63,7 +63,6 @@ class NormCompareConfig(RunOptions, DataOptions):
     small_batch: int = 4  # batch sizes up to this count as small (the paper's microbatches of 4)
     latency_batch: int = 32  # test images per timed inference forward pass
     latency_min_time_s: float = 0.05
-    threads: int | None = THREADS(1)  # a tiny convnet loses more to thread handoffs than it gains
 
     def check(self) -> None:
         super().check()
@@ -183,6 +182,7 @@ def train_one(config: NormCompareConfig, data, kind: str, setting: Setting, seed
 
 def run(config: NormCompareConfig, device: torch.device, session):
     """Train every (setting, seed, norm), norms innermost so their step times are measured side by side."""
+    config = config.resolved()
     config.check()
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")

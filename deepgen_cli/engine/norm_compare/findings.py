@@ -39,7 +39,7 @@ def _beats(rows, config, analysis: dict) -> list[Finding]:
     rule = (f"yes needs BRN ahead by >= {100 * config.margin:.1f} points in every small (<= {config.small_batch}) "
             f"or non-i.i.d. setting, test accuracy in eval mode, mean of {seeds} seed{'s' if seeds > 1 else ''}")
     return [Finding("Batch renorm beats batch norm at small and non-i.i.d. minibatches (Ioffe 2017)",
-                    "; ".join(parts) + f" ({rule})", all(d >= config.margin for d in diffs.values()))]
+                    "; ".join(parts) + f" ({rule})", all(d >= config.margin for d in diffs.values()), "measured")]
 
 
 def _identical(rows) -> list[Finding]:
@@ -50,7 +50,7 @@ def _identical(rows) -> list[Finding]:
     return [Finding("At inference batch renorm is batch norm: y = gamma (x - mu) / sigma + beta (Ioffe 2017)",
                     f"max |BRN_eval(x) - BN_eval(x)| with the same statistics = {worst:.2e} over the test logits of "
                     f"{len(checked)} trained renorm model{'s' if len(checked) > 1 else ''} "
-                    f"(tolerance {EQUIVALENCE_TOLERANCE:g})", worst <= EQUIVALENCE_TOLERANCE)]
+                    f"(tolerance {EQUIVALENCE_TOLERANCE:g})", worst <= EQUIVALENCE_TOLERANCE, "measured")]
 
 
 def _step_cost(rows, analysis: dict) -> list[Finding]:
@@ -64,7 +64,7 @@ def _step_cost(rows, analysis: dict) -> list[Finding]:
     return [Finding("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
                     f"training step cost ratio BRN/BN = {ratio:.2f}x (geometric mean of {len(ratios)} matched runs, "
                     f"range {min(ratios):.2f}-{max(ratios):.2f}x; same speed: within ±{STEP_COST_TOLERANCE:.0%})",
-                    abs(ratio - 1) <= STEP_COST_TOLERANCE)]
+                    abs(ratio - 1) <= STEP_COST_TOLERANCE, "measured")]
 
 
 def findings(rows: list, config, n_train: int) -> Outcome:

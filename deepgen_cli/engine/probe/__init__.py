@@ -13,7 +13,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, THREADS, DataOptions, RunOptions, TrainOptions,
+from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, EPOCHS, LR, MODEL, DataOptions, RunOptions, TrainOptions,
                                        at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
@@ -28,7 +28,6 @@ from deepgen_cli.engine.probe.passes import Probed, prepare
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 
-WEIGHTS = opt("--weights", optional=True, help="Probe this trained state_dict post hoc (weights only, never code).")
 UNTRAINED = opt("--untrained", type=bool, help="Probe the randomly initialized model post hoc (the paper's baseline).")
 SNAPSHOTS = opt("--snapshots", optional=True, parse=parse_list(int, "1,2,4"), show=show_list,
                 help="Epochs whose probes are scored, e.g. 1,2,4 (default: first, middle, last; training mode).")
@@ -67,10 +66,6 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
     control: bool = CONTROL(True)  # a control-task probe per layer (random label per example) for selectivity
     cka_examples: int = CKA_EXAMPLES(128)  # test examples for linear CKA between consecutive layers; 0: none
     monotone_tolerance: float = 0.01  # smallest test-error gap a verdict counts (and 2 binomial SDs; findings.py)
-    # CPU threads. One by default: the default model's products are too small to split, and on shared cores a
-    # second thread stalls at every barrier (measured: a small post-hoc probe run took 0.1 s on one thread,
-    # 4.9 s on two busy cores). Give more to a torchvision model at 224x224 on idle cores; None: torch's default.
-    threads: int | None = THREADS(1)
 
     @property
     def posthoc(self) -> bool:
@@ -83,9 +78,10 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
         return tuple(sorted({1, (self.epochs + 1) // 2, self.epochs}))
 
     def resolved(self) -> ProbeConfig:
-        if self.snapshots is None and not self.posthoc:  # record the epochs actually scored
-            return dataclasses.replace(self, snapshots=self.snapshot_epochs())
-        return self
+        config = super().resolved()
+        if config.snapshots is None and not config.posthoc:  # record the epochs actually scored
+            return dataclasses.replace(config, snapshots=config.snapshot_epochs())
+        return config
 
     def ignored(self) -> dict[str, str]:
         if self.posthoc:

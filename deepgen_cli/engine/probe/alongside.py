@@ -32,11 +32,13 @@ def _in_training_forward(module) -> bool:
 
 
 def train_config(config, epochs: int | None = None):
-    """The model's training as the config sets it, at a constant rate, so its first epochs do not depend on how
-    many follow (a --resume that needs fewer epochs trains them exactly as the full run did)."""
+    """The model's training as the config sets it, stopped after `epochs` (a --resume that needs fewer epochs
+    trains them exactly as the full run did, as long as the schedule does not depend on the run's length)."""
     from deepgen_cli.engine import train
 
-    return train.TrainConfig.of(config, epochs=epochs or config.epochs, lr_decay=1.0)
+    schedule_epochs = {"epochs": config.epochs} if config.lr_schedule == "cosine" else {}
+    cfg = train.TrainConfig.of(config, **schedule_epochs)
+    return cfg if cfg.lr_schedule == "cosine" or not epochs else dataclasses.replace(cfg, epochs=epochs)
 
 
 def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, session, make_row) -> list[dict]:

@@ -46,7 +46,7 @@ def monotone_finding(rows: list[dict], tolerance: float, n: int, label: str) -> 
     else:
         text += f"; no rise larger than {_rule(tolerance, n)}"
     return Finding("Linear probe error decreases monotonically with depth in a trained network "
-                   "(Alain & Bengio 2016)", text, reproduced=not up and last["test_error"] < first["test_error"])
+                   "(Alain & Bengio 2016)", text, reproduced=not up and last["test_error"] < first["test_error"], basis="measured")
 
 
 def random_features_finding(rows: list[dict], tolerance: float, n: int) -> Finding | None:
@@ -61,7 +61,7 @@ def random_features_finding(rows: list[dict], tolerance: float, n: int) -> Findi
     text = (f"input test error {base:.3f}; {len(better)} of {len(hidden)} layers lower by more than "
             f"{_rule(tolerance, n)}, best {best['test_error']:.3f} at {best['layer']}")
     return Finding("An untrained network's random features are still more linearly separable than the "
-                   "input (Alain & Bengio 2016)", text, reproduced=bool(better))
+                   "input (Alain & Bengio 2016)", text, reproduced=bool(better), basis="measured")
 
 
 def findings(rows: list[dict], config, notes: list[str], test_examples: int) -> Outcome:

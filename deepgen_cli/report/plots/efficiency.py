@@ -16,11 +16,11 @@ def efficiency_plot(report: Report, path: str) -> None:
     if family:
         pts = sorted(family["points"], key=lambda p: p["mult_adds"])
         ax.scatter([p["mult_adds"] / 1e6 for p in pts], [100 * p["top1"] for p in pts], color="0.75",
-                   label="MobileNet v1 alpha/rho family (paper accuracy)")
+                   label="MobileNet v1 alpha/rho family (published accuracy)")
         fit = family["fit"]
         xs = [pts[0]["mult_adds"], pts[-1]["mult_adds"]]
         ax.plot([x / 1e6 for x in xs], [100 * (fit["intercept"] + fit["slope_per_decade"] * math.log10(x)) for x in xs],
-                color="0.6", linestyle="--", label=f"log-linear fit, R^2={fit['r2']:.3f}")
+                color="0.6", linestyle="--", label=f"log-linear fit to published accuracy, R^2={fit['r2']:.3f}")
     for row in report.rows:
         if row.get("top1") is None or row.get("published_dataset") != "ImageNet-1k":
             continue
@@ -29,7 +29,7 @@ def efficiency_plot(report: Report, path: str) -> None:
                     xytext=(4, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("Mult-Adds (millions, log scale)")
-    ax.set_ylabel("ImageNet top-1 accuracy (%)")
+    ax.set_ylabel("published ImageNet top-1 accuracy (%)")
     ax.set_title("Accuracy vs Mult-Adds")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

@@ -1,0 +1,49 @@
+"""`experiment(app, name, Config, run, view, ...)`: a subcommand whose parameters are the config's option fields
+plus the session options; it builds the config (over a record's with --config), checks it, and runs it."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Callable
+
+import typer
+
+from deepgen_cli.cli import kinds
+from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters
+from deepgen_cli.cli.session import run
+from deepgen_cli.engine.config import option_fields
+from deepgen_cli.engine.env import resolve_device
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.report.plots import plotter
+
+
+def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callable, *, help: str,
+               plot: tuple[str, str] | None = None, sweep: tuple[str, ...] = ()) -> None:
+    """Add `deepgen NAME`: options from `cls`'s fields and the session options, then config -> engine -> report.
+
+    `view(config)` gives the (columns, title) of the table; `plot` the (module, function) in report/plots that
+    draws --plot; `sweep` the config keys a --resume may differ in (each row carries its own value).
+    """
+    kinds.register(name, cls, engine, view, plot, sweep)  # what `deepgen report`, `compare`, `reproduce` read
+    session_cls = SessionOptions
+    session_params = [p for p in parameters(session_cls, negatable=False) if plot or p.name != "plot"]
+
+    def command(ctx: typer.Context, **values) -> None:
+        session = session_cls(**{p.name: values.pop(p.name) for p in session_params})
+        config = build_config(ctx, name, cls, values, session.config)
+        for field_name, why in config.ignored().items():  # given on the command line, unused by this mode
+            if given(ctx, field_name):
+                flag = next((o.flag for f, o in option_fields(cls) if f.name == field_name), f"--{field_name}")
+                raise UsageError(f"{flag}: {why}; drop it")
+        config = dataclasses.replace(config, device=str(resolve_device(config.device))).resolved()
+        config.check()
+        after = plotter(session.plot, *plot) if plot else None
+        columns, title = view(config)
+        run(name, config, session, engine, columns, title, after, sweep=sweep)
+
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    command.__signature__ = inspect.Signature([ctx_param, *parameters(cls), *session_params])
+    command.__doc__ = help
+    command.__name__ = name.replace("-", "_")
+    app.command(name)(command)

@@ -1,0 +1,200 @@
+"""The shape of the code: an import graph without cycles, an engine that imports nothing above it, options
+declared once, thin command modules, and a record's config that reruns the same experiment."""
+
+import ast
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "deepgen_cli"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the deepgen_cli modules it imports (anywhere in it, lazily or not), from the source alone."""
+    modules = {}
+    for path in ROOT.rglob("*.py"):
+        name = ".".join(("deepgen_cli", *path.relative_to(ROOT).with_suffix("").parts))
+        modules[name.removesuffix(".__init__")] = path
+    graph = {m: set() for m in modules}
+    for m, path in modules.items():
+        package = m if path.name == "__init__.py" else m.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
+                # `from pkg import submodule` needs the submodule; `from pkg import name` needs pkg itself
+                subs = [f"{base}.{a.name}" for a in node.names]
+                names = [s for s in subs if s in modules] + ([base] if any(s not in modules for s in subs) else [])
+            else:
+                continue
+            for name in names:
+                while name and name not in modules:
+                    name = name.rpartition(".")[0]
+                if name and name != m:
+                    graph[m].add(name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan). A package's __init__ importing its own
+    submodules counts like any other import: a submodule that imports its package back is a cycle."""
+    index, low, stack, on, found, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles_and_the_engine_imports_nothing_above_it():
+    graph = import_graph()
+    assert len(graph) > 40  # the walk found the package
+    assert cycles(graph) == []
+    upward = [f"{m} -> {t}" for m, ts in graph.items() if m.startswith("deepgen_cli.engine")
+              for t in ts if not t.startswith("deepgen_cli.engine") and t != "deepgen_cli"]  # the root holds __version__
+    assert upward == []
+    torch_free = [f"{m} -> {t}" for m, ts in graph.items() if m.startswith("deepgen_cli.report")
+                  for t in ts if t.startswith("deepgen_cli.engine") and t not in
+                  ("deepgen_cli.engine.errors", "deepgen_cli.engine.outcome")]
+    assert torch_free == []  # the report layer reads engine types only
+
+
+def test_the_cycle_finder_finds_a_submodule_importing_its_package():
+    graph = {"p": {"p.child"}, "p.child": {"p"}, "q": set()}
+    assert cycles(graph) == [["p", "p.child"]]
+
+
+def test_command_modules_are_thin():
+    for path in (ROOT / "cli").glob("*.py"):
+        if path.stem in ("efficiency", "memorize", "probe", "norm_compare", "reuse", "models"):
+            assert len(path.read_text().splitlines()) <= 60, path.name
+
+
+def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
+    from deepgen_cli.cli.options import SessionOptions
+    from deepgen_cli.engine.config import option_fields
+    from deepgen_cli.engine.efficiency import EfficiencyConfig
+    from deepgen_cli.engine.memorize import MemorizeConfig
+    from deepgen_cli.engine.norm_compare import NormCompareConfig
+    from deepgen_cli.engine.probe import ProbeConfig
+
+    specs: dict[str, set[int]] = {}  # long flag -> the option specs declaring it
+    shorts: dict[str, set[str]] = {}  # short flag -> the long flags it abbreviates
+    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, SessionOptions):
+        for f, o in option_fields(cls):
+            specs.setdefault(o.flag, set()).add(id(o))
+            for short in o.flags[1:]:
+                shorts.setdefault(short, set()).add(o.flag)
+    twice = {flag for flag, ids in specs.items() if len(ids) > 1}
+    assert twice == {"--batch-size"}  # norm-compare's list of batch sizes, until issue 11 makes it the minibatch
+    assert shorts == {"-m": {"--model", "--models"}, "-d": {"--dataset"}, "-e": {"--epochs"},
+                      "-b": {"--batch-size"}, "-p": {"--noise"}, "-f": {"--format"}, "-o": {"--output"},
+                      "-q": {"--quiet"}}
+    for cls in (MemorizeConfig, NormCompareConfig, ProbeConfig):  # the training commands share the short forms
+        flags = {o.flag: o.flags for f, o in option_fields(cls)}
+        assert {flags["--model"][1], flags["--dataset"][1], flags["--epochs"][1]} == {"-m", "-d", "-e"}
+
+
+def test_configs_are_keyword_only_and_frozen():
+    from deepgen_cli.engine.memorize import MemorizeConfig
+
+    with pytest.raises(TypeError):
+        MemorizeConfig("mlp1x512")  # positional: refused
+    config = MemorizeConfig(model="mlp1x512")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.model = "cnn"
+
+
+def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):
+    first = tmp_path / "first.json"
+    args = ("memorize", "--noise", "0,1", "--subset", "120", "--epochs", "3", "--no-until-fit", "--seed", "4", "-q")
+    assert cli(*args, "-o", first).exit_code == 0
+    again = cli("memorize", "--config", first, "-q", "-f", "json")
+    assert again.exit_code == 0, again.stderr
+    a, b = json.loads(first.read_text()), json.loads(again.stdout)
+    assert b["config"] == a["config"]
+
+    def numbers(record):  # everything but timings
+        return [{k: v for k, v in r.items() if "time" not in k and k != "curve"} for r in record["rows"]]
+
+    assert numbers(a) == numbers(b)
+    changed = json.loads(cli("memorize", "--config", first, "--epochs", "2", "-q", "-f", "json").stdout)
+    assert changed["config"]["epochs"] == 2 and changed["config"]["noise"] == [0.0, 1.0]
+    assert [r["epochs_run"] for r in changed["rows"]] == [2, 2]
+
+
+def test_a_record_of_another_command_is_a_usage_error(cli, tmp_path):
+    record = tmp_path / "e.json"
+    assert cli("efficiency", "--models", "mobilenet:0.25@32", "--min-time", "0.01", "-q", "-o", record).exit_code == 0
+    result = cli("memorize", "--config", record, "-q")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--config: " in result.stderr and "is a record of `deepgen efficiency`" in result.stderr
+
+
+def test_the_device_is_part_of_the_config_and_of_the_resume_key(cli, tmp_path):
+    out = tmp_path / "r.json"
+    fast = ("--models", "mobilenet:0.25@32", "--min-time", "0.01", "-q", "-o", out)
+    assert cli("efficiency", *fast).exit_code == 0
+    record = json.loads(out.read_text())
+    assert record["config"]["device"] == "cpu"  # auto, resolved
+    samples = record["rows"][0]["latency_samples_ms"]
+    record["config"]["device"] = "cuda"  # as if a GPU had measured this row
+    out.write_text(json.dumps(record))
+    resumed = json.loads(cli("efficiency", *fast, "--resume", "-f", "json").stdout)
+    assert resumed["rows"][0]["latency_samples_ms"] != samples  # measured again, on the CPU
+
+
+@pytest.mark.parametrize("args, message", [
+    (("efficiency", "--models", "mobilenet", "--by-layer", "--min-time", "1"), "--min-time: --by-layer counts"),
+    (("efficiency", "--models", "mobilenet", "--by-layer", "--plot", "x.png"), "--plot: --by-layer counts"),
+    (("probe", "--untrained", "--epochs", "3"), "--epochs: a post-hoc probe"),
+    (("probe", "--probe-epochs", "3"), "--probe-epochs: probes trained alongside"),
+])
+def test_an_option_the_mode_does_not_use_is_an_error(cli, args, message):
+    result = cli(*args, "-q")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"deepgen: error: {message}") and result.stderr.count("\n") == 1
+
+
+def test_training_threads_default_from_the_input_size_and_are_recorded(cli, tmp_path):
+    import torch
+
+    from deepgen_cli.engine.config import default_threads, input_shape
+    from deepgen_cli.engine.memorize import MemorizeConfig
+
+    assert input_shape(MemorizeConfig()) == (1, 8, 8) and default_threads(MemorizeConfig()) == 1
+    assert input_shape(MemorizeConfig(dataset="cifar10")) == (3, 32, 32)
+    assert default_threads(MemorizeConfig(dataset="cifar10")) == torch.get_num_threads()  # 3,072 values > 1,024
+    assert default_threads(MemorizeConfig(dataset="synthetic", synthetic_shape=(1, 32, 32))) == 1  # exactly 1,024
+    assert MemorizeConfig(threads=3).resolved().threads == 3  # given: kept
+    out = tmp_path / "m.json"
+    assert cli("memorize", "--noise", "1", "--subset", "60", "--epochs", "1", "-q", "-o", out).exit_code == 0
+    record = json.loads(out.read_text())
+    assert record["config"]["threads"] == 1 and record["environment"]["threads"] == 1
