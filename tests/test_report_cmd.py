@@ -57,7 +57,7 @@ def test_records_of_one_command_merge_by_the_resume_key(cli, tmp_path):
     lines = result.stdout.splitlines()
     assert [line.split(",")[3:5] for line in lines[1:]] == [["0.0", "0.97"], ["0.5", "0.66"], ["1.0", "0.12"]]
     md = cli("report", a, b, "-f", "markdown").stdout
-    assert "- claim at (0.0, 0.5): test accuracy (0.97, 0.7)" in md and "- claim at (0.5, 1.0)" in md
+    assert "claim at (0.0, 0.5): test accuracy (0.97, 0.7)" in md and "claim at (0.5, 1.0)" in md
     assert "rows in more than one record, the later kept: noise=0.5, corruption=labels, seed=0 from" in md
     assert "configs differ in noise" not in md  # noise is what a memorize sweep varies
 

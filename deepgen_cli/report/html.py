@@ -8,7 +8,7 @@ from html import escape
 
 from deepgen_cli.report.record import Report
 from deepgen_cli.report.saved import SavedFinding
-from deepgen_cli.report.table import Column, _cells, _verdict, _with_errors
+from deepgen_cli.report.table import VERDICTS, Column, _cells, _with_errors
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
@@ -46,10 +46,11 @@ def verdicts(findings) -> str:
     for f in findings:
         ok = bool(finding_value(f, "reproduced"))
         basis = finding_value(f, "basis")
+        verdict = f"{VERDICTS.get(basis or 'measured', 'claim reproduced')}: {'yes' if ok else 'no'}"
         badge = f' <span class="basis">basis: {escape(str(basis))}</span>' if basis else ""
         items.append(f'<li><span class="{"yes" if ok else "no"}">{"✓" if ok else "✗"}</span> '
                      f"{escape(str(finding_value(f, 'claim', '')))}: {escape(str(finding_value(f, 'measured', '')))} "
-                     f'(<b class="{"yes" if ok else "no"}">{_verdict(ok)}</b>){badge}</li>')
+                     f'(<b class="{"yes" if ok else "no"}">{verdict}</b>){badge}</li>')
     return f"<ul>\n{''.join(items)}\n</ul>\n" if items else ""
 
 
