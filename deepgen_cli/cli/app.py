@@ -77,7 +77,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
 
 
 # The subcommands, in the order `deepgen --help` lists them; each module's `register(app)` adds its command.
-from deepgen_cli.cli import efficiency, memorize, models, norm_compare, probe, reuse  # noqa: E402
+from deepgen_cli.cli import (compare, efficiency, memorize, models, norm_compare, probe, report,  # noqa: E402
+                             reproduce, reuse)
 
-for _command in (efficiency, memorize, probe, norm_compare, reuse, models):
+for _command in (efficiency, memorize, probe, norm_compare, reuse, models, reproduce, report, compare):
     _command.register(app)

@@ -9,6 +9,7 @@ from typing import Callable
 
 import typer
 
+from deepgen_cli.cli import kinds
 from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters
 from deepgen_cli.cli.session import run
 from deepgen_cli.engine.config import option_fields
@@ -24,6 +25,7 @@ def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callabl
     `view(config)` gives the (columns, title) of the table; `plot` the (module, function) in report/plots that
     draws --plot; `sweep` the config keys a --resume may differ in (each row carries its own value).
     """
+    kinds.register(name, cls, engine, view, plot, sweep)  # what `deepgen report`, `compare`, `reproduce` read
     session_cls = SessionOptions
     session_params = [p for p in parameters(session_cls, negatable=False) if plot or p.name != "plot"]
 

@@ -13,46 +13,62 @@ from rich.console import Console
 from deepgen_cli.engine.env import describe
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.cli.options import Format, SessionOptions
+from deepgen_cli.cli.progress import display_for
 from deepgen_cli.report.table import Column, print_table, to_markdown
-from deepgen_cli.report.record import Report, ResultsFile, to_csv, to_json
+from deepgen_cli.report.record import RecordWriteError, Report, ResultsFile, to_csv, to_json
 
 stderr = Console(stderr=True)
 
 
 class Session:
-    """What an engine reports into: rows (saved at once) and progress messages (stderr only)."""
+    """What an engine reports into: rows (saved at once), the planned row count and progress messages (stderr
+    only, on `display`: a live bar on a terminal, plain lines elsewhere, none with --quiet)."""
 
-    def __init__(self, report: Report, results: ResultsFile, quiet: bool, previous: list[dict] | None = None):
+    def __init__(self, report: Report, results: ResultsFile, quiet: bool, previous: list[dict] | None = None,
+                 display=None):
         self.report, self.results, self.quiet = report, results, quiet
         self.previous = previous or []  # rows of an earlier run with the same config (--resume)
-        self._status = None
-        if not quiet:
-            self._status = stderr.status("starting", spinner="dots")
-            self._status.start()
+        self._own_display = display is None and not quiet
+        self.display = display_for(stderr) if self._own_display else (None if quiet else display)
+        if self._own_display:
+            self.display.stage(f"deepgen {report.command}")
+        self._reused = 0  # rows handed out by resumed() and not yet reported back
+
+    def plan(self, total: int) -> None:
+        """The number of rows the engine will report (for rows done of total, and the time left)."""
+        if self.display is not None:
+            self.display.plan(total)
 
     def row(self, row) -> None:
         self.report.add_row(row)
+        reused = self._reused > 0
+        self._reused = max(self._reused - 1, 0)
+        if self.display is not None:
+            self.display.row_done(reused)
         self.results.write(self.report)
 
     def resumed(self, **key) -> dict | None:
         """The earlier run's row whose fields equal `key` (and that did not fail), if --resume found one."""
         for row in self.previous:
             if not row.get("error") and all(row.get(k) == v for k, v in key.items()):
+                self._reused += 1
                 return row
         return None
 
     def progress(self, message: str) -> None:
-        if self._status is not None:
-            self._status.update(message)
+        if self.display is not None:
+            self.display.message(message)
 
     def log(self, message: str) -> None:
-        if not self.quiet:
+        if self.display is not None:
+            self.display.log(message)
+        elif not self.quiet:
             stderr.print(message, highlight=False)
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        if self.display is not None and self._own_display:
+            self.display.stop()
+        self.display = None
 
 
 @contextmanager
@@ -80,6 +96,25 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
     The engine returns an Outcome. `after` runs once the report is complete (plots). `sweep` names the
     config keys a --resume may differ in (see ResultsFile.previous_rows).
     """
+    report, unsaved = record(command, config, common, engine, sweep)
+    if after is not None and unsaved is None:
+        after(report)
+    emit(report, common.format, columns, title)
+    if unsaved is not None:  # the rows measured so far are on stdout; the record is not on disk
+        raise RunError(f"{unsaved}; stopped after {len(report.rows)} rows, printed above")
+    failed = [r for r in report.rows if r.get("error")]
+    if failed:
+        raise RunError(f"{len(failed)} of {len(report.rows)} rows failed; first: {failed[0]['error']}")
+    return report
+
+
+def record(command: str, config, common: SessionOptions, engine: Callable, sweep: tuple[str, ...] = (),
+           display=None) -> tuple[Report, RecordWriteError | None]:
+    """Run the engine into a Report, saved to --output after every row (see `run`); nothing to stdout.
+
+    Returns the report and, when the record could not be written (the run then stops), that error. `display`
+    is a progress display shared by several runs (`deepgen reproduce`); by default each run makes its own.
+    """
     results = ResultsFile(common.output)
     import torch
 
@@ -88,29 +123,35 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
     if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
         environment["threads"] = config.threads
     report = Report(command, dataclasses.asdict(config), environment, seed=config.seed)
-    previous = results.previous_rows(report, sweep) if common.resume else None
-    session = Session(report, results, common.quiet, previous)
-    if previous:
-        session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
+    results.lock()
+    unsaved = None
     try:
-        with _sigterm_as_interrupt():
-            report.finish(engine(config, device, session))
-    except KeyboardInterrupt:
-        report.status = "interrupted"
-        raise
-    except BaseException:
-        report.status = "failed"
-        raise
+        previous = results.previous_rows(report, sweep) if common.resume else None
+        session = Session(report, results, common.quiet, previous, display)
+        if previous:
+            session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
+        try:
+            with _sigterm_as_interrupt():
+                report.finish(engine(config, device, session))
+        except RecordWriteError as err:
+            report.status, unsaved = "failed", err
+        except KeyboardInterrupt:
+            report.status = "interrupted"
+            raise
+        except BaseException:
+            report.status = "failed"
+            raise
+        finally:
+            session.close()
+            try:
+                if unsaved is None:
+                    results.write(report, final=True)
+            except RecordWriteError as err:
+                if report.status in ("complete", "failed"):  # an interruption or a crash says more
+                    unsaved = err
     finally:
-        session.close()
-        results.write(report)
-    if after is not None:
-        after(report)
-    emit(report, common.format, columns, title)
-    failed = [r for r in report.rows if r.get("error")]
-    if failed:
-        raise RunError(f"{len(failed)} of {len(report.rows)} rows failed; first: {failed[0]['error']}")
-    return report
+        results.unlock()
+    return report, unsaved
 
 
 def emit(report: Report, fmt: Format, columns: list[Column], title: str) -> None:

@@ -14,6 +14,14 @@ def row_from(row_type, saved: dict):
     return row_type(**{k: saved[k] for k in row_type.__dataclass_fields__ if k in saved})
 
 
+def plan_rows(session, total: int) -> None:
+    """Tell the session how many rows the run will report (its progress shows rows done of total, and the time
+    left); sessions without a progress display (engine tests' stand-ins) need no `plan`."""
+    planned = getattr(session, "plan", None)
+    if planned is not None:
+        planned(total)
+
+
 def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], dict],
                  measure: Callable[[object, str], object], label: Callable[[object], str],
                  complete: Callable[[object, list], object] | None = None) -> list:
@@ -24,6 +32,7 @@ def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], d
     earlier rows (ratios to a baseline), for new and reused rows alike.
     """
     plan = list(plan)
+    plan_rows(session, len(plan))
     rows: list = []
     for i, item in enumerate(plan, 1):
         saved = session.resumed(**key(item))

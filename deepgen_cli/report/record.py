@@ -8,13 +8,15 @@ import io
 import json
 import math
 import os
+import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from deepgen_cli import __version__
-from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 SCHEMA = "deepgen.result/1"
@@ -97,25 +99,79 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
+class RecordWriteError(RunError):
+    """The record could not be written (disk full, its folder removed): the run stops, exit 1."""
+
+
+# Paths under these are devices, terminals and other processes' files: never renamed over, nothing made beside.
+_SPECIAL_ROOTS = ("/dev/", "/proc/")
+
+
+def _is_special(path: Path) -> bool:
+    """True when `path` is, or leads to, something other than a regular file (a FIFO, a device, /dev/stdout)."""
+    for p in (os.path.abspath(path), os.path.realpath(path)):
+        if p.startswith(_SPECIAL_ROOTS):
+            return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:  # nothing there yet: a new regular file
+        return False
+
+
+def _same_file(path: Path, stream) -> bool:
+    try:
+        a, b = os.stat(path), os.fstat(stream.fileno())
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 class ResultsFile:
-    """The `--output` JSON file, rewritten atomically (temp file, then rename) after every row."""
+    """The `--output` JSON file. A regular file (or a new one) is rewritten atomically after every row: a temp
+    file beside it, then a rename (through a symlink, beside its target). Anything else (a FIFO, a character
+    device, /dev/stdout) gets the record written through once, at the end: a rename would replace the node
+    itself, and no temp file is made beside a device. `lock()` keeps a second run off the same file."""
 
     def __init__(self, path: str | os.PathLike | None):
         self.path = Path(path) if path else None
+        self.through = False
+        self._lock = None
         if self.path is not None:
             self._check_writable()
 
     def _check_writable(self) -> None:
         assert self.path is not None
-        parent = self.path.parent if str(self.path.parent) else Path(".")
         if self.path.is_dir():
             raise UsageError(f"--output: '{self.path}' is a directory; give a file path such as results.json")
+        if _is_special(self.path):
+            self.through = True
+            if not self.path.exists():
+                raise UsageError(f"--output: '{self.path}' does not exist; give a regular file path such as results.json")
+            if not os.access(self.path, os.W_OK):
+                raise UsageError(f"--output: cannot write to '{self.path}'; choose a writable path")
+            return
+        if self.path.is_symlink():
+            self.path = Path(os.path.realpath(self.path))
+        parent = self.path.parent if str(self.path.parent) else Path(".")
         try:
             fd, probe = tempfile.mkstemp(dir=parent, prefix=".deepgen-", suffix=".tmp")
             os.close(fd)
             os.unlink(probe)
         except OSError as err:
             raise UsageError(f"--output: cannot write in '{parent}' ({err.strerror}); choose a writable path")
+
+    def lock(self) -> None:
+        """Hold `.NAME.lock` beside the output for the run; a second run with the same --output exits 2."""
+        if self.path is not None and not self.through:
+            from deepgen_cli.report.lock import OutputLock
+
+            self._lock = OutputLock(self.path)
+            self._lock.acquire()
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def previous_rows(self, report: Report, sweep: tuple[str, ...] = ()) -> list[dict]:
         """Rows of the existing file, if it records the same command, config and seed; else none.
@@ -125,6 +181,9 @@ class ResultsFile:
         """
         if self.path is None:
             raise UsageError("--resume: needs --output FILE, the results file of the run to resume")
+        if self.through:
+            raise UsageError(f"--resume: '{self.path}' is not a regular file, so it holds no earlier record; "
+                             f"give --output a file path")
         if not self.path.exists():
             return []
         old = read_record(self.path, "--resume", advice="remove it or drop --resume")
@@ -137,9 +196,28 @@ class ResultsFile:
                 and fixed(old.get("config")) == fixed(now))
         return list(old.get("rows", [])) if same else []
 
-    def write(self, report: Report) -> None:
-        if self.path is None:
+    def write(self, report: Report, final: bool = False) -> None:
+        """Save the record; `final` at the run's end (the only write to a FIFO or device). RecordWriteError
+        (exit 1) when it cannot be written."""
+        if self.path is None or (self.through and not final):
             return
+        try:
+            self._write_through(report) if self.through else self._replace(report)
+        except OSError as err:
+            raise RecordWriteError(f"--output: cannot write the record to '{self.path}' "
+                                   f"({err.strerror or type(err).__name__})") from None
+
+    def _write_through(self, report: Report) -> None:
+        text = to_json(report)
+        for stream in (sys.stdout, sys.stderr):  # -o /dev/stdout: in order with what else goes there
+            if _same_file(self.path, stream):
+                stream.write(text)
+                stream.flush()
+                return
+        with open(self.path, "w") as f:
+            f.write(text)
+
+    def _replace(self, report: Report) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent if str(self.path.parent) else ".",
                                    prefix=".deepgen-", suffix=".tmp")
         try:

@@ -134,7 +134,8 @@ def emit_rows(rows: list[dict], fmt: str, columns: list[Column], title: str) -> 
     elif fmt == "markdown":
         lines = ["| " + " | ".join(c.header for c in columns) + " |",
                  "| " + " | ".join("---:" if c.numeric else "---" for c in columns) + " |"]
-        lines += ["| " + " | ".join(c.fmt(r.get(c.key)) for c in columns) + " |" for r in rows]
+        # a "|" inside a cell would end it: Markdown tables escape it
+        lines += ["| " + " | ".join(c.fmt(r.get(c.key)).replace("|", "\\|") for c in columns) + " |" for r in rows]
         sys.stdout.write("\n".join(lines) + "\n")
     else:
         table = Table(title=title, title_justify="left")

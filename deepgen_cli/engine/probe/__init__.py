@@ -20,6 +20,7 @@ from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
 from deepgen_cli.engine.probe.alongside import train_with_probes
 from deepgen_cli.engine.probe.findings import findings
 from deepgen_cli.engine.probe.posthoc import run_posthoc
+from deepgen_cli.engine.sweep import plan_rows
 from deepgen_cli.engine.probe.rows import ProbeRow, make_row  # noqa: F401  (ProbeRow: the row type of this command)
 from deepgen_cli.engine.probe.layers import discover, select
 from deepgen_cli.engine.probe.reduce import MB, REDUCTIONS, probe_bytes
@@ -157,6 +158,7 @@ def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
         session.progress("loading data")
         fed, data = prepare_run(config, device)
         probed, notes = layer_plan(fed, data, config, device)
+        plan_rows(session, len(probed) * (1 if config.posthoc else len(config.snapshot_epochs())))
         if config.posthoc:
             rows = run_posthoc(fed, data, probed, config, device, session)
         else:

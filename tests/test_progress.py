@@ -1,0 +1,113 @@
+"""Progress on stderr: rows done of total with the time left, a live bar on a terminal, plain lines off one (a
+line per row and one at least every 30 s during a row), nothing with --quiet, never on stdout."""
+
+import io
+import re
+import subprocess
+import sys
+import time
+
+from rich.console import Console
+
+from deepgen_cli.cli.progress import LiveProgress, PlainProgress, Tally, clock
+
+
+class FakeClock:
+    def __init__(self, t=0.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_time_left_is_the_mean_measured_row_times_the_rows_to_go():
+    tally = Tally(start=0.0)
+    assert tally.eta(5.0) is None  # no plan yet
+    tally.plan(4, now=10.0)  # loading took 10 s: not a row
+    tally.row_done(20.0)  # 10 s
+    assert tally.eta(20.0) == 30.0  # 3 rows to go at 10 s
+    assert tally.eta(25.0) == 25.0  # 5 s into the second row
+    assert tally.eta(38.0) == 20.0  # past the mean: never less than the 2 rows after this one
+    tally.row_done(40.0)  # 20 s: mean 15 s
+    tally.row_done(40.0, reused=True)  # from an earlier run: done, but not in the mean
+    assert (tally.done, tally.measured, tally.eta(40.0)) == (3, 2, 15.0)
+    assert tally.eta(60.0) is None  # the last row has outrun the mean: no honest estimate
+    tally.row_done(60.0)
+    assert tally.eta(60.0) == 0.0 and tally.how_far() == "4/4 rows"
+
+
+def test_clock():
+    assert (clock(65.2), clock(3725), clock(None), clock(0.4)) == ("1:05", "1:02:05", "?", "0:00")
+
+
+def test_plain_lines_per_row_say_what_ran_how_far_and_the_time():
+    out, now = io.StringIO(), FakeClock()
+    p = PlainProgress(out, every_s=3600, now=now)
+    p.stage("deepgen memorize")
+    p.message("loading digits")
+    now.t = 4.0
+    p.plan(3)
+    p.message("[1/3] p=0")
+    p.message("[1/3] p=0: epoch 5/300, train accuracy 80.0%")
+    now.t = 10.0
+    p.row_done()
+    now.t = 10.0
+    p.row_done(reused=True)
+    p.stop()
+    assert out.getvalue().splitlines() == [
+        "deepgen memorize: 1/3 rows, last done: [1/3] p=0; 0:10 so far, about 0:12 left",  # 6 s a row, 2 to go
+        "deepgen memorize: 2/3 rows, last reused from the earlier run; 0:10 so far, about 0:06 left",
+    ]
+
+
+def test_plain_lines_keep_coming_during_a_long_row():
+    out = io.StringIO()
+    p = PlainProgress(out, every_s=0.05)
+    p.stage("deepgen norm-compare")
+    p.plan(2)
+    p.message("[1/2] batch, batch 4 iid: epoch 1/2, train accuracy 50.0%")
+    time.sleep(0.5)  # no message from the engine for 10 intervals
+    p.stop()
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2
+    assert re.fullmatch(r"deepgen norm-compare: running \[1/2\] batch, batch 4 iid: epoch 1/2, train accuracy "
+                        r"50\.0% \(0/2 rows done\); 0:0\d so far", lines[0]), lines[0]
+
+
+def test_the_live_display_shows_rows_of_total_elapsed_time_left_and_the_epoch_line():
+    out, now = io.StringIO(), FakeClock()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    live = LiveProgress(console, now=now)
+    live.stage("deepgen memorize")
+    live.plan(3)
+    now.t = 12.0
+    live.row_done()
+    live.message("[2/3] p=0.5: epoch 40/300, train accuracy 55.0%")
+    live._progress.refresh()
+    live.stop()
+    text = out.getvalue()
+    assert re.search(r"deepgen memorize .*1/3 rows \d:\d\d:\d\d left 0:24", text), text[-400:]
+    assert "[2/3] p=0.5: epoch 40/300, train accuracy 55.0%" in text
+
+
+def _memorize(tmp_path, *extra):
+    with open(tmp_path / "err.log", "w") as err:
+        proc = subprocess.run([sys.executable, "-m", "deepgen_cli", "memorize", "--noise", "0,1", "--subset", "100",
+                               "--epochs", "3", "-f", "csv", *extra], stdout=subprocess.PIPE, stderr=err, text=True)
+    return proc, (tmp_path / "err.log").read_text()
+
+
+def test_with_stderr_to_a_file_each_finished_row_is_a_plain_line(tmp_path):
+    proc, log = _memorize(tmp_path)
+    assert proc.returncode == 0 and proc.stdout.splitlines()[0].startswith("seed,model,")
+    lines = log.splitlines()
+    assert len(lines) == 2, log
+    assert re.fullmatch(r"deepgen memorize: 1/2 rows, last done: \[1/2\] p=0; \d:\d\d so far, about \d:\d\d left",
+                        lines[0]), lines[0]
+    assert re.fullmatch(r"deepgen memorize: 2/2 rows, last done: \[2/2\] p=1; \d:\d\d so far", lines[1]), lines[1]
+    assert "\x1b" not in log  # no terminal codes in a log file
+
+
+def test_quiet_silences_the_plain_lines(tmp_path):
+    proc, log = _memorize(tmp_path, "--quiet")
+    assert proc.returncode == 0 and log == ""
