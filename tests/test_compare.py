@@ -81,7 +81,8 @@ def test_fail_if_slower_gates_on_the_largest_latency_ratio(cli, two_efficiency, 
 
 
 def _memorize(path, accs, seed, verdict=True):
-    rows = [{"model": "mlp1x512", "seed": seed, "corruption": "labels", "noise": p, "test_accuracy": a,
+    rows = [{"model": "mlp1x512", "seed": seed, "corruption": "labels", "regularizer": "none", "noise": p,
+             "test_accuracy": a,
              "train_accuracy": 1.0, "test_examples": 100, "train_examples": 300} for p, a in zip((0.0, 1.0), accs)]
     return _record(path, "memorize", rows, [("falls to chance", f"{accs[1]}", verdict),
                                             ("fits random labels", "100%", True)])
@@ -92,14 +93,14 @@ def test_memorize_accuracies_are_differences_with_a_binomial_interval(cli, tmp_p
     b = _memorize(tmp_path / "s1.json", (0.8, 0.35), seed=1, verdict=False)
     out = json.loads(cli("compare", a, b, "-f", "json").stdout)
     by = {(c["row"], c["quantity"]): c for c in out["changes"]}
-    clean = by[("noise=0.0, corruption=labels", "test acc")]
+    clean = by[("corruption=labels, regularizer=none, noise=0.0", "test acc")]
     assert clean["difference"] == pytest.approx(-0.1)
     assert (round(clean["low"], 4), round(clean["high"], 4)) == (-0.1969, 0.0009)
     assert clean["verdict"] == "within noise"
-    noisy = by[("noise=1.0, corruption=labels", "test acc")]
+    noisy = by[("corruption=labels, regularizer=none, noise=1.0", "test acc")]
     assert noisy["low"] > 0 and noisy["verdict"] == "differs"  # 12/100 vs 35/100
-    assert by[("noise=0.0, corruption=labels", "train acc")]["difference"] == 0.0
-    assert ("noise=0.0, corruption=labels", "seed") not in by  # a key field, not a quantity
+    assert by[("corruption=labels, regularizer=none, noise=0.0", "train acc")]["difference"] == 0.0
+    assert ("corruption=labels, regularizer=none, noise=0.0", "seed") not in by  # a key field, not a quantity
     assert out["notes"] == ["rows matched regardless of seed (0 in A, 1 in B)"]
     assert [f["status"] for f in out["findings"]] == ["verdict changed", "same verdict"]
 
@@ -111,7 +112,7 @@ def test_rows_in_one_record_only_are_listed(cli, tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(record))
     result = cli("compare", a, tmp_path / "b.json", "-f", "markdown")
     assert result.exit_code == 0
-    assert "- rows only in A: noise=1.0, corruption=labels, seed=0" in result.stdout
+    assert "- rows only in A: corruption=labels, regularizer=none, noise=1.0, seed=0" in result.stdout
 
 
 def test_records_of_two_commands_are_refused(cli, tmp_path, two_efficiency):
@@ -147,7 +148,7 @@ def test_two_real_memorize_seeds_compare(cli, tmp_path):
     records = [json.loads(p.read_text()) for p in paths]
     out = json.loads(cli("compare", *paths, "-f", "json").stdout)
     test_acc = [c for c in out["changes"] if c["quantity"] == "test acc"]
-    assert [c["row"] for c in test_acc] == ["noise=0.0, corruption=labels", "noise=1.0, corruption=labels"]
+    assert [c["row"] for c in test_acc] == ["corruption=labels, regularizer=none, noise=0.0", "corruption=labels, regularizer=none, noise=1.0"]
     for c, ra, rb in zip(test_acc, records[0]["rows"], records[1]["rows"]):
         assert (c["a"], c["b"]) == (ra["test_accuracy"], rb["test_accuracy"])
         assert c["low"] <= c["difference"] + 0.01 and c["high"] >= c["difference"] - 0.01

@@ -12,8 +12,8 @@ RUNS = {
     "efficiency": ("--models", "squeezenet1_1@48,mobilenet:0.25@48", "--min-time", "0.01"),
     "memorize": ("--noise", "0,1", "--subset", "100", "--epochs", "3"),
     "probe": ("--epochs", "1", "--subset", "100", "--cka-examples", "16"),
-    "norm-compare": ("--norms", "batch,renorm", "--batch-size", "4", "--non-iid", "0", "--epochs", "1",
-                     "--subset", "64"),
+    "norm-compare": ("--norms", "batch,renorm", "--batch-size", "8", "--microbatch", "4,8", "--non-iid", "0",
+                     "--epochs", "1", "--subset", "64", "--repeats", "2"),
     "reuse": ("--epochs", "1", "--subset", "64"),  # no --resume: reruns, and a seed's CPU run repeats exactly
 }
 
@@ -41,7 +41,8 @@ def _memorize_record(path, noise, test_accuracy, seed=0, reproduced=True, basis=
     finding = {"claim": f"claim at {noise}", "measured": f"test accuracy {test_accuracy}", "reproduced": reproduced}
     if basis:
         finding["basis"] = basis
-    rows = [{"model": "mlp1x512", "seed": seed, "corruption": "labels", "noise": p, "test_accuracy": a,
+    rows = [{"model": "mlp1x512", "seed": seed, "corruption": "labels", "regularizer": "none", "noise": p,
+             "test_accuracy": a,
              "train_accuracy": 1.0, "test_examples": 450, "train_examples": 1347, "num_classes": 10, "curve": []}
             for p, a in zip(noise, test_accuracy)]
     path.write_text(json.dumps({
@@ -57,10 +58,10 @@ def test_records_of_one_command_merge_by_the_resume_key(cli, tmp_path):
     result = cli("report", a, b, "-f", "csv")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split(",")[3:5] for line in lines[1:]] == [["0.0", "0.97"], ["0.5", "0.66"], ["1.0", "0.12"]]
+    assert [line.split(",")[4:6] for line in lines[1:]] == [["0.0", "0.97"], ["0.5", "0.66"], ["1.0", "0.12"]]
     md = cli("report", a, b, "-f", "markdown").stdout
     assert "claim at (0.0, 0.5): test accuracy (0.97, 0.7)" in md and "claim at (0.5, 1.0)" in md
-    assert "rows in more than one record, the later kept: noise=0.5, corruption=labels, seed=0 from" in md
+    assert "rows in more than one record, the later kept: corruption=labels, regularizer=none, noise=0.5, seed=0 from" in md
     assert "configs differ in noise" not in md  # noise is what a memorize sweep varies
 
 

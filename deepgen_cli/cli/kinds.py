@@ -12,9 +12,9 @@ from deepgen_cli.engine.errors import UsageError
 # them. tests/test_report_cmd.py checks these against what each engine asks for.
 ROW_KEYS = {
     "efficiency": ("model",),
-    "memorize": ("noise", "corruption", "seed"),
+    "memorize": ("corruption", "regularizer", "noise", "seed"),
     "probe": ("snapshot", "layer"),
-    "norm-compare": ("norm", "batch_size", "sampling", "seed"),
+    "norm-compare": ("norm", "microbatch", "sampling", "seed"),
     "reuse": ("network", "seed", "block", "target", "source"),  # no --resume: what names one of its rows
 }
 RESUMED = ("efficiency", "memorize", "probe", "norm-compare")  # the commands whose engines take --resume
