@@ -71,6 +71,7 @@ class TrainResult:
     fit_seconds: float | None = None  # training seconds up to the end of that epoch (fit checks excluded)
     seconds: float = 0.0  # training only
     steps: int = 0
+    model: nn.Module | None = None  # the module as trained (compiled, if so): evaluate with it and the same cfg
 
 
 @dataclass
@@ -108,7 +109,8 @@ def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
 
 
 def augment(x: Tensor, gen: torch.Generator) -> Tensor:
-    """Random crop after zero padding by side/8 pixels (4 at 32) and a random horizontal flip, per image."""
+    """Random crop after zero padding by side/8 pixels (4 at 32) and a random horizontal flip, per image; the
+    result keeps the input's memory format (channels-last stays channels-last)."""
     n, c, h, w = x.shape
     pad = max(1, h // 8)
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
@@ -118,8 +120,11 @@ def augment(x: Tensor, gen: torch.Generator) -> Tensor:
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(w, device=x.device))
     cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
-    return padded[torch.arange(n, device=x.device)[:, None, None, None],
-                  torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+    out = padded[torch.arange(n, device=x.device)[:, None, None, None],
+                 torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+    if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return out.contiguous(memory_format=torch.channels_last)
+    return out
 
 
 def default_batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
@@ -159,7 +164,15 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
     epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
     after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
+    Streamed data and runs under torchrun train in train_sharded.train, with the same contract.
     """
+    from deepgen_cli.engine import distributed
+
+    if getattr(data, "streamed", False) or distributed.current() is not None:
+        from deepgen_cli.engine import train_sharded
+
+        return train_sharded.train(model, data, cfg, device, on_epoch=on_epoch, on_step=on_step,
+                                   before_step=before_step, batch_order=batch_order)
     device = torch.device(device)
     cfg.check()
     x_all = data.x_train.to(device)
@@ -172,7 +185,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation only, never the global RNG
     net = _prepare(model, cfg, device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    result = TrainResult()
+    result = TrainResult(model=net)
     step = 0
     # Hoisted out of the step loop: on tiny CPU models each avoided dispatch is ~1% of a step.
     move_idx = device.type != "cpu"
@@ -235,7 +248,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         # The eval pass (about a third of an epoch's compute) runs only after such an epoch, so it costs
         # nothing until the end; it is not counted in the training seconds.
         if result.fit_epoch is None and correct == seen:
-            if evaluate(model, x_all, y_all, device).accuracy == 1.0:
+            if evaluate(net, x_all, y_all, device, cfg=cfg).accuracy == 1.0:
                 result.fit_epoch, result.fit_seconds = epoch, result.seconds
         if on_epoch is not None:
             on_epoch(stats)
@@ -245,15 +258,25 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024) -> Evaluation:
-    """Accuracy, mean cross-entropy and mean output entropy in eval mode; the model's mode is restored."""
+def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024,
+             cfg: TrainConfig | None = None) -> Evaluation:
+    """Accuracy, mean cross-entropy and mean output entropy in eval mode; the model's mode is restored.
+    With the training `cfg`, under its autocast and memory format (pass TrainResult.model: compiled as trained)."""
     device = torch.device(device)
     correct, loss, ent, n = 0, 0.0, 0.0, len(y)
+    amp = _autocast(cfg, device) if cfg is not None else None
+    channels_last = cfg is not None and cfg.channels_last and x.dim() == 4
     with eval_mode(model):
         for start in range(0, n, batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = y[start:start + batch_size].to(device)
-            logits = model(xb).float()
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            if amp is None:
+                logits = model(xb).float()
+            else:
+                with amp:
+                    logits = model(xb).float()
             correct += int((logits.argmax(1) == yb).sum())
             loss += float(F.cross_entropy(logits, yb, reduction="sum"))
             ent += float(entropy(logits).sum())

@@ -74,6 +74,10 @@ def gaussian_images(x: Tensor, chosen: Tensor, gen: torch.Generator) -> Tensor:
 
 def corrupt(data, kind: str, p: float, seed: int):
     """A copy of `data` with its training set corrupted; returns (dataset, CorruptionStats)."""
+    if getattr(data, "streamed", False):  # the same draws, applied per example as batches stream
+        from deepgen_cli.engine.data import streamed
+
+        return streamed.corrupt(data, kind, p, seed)
     if kind == "random-labels":
         p = 1.0
     check(kind, p)

@@ -17,12 +17,13 @@ from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
                                        CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, LR_DECAY, MODEL, REPEATS, THREADS,
                                        UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
-from deepgen_cli.engine.data import corrupt
+from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.memorize.findings import findings
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
+from deepgen_cli.engine.train_sharded import evaluate_data
 
 DEFAULT_NOISE = (0.0, 0.5, 1.0)  # the sweep when --noise is not given; random-labels is p=1 alone
 CORRUPTION = opt("--corruption", help="labels, random-labels (p=1), shuffled-pixels, random-pixels or gaussian.")
@@ -109,8 +110,9 @@ def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
     return train.TrainConfig.of(config, seed=seed)
 
 
-def load_data(config: MemorizeConfig) -> data_mod.Dataset:
-    return data_mod.load(data_mod.config_for(config))
+def load_data(config: MemorizeConfig, device: torch.device):
+    """In memory where it fits (data.Dataset), else streamed (data/streamed.py): --data-in-memory."""
+    return streamed.open_data(data_mod.config_for(config), device)
 
 
 def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tuple[nn.Module, data_mod.Dataset]:
@@ -124,8 +126,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tu
         if data.in_channels != 1:
             raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
                              f"{config.dataset} has {data.in_channels}")
-        data = dataclasses.replace(data, x_train=data.x_train.repeat(1, entry.in_channels, 1, 1),
-                                   x_test=data.x_test.repeat(1, entry.in_channels, 1, 1))
+        data = streamed.with_channels(data, entry.in_channels)
     if "image_size" in params:
         kw["image_size"] = data.image_size
     if config.dropout:
@@ -137,7 +138,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int) -> tu
     model = entry.builder(**kw)
     try:
         with torch.no_grad():
-            model.eval()(data.x_train[:2])
+            model.eval()(streamed.first_images(data, 2))
     except Exception as err:
         raise RunError(f"--model {config.model}: a forward pass on {data.image_size}x{data.image_size} images failed "
                        f"({type(err).__name__}); try --image-size {entry.resolution}") from None
@@ -152,10 +153,11 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, p: float, seed:
     def on_epoch(s: train.EpochStats) -> None:
         session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
 
-    result = train.train(model, noisy, train_config(config, seed), device, on_epoch=on_epoch)
-    session.progress(f"{label}: evaluating")
-    on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
-    on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean test images
+    tcfg = train_config(config, seed)
+    result = train.train(model, noisy, tcfg, device, on_epoch=on_epoch)
+    session.progress(f"{label}: evaluating")  # as trained: compiled, autocast, memory format; all ranks' shares
+    on_train = evaluate_data(result.model or model, noisy, "train", device, tcfg)
+    on_test = evaluate_data(result.model or model, noisy, "test", device, tcfg)  # clean test images
     fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
     return MemorizeRow(
         seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
@@ -179,7 +181,7 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
     config.check()
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
-        clean = load_data(config)
+        clean = load_data(config, device)
         plan = [(p, config.seed + i) for p in sorted(set(config.noise)) for i in range(config.repeats)]
         rows = measure_rows(
             session, plan, row_type=MemorizeRow,
