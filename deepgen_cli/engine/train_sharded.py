@@ -19,7 +19,8 @@ from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.train import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult, _autocast,
                                       augment, batch_loss, default_batches, entropy, evaluate)
 
-EVAL_BATCH = 1024  # examples per evaluation forward pass, as train.evaluate
+EVAL_BATCH = 1024  # examples per evaluation forward pass, as train.evaluate (streamed: at most the training batch,
+# so evaluation holds no larger batches than training: 1024 images at 3x224x224 would be 617 MB each)
 
 
 def augment_seed(seed: int, rank: int) -> int:
@@ -110,8 +111,9 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         start = time.perf_counter()
         batches = batch_order(epoch, gen) if batch_order is not None else default_batches(feed.n, cfg.batch_size, gen)
         parts = distributed.shards(list(batches), world)
-        # Sums on the device, one transfer per epoch: loss * examples, examples right, examples.
-        totals = torch.zeros(3, dtype=torch.float64, device=device)
+        # Sums on the device, one transfer per epoch: loss * examples and examples right (no per-step sync).
+        totals = torch.zeros(2, dtype=torch.float64, device=device)
+        mine = 0  # this rank's examples this epoch
         for (xb, yb), (_, share) in zip(feed([p for p, _ in parts]), parts):
             if cfg.augment:
                 xb = augment(xb, aug)
@@ -127,13 +129,14 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             (loss * share if share != 1.0 else loss).backward()
             opt.step()
             step += 1
-            totals += torch.stack([loss.detach().double() * len(yb), (logits.argmax(1) == yb).sum().double(),
-                                   torch.tensor(float(len(yb)), dtype=torch.float64, device=device)])
+            totals += torch.stack([loss.detach().double() * len(yb), (logits.argmax(1) == yb).sum().double()])
+            mine += len(yb)
             if on_step is not None:
                 on_step(step, epoch, xb, yb)
         if not parts:
             raise RunError(f"epoch {epoch} had no batches; check --batch-size and --subset")
-        loss_sum, correct, seen = (float(v) for v in distributed.all_sum(totals).cpu())
+        epoch_sums = torch.cat([totals, torch.tensor([float(mine)], dtype=torch.float64, device=device)])
+        loss_sum, correct, seen = (float(v) for v in distributed.all_sum(epoch_sums).cpu())
         seconds = time.perf_counter() - start
         train_loss = loss_sum / seen
         if not math.isfinite(train_loss):  # the same sum on every rank: all stop together
@@ -173,6 +176,8 @@ def evaluate_data(model: nn.Module, data, split: str, device, cfg: TrainConfig |
         part = data.train if split == "train" else data.test
         mine = distributed.span(len(part), world)
         loader, sampler = streamed.loader(part, data.workers, device)
+        if cfg is not None:
+            batch_size = min(batch_size, cfg.batch_size)
         sampler.batches = [list(mine[i:i + batch_size]) for i in range(0, len(mine), batch_size)]
         sums = _sums(model, loader, device, cfg)
     correct, loss, ent, n = (float(v) for v in distributed.all_sum(sums).cpu())

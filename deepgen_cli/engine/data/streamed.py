@@ -22,6 +22,7 @@ from deepgen_cli.engine.data import corrupt as corrupt_mod, memory
 from deepgen_cli.engine.errors import UsageError
 
 STATS_EXAMPLES = 2048  # images in the seeded sample whose per-channel mean and std standardize a streamed set
+STATS_CHUNK = 64  # images per batch of that pass: 39 MB of float32 at 3x224x224
 MAX_AUTO_WORKERS = 8  # DataLoader workers per rank when --workers is not given
 
 
@@ -94,7 +95,7 @@ class Split(torch.utils.data.Dataset):
         return len(self.labels)
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
-        x = (self.images.batch(indices) - self.mean) / self.std
+        x = self.images.batch(indices).sub_(self.mean).div_(self.std)  # in place: one batch-sized tensor
         c = self.corruption
         if c is not None:
             x = torch.stack([c.apply(img, i) if c.chosen[i] else img for img, i in zip(x, indices)])
@@ -233,13 +234,13 @@ def statistics(images, seed: int, workers: int, examples: int = STATS_EXAMPLES) 
     their final size; over every image when the set is that small, as the in-memory path computes them."""
     n = len(images)
     pick = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:examples].sort().values.tolist()
-    batches = [pick[i:i + 256] for i in range(0, len(pick), 256)]
+    batches = [pick[i:i + STATS_CHUNK] for i in range(0, len(pick), STATS_CHUNK)]
     total = sq = count = 0
     for x in DataLoader(_Raw(images), batch_sampler=batches, num_workers=min(workers, len(batches)),
                         collate_fn=_as_is):
         x = x.double()
         total = total + x.sum(dim=(0, 2, 3))
-        sq = sq + (x * x).sum(dim=(0, 2, 3))
+        sq = sq + x.square_().sum(dim=(0, 2, 3))
         count += x.numel() // x.shape[1]
     mean = total / count
     var = (sq - count * mean * mean) / max(count - 1, 1)  # unbiased, as Tensor.std

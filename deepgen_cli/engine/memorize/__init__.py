@@ -188,4 +188,9 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
             key=lambda item: {"noise": item[0], "corruption": config.corruption, "seed": item[1]},
             measure=lambda item, label: train_level(config, clean, *item, device, session, label),
             label=lambda item: f"p={item[0]:g}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
-    return findings(rows, config)
+    outcome = findings(rows, config)
+    if streamed.is_streamed(clean):
+        outcome.notes.append(f"{config.dataset} was streamed through a DataLoader ({clean.workers} workers per rank), "
+                             f"standardized by a sample of {min(len(clean.train), streamed.STATS_EXAMPLES)} "
+                             f"training images; image corruptions drew per-example seeds")
+    return outcome
