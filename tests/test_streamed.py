@@ -1,13 +1,13 @@
 """The streamed path: the same examples, labels and corruptions as in memory, corruptions fixed across epochs,
 the --data-in-memory auto rule, image folders, and CIFAR-10 files streamed at a larger size."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from deepgen_cli.engine import data
 from deepgen_cli.engine.data import corrupt, memory, streamed
@@ -94,7 +94,7 @@ def test_auto_streams_what_does_not_fit(monkeypatch):
     x, y = st.train.__getitems__([0, 1, 2])
     assert x.shape == (3, 3, 16, 16) and torch.equal(y, st.y_train[:3])
     with pytest.raises(RunError, match="smaller --image-size"):
-        data.load(cfg)  # a command that holds its data in memory says so, instead of running out of memory
+        data.load(dataclasses.replace(cfg, workers=None))  # says so, instead of running out of memory
     with pytest.raises(UsageError, match="memorize"):
         data.load(data.DataConfig(in_memory="no"))
 
@@ -147,6 +147,8 @@ def test_memorize_on_an_image_folder(cli, tmp_path):
     assert missing.exit_code == 2 and "train" in missing.stderr
     probe = cli("probe", "--dataset", "imagefolder", "--data-dir", root, "--quiet")
     assert probe.exit_code == 2 and "memorize" in probe.stderr
+    workers = cli("norm-compare", "--workers", "2", "--quiet")
+    assert workers.exit_code == 2 and "--workers" in workers.stderr
 
 
 def test_a_broken_image_names_its_file(tmp_path):

@@ -163,8 +163,8 @@ DATA_IN_MEMORY = opt("--data-in-memory", choices=IN_MEMORY_MODES, panel="Data",
                      help="yes: the whole dataset as tensors on the device; no: streamed through a DataLoader; auto: "
                           "in memory when it fits at its final size (imagefolder always streams).")
 MAX_WORKERS = 256
-WORKERS = opt("--workers", type=int, optional=True, check=between(0, MAX_WORKERS), valid=f"an integer from 0 to {MAX_WORKERS}",
-              panel="Data", help="DataLoader worker processes per rank on the streamed path (unset: min(8, CPUs per "
+WORKERS = opt("--workers", type=int, optional=True, check=between(0, MAX_WORKERS),
+              valid=f"an integer from 0 to {MAX_WORKERS}", panel="Data", help="DataLoader worker processes per rank on the streamed path (unset: min(8, CPUs per "
                    "rank); 0 loads in the main process).")
 SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_list, metavar="TRAIN,TEST",
                          panel="Data", help="--dataset synthetic: training and test example counts.")

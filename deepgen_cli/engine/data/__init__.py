@@ -81,6 +81,8 @@ def load(cfg: DataConfig) -> Dataset:
         why = "imagefolder is always streamed" if cfg.dataset == "imagefolder" else "--data-in-memory no streams"
         raise UsageError(f"--dataset {cfg.dataset}: {why}, and this command holds its data in memory; "
                          f"`deepgen memorize` streams")
+    if cfg.workers is not None:
+        raise UsageError("--workers: this command holds its data in memory and loads no batches; drop it")
     raw = None if cfg.dataset == "synthetic" else read(cfg)  # synthetic images are checked before they are drawn
     if cfg.in_memory == "auto":
         fits, why = memory.fits(final_bytes(cfg, raw), None)

@@ -58,8 +58,8 @@ class SyntheticImages:
 
     def batch(self, indices: list[int]) -> Tensor:
         shape = self.means.shape[1:]
-        x = torch.stack([self.means[self.labels[i]] + torch.randn(shape, generator=example_generator(self.stream, self.seed, i))
-                         for i in indices])
+        x = torch.stack([self.means[self.labels[i]]
+                         + torch.randn(shape, generator=example_generator(self.stream, self.seed, i)) for i in indices])
         return x if self.side == x.shape[-1] else data_mod.resize(x, self.side)
 
 

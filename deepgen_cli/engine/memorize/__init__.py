@@ -190,7 +190,9 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
             label=lambda item: f"p={item[0]:g}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
     outcome = findings(rows, config)
     if streamed.is_streamed(clean):
-        outcome.notes.append(f"{config.dataset} was streamed through a DataLoader ({clean.workers} workers per rank), "
-                             f"standardized by a sample of {min(len(clean.train), streamed.STATS_EXAMPLES)} "
-                             f"training images; image corruptions drew per-example seeds")
+        per_image = config.corruption in ("random-pixels", "gaussian")
+        outcome.notes.append(f"{config.dataset} was streamed through a DataLoader ({clean.workers} worker processes "
+                             f"per rank), standardized with the statistics of "
+                             f"{min(len(clean.train), streamed.STATS_EXAMPLES)} training images"
+                             + ("; each corrupted image drawn from its own seed" if per_image else ""))
     return outcome
