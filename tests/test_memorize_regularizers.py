@@ -24,7 +24,7 @@ def _train(name: str, epochs: int = 8, subset: int = 300):
     """mlp1x512 trained on digits with regularizer `name` alone, seed 0; returns (model, TrainResult, data)."""
     config = MemorizeConfig(subset=subset, epochs=epochs, until_fit=False, regularizer=(name,), threads=1)
     cfg = row_config(config, name)
-    data = load_data(config)
+    data = load_data(config, CPU)
     model, data = build_model(cfg, data, seed=0, dropout=cfg.dropout)
     return model, train.train(model, data, train.TrainConfig.of(cfg, seed=0), CPU), data
 
@@ -51,7 +51,7 @@ def test_weight_decay_shrinks_the_weight_norm():
 
 def test_the_confidence_penalty_raises_output_entropy_against_the_same_seed_without_it():
     plain, penalized = _train("none")[0], _train("confidence-penalty")[0]
-    data = load_data(MemorizeConfig(subset=300))
+    data = load_data(MemorizeConfig(subset=300), CPU)
     h_plain = train.evaluate(plain, data.x_test, data.y_test, CPU).mean_entropy
     h_pen = train.evaluate(penalized, data.x_test, data.y_test, CPU).mean_entropy
     assert h_pen > h_plain + 0.3  # nats; beta = 1 keeps outputs far from one-hot (ln 10 = 2.30 is the maximum)
@@ -83,7 +83,7 @@ def test_dropout_and_augment_change_training():
 
 def test_dropout_is_set_on_models_with_dropout_layers():
     config = MemorizeConfig(model="mobilenet")
-    data = load_data(MemorizeConfig(subset=20))
+    data = load_data(MemorizeConfig(subset=20), CPU)
     model, _ = build_model(config, data, seed=0, dropout=0.3)  # mobilenet takes no rate: its layer is set
     assert [m.p for m in regularizers.dropout_layers(model)] == [0.3]
     assert regularizers.has_dropout("mobilenet") and not regularizers.has_dropout("densenet-bc-100-k12")

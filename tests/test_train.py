@@ -191,7 +191,7 @@ def test_schedules_parse_to_one_written_form_and_cosine_moves_within_an_epoch(to
 def test_the_curve_holds_test_accuracy_every_n_epochs(toy):
     m = model()
     cfg = train.TrainConfig(epochs=5, batch_size=16, lr=0.1, eval_every=2)
-    r = train.train(m, toy, cfg, "cpu", test=(toy.x_test, toy.y_test))
+    r = train.train(m, toy, cfg, "cpu", test=True)
     got = [e.test_accuracy for e in r.epochs]
     assert [a is not None for a in got] == [False, True, False, True, True]  # every 2nd, and the last
     assert got[-1] == train.evaluate(m, toy.x_test, toy.y_test, "cpu").accuracy

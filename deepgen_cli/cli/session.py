@@ -10,8 +10,11 @@ from typing import Callable
 
 from rich.console import Console
 
+from deepgen_cli.engine import distributed
 from deepgen_cli.engine.env import describe
+from deepgen_cli.engine.modes import deterministic
 from deepgen_cli.engine.errors import RunError
+from deepgen_cli.cli import ranks
 from deepgen_cli.cli.options import Format, SessionOptions
 from deepgen_cli.cli.progress import display_for
 from deepgen_cli.report.table import Column, print_table, to_markdown
@@ -95,8 +98,13 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
 
     The engine returns an Outcome. `after` runs once the report is complete (plots). `sweep` names the
     config keys a --resume may differ in (see ResultsFile.previous_rows).
+
+    Under torchrun every rank runs the engine (in step: the same rows, --resume included) and rank 0 alone
+    prints, writes --output and plots.
     """
     report, unsaved = record(command, config, common, engine, sweep)
+    if not report.lead:
+        return report
     if after is not None and unsaved is None:
         after(report)
     emit(report, common.format, columns, title)
@@ -119,20 +127,28 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
     import torch
 
     device = torch.device(config.device)  # resolved by the command: part of the config and the --resume key
+    world = ranks.join(command, device)
+    lead = world is None or world.lead
     environment = describe(device)
     if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
         environment["threads"] = config.threads
+    environment.update(distributed.describe(world))
     report = Report(command, dataclasses.asdict(config), environment, seed=config.seed)
-    results.lock()
+    if lead:
+        results.lock()
     unsaved = None
+    ok = False
     try:
         previous = results.previous_rows(report, sweep) if common.resume else None
-        session = Session(report, results, common.quiet, previous, display)
+        if not lead:
+            results = ResultsFile(None)  # read (--resume) like rank 0, never written
+        session = Session(report, results, common.quiet or not lead, previous, display)
         if previous:
             session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
         try:
-            with _sigterm_as_interrupt():
+            with _sigterm_as_interrupt(), deterministic(getattr(config, "deterministic", False)):
                 report.finish(engine(config, device, session))
+            ok = True
         except RecordWriteError as err:
             report.status, unsaved = "failed", err
         except KeyboardInterrupt:
@@ -149,8 +165,11 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
             except RecordWriteError as err:
                 if report.status in ("complete", "failed"):  # an interruption or a crash says more
                     unsaved = err
+            ranks.leave(world, ok)
     finally:
-        results.unlock()
+        if lead:
+            results.unlock()
+    report.lead = lead  # under torchrun only rank 0 prints and plots
     return report, unsaved
 
 

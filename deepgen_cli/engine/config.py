@@ -147,20 +147,33 @@ SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, c
 THREADS = opt("--threads", type=int, optional=True, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
               panel="Run", help="CPU threads for torch (unset: torch's default). The same seed gives identical numbers at "
                    "the same thread count.")
+DETERMINISTIC = opt("--deterministic", type=bool, panel="Run",
+                    help="torch.use_deterministic_algorithms and cuDNN's deterministic mode: the same numbers run to "
+                         "run on a GPU too (slower; an op without a deterministic kernel is an error).")
 REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an integer from 1 to {MAX_REPEATS}",
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
 MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
 WEIGHTS = opt("--weights", optional=True,
               help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
-DATASET = opt("--dataset", "-d", panel="Data", help="digits (embedded), synthetic, cifar10, mnist or fashion-mnist.")
-DATA_DIR = opt("--data-dir", optional=True, panel="Data", help="Folder with the cifar10 / mnist / fashion-mnist files.")
+DATASET = opt("--dataset", "-d", panel="Data",
+              help="digits (embedded), synthetic, cifar10, mnist, fashion-mnist or imagefolder (class folders).")
+DATA_DIR = opt("--data-dir", optional=True, panel="Data",
+               help="Folder with the cifar10 / mnist / fashion-mnist files, or imagefolder's train/ and val/.")
 DOWNLOAD = opt("--download", type=bool, panel="Data", help="Fetch the dataset into --data-dir if missing (needs network).")
 IMAGE_SIZE = opt("--image-size", type=int, optional=True, panel="Data", help="Resize images to this side, pixels.")
 SUBSET = opt("--subset", type=int, optional=True, panel="Data", help="Train on N examples (a seeded choice).")
 SYNTHETIC_SHAPE = opt("--synthetic-shape", parse=parse_shape, show=lambda s: "x".join(map(str, s)), metavar="CxHxW",
                       panel="Data", help="--dataset synthetic: image shape, e.g. 3x32x32.")
 SYNTHETIC_CLASSES = opt("--synthetic-classes", type=int, panel="Data", help="--dataset synthetic: number of classes.")
+IN_MEMORY_MODES = ("auto", "yes", "no")
+DATA_IN_MEMORY = opt("--data-in-memory", choices=IN_MEMORY_MODES, panel="Data",
+                     help="yes: the whole dataset as tensors on the device; no: streamed through a DataLoader; auto: "
+                          "in memory when it fits at its final size (imagefolder always streams).")
+MAX_WORKERS = 256
+WORKERS = opt("--workers", type=int, optional=True, check=between(0, MAX_WORKERS),
+              valid=f"an integer from 0 to {MAX_WORKERS}", panel="Data", help="DataLoader worker processes per rank on the streamed path (unset: min(8, CPUs per "
+                   "rank); 0 loads in the main process).")
 SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_list, metavar="TRAIN,TEST",
                          panel="Data", help="--dataset synthetic: training and test example counts.")
 
@@ -219,6 +232,7 @@ class RunOptions(Options):
     device: str = DEVICE("auto")  # resolved to cpu / cuda / cuda:N before a run: part of the --resume key
     seed: int = SEED(0)
     threads: int | None = THREADS(None)
+    deterministic: bool = DETERMINISTIC(False)  # deterministic kernels (GPU); the CPU paths are already repeatable
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,6 +245,8 @@ class DataOptions(Options):
     synthetic_shape: tuple[int, int, int] = SYNTHETIC_SHAPE((1, 8, 8))
     synthetic_classes: int = SYNTHETIC_CLASSES(10)
     synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
+    data_in_memory: str = DATA_IN_MEMORY("auto")  # auto: in memory when it fits (data/memory.py), else streamed
+    workers: int | None = WORKERS(None)  # streamed path: DataLoader workers per rank; None: min(8, CPUs per rank)
 
     def resolved(self) -> Options:
         """A training run's thread count, when not given, chosen from its input size (recorded in the config)."""

@@ -14,10 +14,18 @@ DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 
 
 def resolve_device(name: str) -> torch.device:
-    """auto, cpu, cuda or cuda:N as the torch device a run uses; auto is cuda when a GPU is visible."""
+    """auto, cpu, cuda or cuda:N as the torch device a run uses; auto is cuda when a GPU is visible. Under
+    torchrun, auto and cuda are this rank's GPU, cuda:LOCAL_RANK."""
+    from deepgen_cli.engine import distributed
+
     index = name[5:] if name.startswith("cuda:") else None
     if name not in DEVICES[:3] and not (index is not None and index.isdigit()):
         raise UsageError(f"--device: unknown device '{name}'; valid: {', '.join(DEVICES)}")
+    if distributed.launched() and name in ("auto", "cuda") and torch.cuda.is_available():
+        name, index = f"cuda:{distributed.local_rank()}", str(distributed.local_rank())
+    elif distributed.launched() and index is not None and distributed.local_size() > 1:
+        raise UsageError(f"--device {name}: under torchrun each rank takes the GPU of its LOCAL_RANK; give "
+                         f"--device cuda (or auto)")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):

@@ -1,153 +1,23 @@
-"""The shared training engine: SGD with momentum over tensors held on the device, and `evaluate`.
-
-Batches are index permutations from a generator seeded with the config's seed; nothing here prints.
+"""The shared training engine: SGD with momentum over tensors held on the device (streamed data and runs under
+torchrun go to train_sharded.py, with the same contract), and `evaluate`. Batches are index permutations from a
+generator seeded with the config's seed; nothing here prints.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_THRESHOLD,
-                                       LABEL_SMOOTHING, UNTIL_FIT, TrainOptions)
-from deepgen_cli.engine import schedules
-from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.modes import eval_mode
-
-
-
-class Diverged(RunError):
-    """The training loss became NaN or infinite; a sweep records the row as failed and goes on."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig(TrainOptions):
-    """How train() trains: SGD with momentum; the options mean what their flags say (engine/config.py)."""
-
-    augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
-    until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
-    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
-    cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
-    label_smoothing: float = LABEL_SMOOTHING(0.0)
-    amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
-    channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
-    compile: bool = COMPILE(False)  # torch.compile the model first
-    seed: int = 0  # batch order and augmentation
-
-    def check(self) -> None:
-        super().check()
-        if self.cp_threshold is not None and not self.confidence_penalty:
-            raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
-
-    @classmethod
-    def of(cls, config, **override) -> TrainConfig:
-        """The training part of a command's config: its fields of the same names, then `override`."""
-        shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)}
-        return cls(**{**shared, **override})
-
-
-@dataclass
-class EpochStats:
-    epoch: int  # 1-based
-    train_loss: float  # mean over the epoch's examples, including any penalty
-    train_accuracy: float  # fraction of the epoch's (augmented) training examples classified right, as trained
-    seconds: float
-    steps: int  # optimizer steps in this epoch
-    lr: float = 0.0  # at the epoch's first step
-    examples: int = 0
-    test_accuracy: float | None = None  # eval mode, after the epoch, on the test set given to train() (if any)
-
-
-@dataclass
-class TrainResult:
-    epochs: list[EpochStats] = field(default_factory=list)
-    fit_epoch: int | None = None  # first epoch all right as trained and, after it, in eval mode
-    fit_seconds: float | None = None  # training seconds up to the end of that epoch (fit checks excluded)
-    seconds: float = 0.0  # training only
-    steps: int = 0
-
-
-@dataclass
-class Evaluation:
-    accuracy: float
-    loss: float  # mean cross-entropy, nats
-    mean_entropy: float  # mean entropy of the predicted distribution, nats
-    examples: int = 0
-
-
-def entropy(logits: Tensor) -> Tensor:
-    """Per-example entropy of softmax(logits), nats."""
-    logp = F.log_softmax(logits.float(), dim=1)
-    return -(logp.exp() * logp).sum(dim=1)
-
-
-def loss_terms(logits: Tensor, y: Tensor, beta: float = 0.0, threshold: float | None = None,
-               label_smoothing: float = 0.0) -> Tensor:
-    """Per-example training loss: NLL (with any label smoothing) minus the confidence penalty beta * H.
-
-    With a threshold the penalty is a hinge, beta * relu(threshold - H): only confident outputs pay.
-    """
-    loss = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=label_smoothing)
-    if beta:
-        h = entropy(logits)
-        loss = loss - beta * h if threshold is None else loss + beta * torch.relu(threshold - h)
-    return loss
-
-
-def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
-    """Mean training loss of a batch; plain cross-entropy takes the fused path (no per-example tensor)."""
-    if not cfg.confidence_penalty:
-        return F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-    return loss_terms(logits, y, cfg.confidence_penalty, cfg.cp_threshold, cfg.label_smoothing).mean()
-
-
-def augment(x: Tensor, gen: torch.Generator) -> Tensor:
-    """Random crop after zero padding by side/8 pixels (4 at 32) and a random horizontal flip, per image."""
-    n, c, h, w = x.shape
-    pad = max(1, h // 8)
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
-    flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
-    padded = F.pad(x, (pad, pad, pad, pad))
-    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=x.device))
-    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
-    return padded[torch.arange(n, device=x.device)[:, None, None, None],
-                  torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
-
-
-def default_batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
-    """A random permutation cut into batches; a last batch of one joins the one before (batch norm needs 2)."""
-    batches = list(torch.randperm(n, generator=gen).split(batch_size))
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2:] = [torch.cat(batches[-2:])]
-    return batches
-
-
-def _autocast(cfg: TrainConfig, device: torch.device):
-    """The autocast context for the forward pass, or None for fp32 (reusable: it holds no state between uses)."""
-    if cfg.amp == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return None
-
-
-def _prepare(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
-    model.to(device)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if cfg.compile:
-        try:
-            return torch.compile(model)
-        except Exception as err:
-            raise RunError(f"--compile: torch.compile failed ({type(err).__name__}: {err}); run without --compile")
-    return model
+from deepgen_cli.engine import distributed, schedules, train_sharded
+from deepgen_cli.engine.errors import RunError
+# The shared parts, re-exported: callers use train.TrainConfig, train.evaluate, train.entropy, ...
+from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult,  # noqa: F401
+                                           _autocast, _prepare, augment, batch_loss, default_batches, entropy,
+                                           evaluate, loss_terms)
 
 
 def train(model: nn.Module, data, cfg: TrainConfig, device, *,
@@ -155,16 +25,20 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
           on_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           before_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None,
-          test: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+          test: bool = False) -> TrainResult:
     """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
 
-    With `test` (images, labels), the test accuracy is measured every `cfg.eval_every` epochs and after the last
-    (not counted in the training seconds), for the learning curve.
+    With `test`, the accuracy on the data's test split is measured every `cfg.eval_every` epochs and after the
+    last (not counted in the training seconds), for the learning curve.
 
     on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
     epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
     after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
+    Streamed data and runs under torchrun train in train_sharded.train, with the same contract.
     """
+    if getattr(data, "streamed", False) or distributed.current() is not None:
+        return train_sharded.train(model, data, cfg, device, on_epoch=on_epoch, on_step=on_step,
+                                   before_step=before_step, batch_order=batch_order, test=test)
     device = torch.device(device)
     cfg.check()
     x_all = data.x_train.to(device)
@@ -177,7 +51,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation only, never the global RNG
     net = _prepare(model, cfg, device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    result = TrainResult()
+    result = TrainResult(model=net)
     step = 0
     # Hoisted out of the step loop: on tiny CPU models each avoided dispatch is ~1% of a step.
     move_idx = device.type != "cpu"
@@ -246,30 +120,13 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         # The eval pass (about a third of an epoch's compute) runs only after such an epoch, so it costs
         # nothing until the end; it is not counted in the training seconds.
         if result.fit_epoch is None and correct == seen:
-            if evaluate(model, x_all, y_all, device).accuracy == 1.0:
+            if evaluate(net, x_all, y_all, device, cfg=cfg).accuracy == 1.0:
                 result.fit_epoch, result.fit_seconds = epoch, result.seconds
         last = epoch == cfg.epochs or (cfg.until_fit and result.fit_epoch is not None)
-        if test is not None and (last or cfg.eval_every and epoch % cfg.eval_every == 0):
-            stats.test_accuracy = evaluate(model, *test, device).accuracy
+        if test and (last or cfg.eval_every and epoch % cfg.eval_every == 0):
+            stats.test_accuracy = evaluate(model, data.x_test, data.y_test, device, cfg=cfg).accuracy
         if on_epoch is not None:
             on_epoch(stats)
         if cfg.until_fit and result.fit_epoch is not None:
             break
     return result
-
-
-@torch.inference_mode()
-def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024) -> Evaluation:
-    """Accuracy, mean cross-entropy and mean output entropy in eval mode; the model's mode is restored."""
-    device = torch.device(device)
-    correct, loss, ent, n = 0, 0.0, 0.0, len(y)
-    with eval_mode(model):
-        for start in range(0, n, batch_size):
-            xb = x[start:start + batch_size].to(device)
-            yb = y[start:start + batch_size].to(device)
-            logits = model(xb).float()
-            correct += int((logits.argmax(1) == yb).sum())
-            loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-            ent += float(entropy(logits).sum())
-    n = max(n, 1)
-    return Evaluation(correct / n, loss / n, ent / n, len(y))

@@ -38,6 +38,7 @@ class Report:
     notes: list[str] = field(default_factory=list)  # caveats about this run, shown under the table
     analysis: dict = field(default_factory=dict)
     status: str = "running"  # running | complete | interrupted | failed
+    lead: bool = True  # under torchrun, whether this process is rank 0 (the one that prints); not in the JSON
     deepgen_version: str = __version__
     time_utc: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 

@@ -1,6 +1,7 @@
 """Datasets as tensors: float32 NCHW images standardized with the training set's statistics, int64 labels.
 
 Sources: scikit-learn's embedded digits, seeded synthetic Gaussians, and CIFAR-10 / MNIST / Fashion-MNIST files.
+Datasets too large for memory at their final size, and image folders, stream instead (data/streamed.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from torch import Tensor
 from deepgen_cli.engine.data import idx, safe_pickle
 from deepgen_cli.engine.errors import RunError, UsageError
 
-DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist")
+DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist", "imagefolder")
 TEST_FRACTION = 0.25  # digits has no official split: a seeded 75/25 one (1,347 train / 450 test)
 IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
 # Synthetic images: each class has its own mean image; an example is its class mean plus unit noise.
@@ -37,6 +38,8 @@ class DataConfig:
     synthetic_train: int = 1000
     synthetic_test: int = 500
     seed: int = 0
+    in_memory: str = "auto"  # yes | no | auto (in memory when it fits at its final size: data/memory.py)
+    workers: int | None = None  # DataLoader workers per rank on the streamed path; None: min(8, CPUs per rank)
 
 
 @dataclass
@@ -64,12 +67,48 @@ def config_for(run) -> DataConfig:
     return DataConfig(dataset=run.dataset, data_dir=run.data_dir, download=run.download, image_size=run.image_size,
                       subset=run.subset, synthetic_shape=tuple(run.synthetic_shape),
                       synthetic_classes=run.synthetic_classes, synthetic_train=train, synthetic_test=test,
-                      seed=run.seed)
+                      seed=run.seed, in_memory=getattr(run, "data_in_memory", "auto"),
+                      workers=getattr(run, "workers", None))
 
 
 def load(cfg: DataConfig) -> Dataset:
-    """Load `cfg.dataset`, resize, standardize and subset it. UsageError for bad options, RunError for bad files."""
+    """Load `cfg.dataset`, resize, standardize and subset it. UsageError for bad options, RunError for bad files,
+    and for a dataset that would not fit in memory at its final size (only memorize streams: data/streamed.py)."""
+    from deepgen_cli.engine.data import memory
+
     check(cfg)
+    if cfg.dataset == "imagefolder" or cfg.in_memory == "no":
+        why = "imagefolder is always streamed" if cfg.dataset == "imagefolder" else "--data-in-memory no streams"
+        raise UsageError(f"--dataset {cfg.dataset}: {why}, and this command holds its data in memory; "
+                         f"`deepgen memorize` streams")
+    if cfg.workers is not None:
+        raise UsageError("--workers: this command holds its data in memory and loads no batches; drop it")
+    raw = None if cfg.dataset == "synthetic" else read(cfg)  # synthetic images are checked before they are drawn
+    if cfg.in_memory == "auto":
+        fits, why = memory.fits(final_bytes(cfg, raw), None)
+        if not fits:
+            raise RunError(f"--dataset {cfg.dataset}: {why}; this command holds its data in memory: use --subset or "
+                           f"a smaller --image-size (or --data-in-memory yes to try anyway)")
+    return finish(cfg, raw if raw is not None else read(cfg))
+
+
+def final_bytes(cfg: DataConfig, raw=None) -> int:
+    """Bytes of the training and test images as float32 at their final size; for synthetic data (raw None) from
+    the options, all examples drawn before --subset picks some, at the larger of drawn and final side."""
+    from deepgen_cli.engine.data import memory
+
+    if raw is None:
+        c, side, _ = cfg.synthetic_shape
+        n = cfg.synthetic_train + cfg.synthetic_test
+    else:
+        x_tr, _, x_te = raw[:3]
+        n, c, side = len(x_tr) + len(x_te), int(x_tr.shape[1]), int(x_tr.shape[-1])
+    return memory.final_bytes(n, c, max(side, cfg.image_size or 0) if raw is None else (cfg.image_size or side))
+
+
+def read(cfg: DataConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
+    """The source images at their native size (uint8 for files, float32 for digits and synthetic), labels and
+    class count, with --subset applied: x_train, y_train, x_test, y_test, classes."""
     gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.dataset == "digits":
         x_tr, y_tr, x_te, y_te, classes = _digits(gen)
@@ -84,6 +123,18 @@ def load(cfg: DataConfig) -> Dataset:
             raise UsageError(f"--subset: {cfg.subset} is more than the {len(y_tr)} training examples of {cfg.dataset}")
         keep = torch.randperm(len(y_tr), generator=gen)[:cfg.subset].sort().values
         x_tr, y_tr = x_tr[keep], y_tr[keep]
+    return x_tr, y_tr, x_te, y_te, classes
+
+
+def as_float(x: Tensor) -> Tensor:
+    """Source images as float32: uint8 files to [0, 1], digits (0..16) and synthetic values as they are."""
+    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+
+
+def finish(cfg: DataConfig, raw) -> Dataset:
+    """The in-memory dataset from `read`'s arrays: float32, resized to --image-size, standardized per channel."""
+    x_tr, y_tr, x_te, y_te, classes = raw
+    x_tr, x_te = as_float(x_tr), as_float(x_te)
     if cfg.image_size is not None and cfg.image_size != x_tr.shape[-1]:
         x_tr, x_te = resize(x_tr, cfg.image_size), resize(x_te, cfg.image_size)
     mean = x_tr.mean(dim=(0, 2, 3), keepdim=True)
@@ -111,6 +162,11 @@ def check(cfg: DataConfig) -> None:
     if cfg.dataset in ("cifar10", "mnist", "fashion-mnist") and not cfg.data_dir:
         raise UsageError(f"--data-dir: {cfg.dataset} is read from files; give the folder that holds them "
                          f"(add --download to fetch them there)")
+    if cfg.dataset == "imagefolder" and (not cfg.data_dir or cfg.download):
+        raise UsageError("--data-dir: imagefolder reads a folder with train/ and val/, one sub-folder of images per "
+                         "class in each" + ("; --download cannot fetch one" if cfg.download else ""))
+    if cfg.in_memory not in ("auto", "yes", "no"):
+        raise UsageError(f"--data-in-memory: must be one of: auto, yes, no, got {cfg.in_memory}")
     if cfg.data_dir and Path(cfg.data_dir).exists() and not Path(cfg.data_dir).is_dir():
         raise UsageError(f"--data-dir: '{cfg.data_dir}' is a file; give the folder that holds the dataset "
                          f"(e.g. the one with {CIFAR_FOLDER}/ or MNIST/raw/)")
@@ -191,13 +247,20 @@ def _cifar10(cfg: DataConfig):
     folder = root / CIFAR_FOLDER
     if cfg.download:
         _download("cifar10", root)
-    x_tr, y_tr = read_cifar_batches(folder, CIFAR_TRAIN, cfg)
-    x_te, y_te = read_cifar_batches(folder, CIFAR_TEST, cfg)
+    x_tr, y_tr = read_cifar_uint8(folder, CIFAR_TRAIN, cfg)
+    x_te, y_te = read_cifar_uint8(folder, CIFAR_TEST, cfg)
     return x_tr, y_tr, x_te, y_te, 10
 
 
 def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) -> tuple[Tensor, Tensor]:
-    """Read CIFAR-10 python pickles (dicts with b'data': uint8 N x 3072 and b'labels') into tensors.
+    """CIFAR-10 batches as float32 images in [0, 1] and int64 labels (read_cifar_uint8)."""
+    x, y = read_cifar_uint8(folder, names, cfg)
+    return as_float(x), y
+
+
+def read_cifar_uint8(folder: Path, names: tuple[str, ...], cfg: DataConfig) -> tuple[Tensor, Tensor]:
+    """Read CIFAR-10 python pickles (dicts with b'data': uint8 N x 3072 and b'labels') into tensors: uint8
+    N x 3 x 32 x 32 images (3,072 bytes each: the whole training set is 150 MB) and int64 labels.
 
     The same format torchvision's CIFAR10 reads; we read it ourselves so that its fixed md5 list does not
     reject files written elsewhere (tests write tiny ones), and check shapes and labels instead. The pickle
@@ -223,7 +286,7 @@ def read_cifar_batches(folder: Path, names: tuple[str, ...], cfg: DataConfig) ->
                                       "and b'labels')") from None
         if len(x) != len(y) or x.dtype != torch.uint8 or (len(y) and not 0 <= int(y.min()) <= int(y.max()) < 10):
             raise _missing(cfg, path, "the CIFAR-10 file is corrupt (data and labels disagree)")
-        xs.append(x.float() / 255)
+        xs.append(x)  # uint8: 3,072 bytes per image until the run converts it (as_float)
         ys.append(y)
     return torch.cat(xs), torch.cat(ys)
 
@@ -248,7 +311,7 @@ def _mnist(cfg: DataConfig):
             raise _missing(cfg, raw, f"the idx files are corrupt ({images.name} holds {len(x)} images of "
                                      f"{x.shape[1]} x {x.shape[2]} pixels, {labels.name} {len(y)} labels, "
                                      f"which must be square images, as many as labels, each 0-9)")
-        out += [x.unsqueeze(1).float() / 255, y.long()]
+        out += [x.unsqueeze(1), y.long()]  # uint8 until as_float
     return (*out, 10)
 
 

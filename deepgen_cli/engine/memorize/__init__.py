@@ -17,7 +17,7 @@ from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
                                        CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, MODEL, REPEATS,
                                        UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
-from deepgen_cli.engine.data import corrupt
+from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import calibration
@@ -25,6 +25,7 @@ from deepgen_cli.engine.memorize.findings import LABEL_KINDS, findings
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
+from deepgen_cli.engine.train_sharded import evaluate_data
 
 DEFAULT_NOISE = (0.0, 0.5, 1.0)  # the sweep when --noise is not given; random-labels is p=1 alone
 CORRUPTION = opt("--corruption", parse=parse_list(str, "labels,gaussian"), show=show_list,
@@ -159,8 +160,9 @@ def train_config(config: MemorizeConfig, seed: int) -> train.TrainConfig:
     return train.TrainConfig.of(config, seed=seed)
 
 
-def load_data(config: MemorizeConfig) -> data_mod.Dataset:
-    return data_mod.load(data_mod.config_for(config))
+def load_data(config: MemorizeConfig, device: torch.device):
+    """In memory where it fits (data.Dataset), else streamed (data/streamed.py): --data-in-memory."""
+    return streamed.open_data(data_mod.config_for(config), device)
 
 
 def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
@@ -177,8 +179,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
         if data.in_channels != 1:
             raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
                              f"{config.dataset} has {data.in_channels}")
-        data = dataclasses.replace(data, x_train=data.x_train.repeat(1, entry.in_channels, 1, 1),
-                                   x_test=data.x_test.repeat(1, entry.in_channels, 1, 1))
+        data = streamed.with_channels(data, entry.in_channels)
     if "image_size" in params:
         kw["image_size"] = data.image_size
     if dropout and "dropout" in params:
@@ -189,7 +190,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
         raise UsageError(f"--dropout: {config.model} has no dropout layer")
     try:
         with torch.no_grad():
-            model.eval()(data.x_train[:2])
+            model.eval()(streamed.first_images(data, 2))
     except Exception as err:
         raise RunError(f"--model {config.model}: a forward pass on {data.image_size}x{data.image_size} images failed "
                        f"({type(err).__name__}); try --image-size {entry.resolution}") from None
@@ -199,19 +200,22 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
 def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regularizer: str, p: float, seed: int,
                 device: torch.device, session, label: str) -> MemorizeRow:
     cfg = row_config(config, regularizer)
-    noisy, stats = corrupt.corrupt(clean, kind, p, seed + 1, config.corrupt_test)  # not the split's stream
+    # the same draws on either path; streamed, applied per example as batches stream. seed + 1: not the split's stream
+    apply = streamed.corrupt if streamed.is_streamed(clean) else corrupt.corrupt
+    noisy, stats = apply(clean, kind, p, seed + 1, config.corrupt_test)
     # a sweep sets every dropout layer (0 for the rows without dropout); without one, --dropout 0 leaves them be
     model, noisy = build_model(cfg, noisy, seed, cfg.dropout if config.regularizer is not None or cfg.dropout else None)
 
     def on_epoch(s: train.EpochStats) -> None:
         session.progress(f"{label}: epoch {s.epoch}/{config.epochs}, train accuracy {s.train_accuracy:.1%}")
 
-    result = train.train(model, noisy, train_config(cfg, seed), device, on_epoch=on_epoch,
-                         test=(noisy.x_test, noisy.y_test))  # the learning curve's test accuracy
-    session.progress(f"{label}: evaluating")
-    on_train = train.evaluate(model, noisy.x_train, noisy.y_train, device)
-    on_test = train.evaluate(model, noisy.x_test, noisy.y_test, device)  # clean unless stats.test_corrupted
-    cal = calibration(model, noisy.x_test, noisy.y_test, device)
+    tcfg = train_config(cfg, seed)
+    result = train.train(model, noisy, tcfg, device, on_epoch=on_epoch, test=True)  # test accuracy: the curve
+    session.progress(f"{label}: evaluating")  # as trained: compiled, autocast, memory format; all ranks' shares
+    on_train = evaluate_data(result.model or model, noisy, "train", device, tcfg)
+    on_test = evaluate_data(result.model or model, noisy, "test", device, tcfg)  # clean unless stats.test_corrupted
+    # Pereyra's calibration figures need every test prediction; the streamed path does not hold them
+    cal = None if streamed.is_streamed(noisy) else calibration(model, noisy.x_test, noisy.y_test, device)
     fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
     return MemorizeRow(
         seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
@@ -226,9 +230,9 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regu
         curve=[{"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
                 "test_accuracy": e.test_accuracy, "lr": e.lr, "seconds": e.seconds} for e in result.epochs],
         **best_test(result.epochs),
-        regularizer=regularizer, test_corrupted=stats.test_corrupted, ece=cal.ece,
-        confident_fraction=cal.confident_fraction, max_prob_hist=cal.max_prob_hist,
-        test_mean_confidence=cal.mean_confidence,
+        regularizer=regularizer, test_corrupted=stats.test_corrupted, ece=cal.ece if cal else None,
+        confident_fraction=cal.confident_fraction if cal else None, max_prob_hist=cal.max_prob_hist if cal else [],
+        test_mean_confidence=cal.mean_confidence if cal else None,
     )
 
 
@@ -264,10 +268,18 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
     config.check()
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
-        clean = load_data(config)
+        clean = load_data(config, device)
         rows = measure_rows(
             session, plan(config), row_type=MemorizeRow,
             key=lambda item: dict(zip(("corruption", "regularizer", "noise", "seed"), item)),
             measure=lambda item, label: train_level(config, clean, *item, device, session, label),
             label=lambda item: _label(config, item))
-    return findings(rows, config)
+    outcome = findings(rows, config)
+    if streamed.is_streamed(clean):
+        per_image = bool(set(config.corruption) & {"random-pixels", "gaussian"})
+        outcome.notes.append(f"{config.dataset} was streamed through a DataLoader ({clean.workers} worker processes "
+                             f"per rank), standardized with the statistics of "
+                             f"{min(len(clean.train), streamed.STATS_EXAMPLES)} training images"
+                             + ("; each corrupted image drawn from its own seed" if per_image else "")
+                             + "; calibration (ECE, max-probability histogram) is not measured on this path")
+    return outcome

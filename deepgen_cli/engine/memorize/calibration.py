@@ -35,7 +35,6 @@ def expected_calibration_error(confidence: Tensor, correct: Tensor, bins: int = 
     if n == 0:
         return 0.0
     idx = bin_index(confidence.double(), bins)
-    count = torch.bincount(idx, minlength=bins).double()
     conf_sum = torch.bincount(idx, weights=confidence.double(), minlength=bins)
     acc_sum = torch.bincount(idx, weights=correct.double(), minlength=bins)
     return float((conf_sum - acc_sum).abs().sum() / n)  # |bin| * |acc - conf| = |sum(correct) - sum(conf)|

@@ -35,3 +35,13 @@ def _builder(tv_name: str):
 
 for _name, (_tv, _desc, _wm) in ZOO.items():
     register(_name, description=_desc, width_multiplier=_wm, torchvision_name=_tv)(_builder(_tv))
+
+
+@register("inception_v3", description="Inception v3 (Szegedy 2016), torchvision, 299x299; no auxiliary head",
+          resolution=299, torchvision_name="inception_v3")
+def inception_v3(num_classes: int = 1000, **kw) -> nn.Module:
+    """Zhang et al.'s ImageNet network. Without the auxiliary classifier a training forward returns plain
+    logits (with it, a named tuple the training loop does not read); init_weights: its own truncated normal."""
+    kw.pop("in_channels", 3)
+    return torchvision.models.inception_v3(weights=None, num_classes=num_classes, aux_logits=False,
+                                           init_weights=True, **kw)

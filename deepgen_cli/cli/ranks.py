@@ -1,0 +1,33 @@
+"""Runs under torchrun: which commands train data-parallel, and joining the process group. Every rank runs the
+whole command; rank 0 alone prints, writes --output and draws --plot (session.run)."""
+
+from __future__ import annotations
+
+import torch
+
+from deepgen_cli.engine import distributed
+from deepgen_cli.engine.errors import UsageError
+
+# Commands whose engines run the same steps on every rank: training through train.train (which shards every
+# batch under torchrun) and evaluation through train_sharded.evaluate_data or train.evaluate (the same model on
+# every rank after training). The hook for more: add a command here once its engine does only that; `reuse`
+# qualifies as written (train.train, then train.evaluate on every rank).
+DATA_PARALLEL = ("memorize", "reuse")
+
+
+def join(command: str, device: torch.device) -> distributed.World | None:
+    """This process's rank when torchrun started it (after joining the process group), else None."""
+    if not distributed.launched():
+        return None
+    if command not in DATA_PARALLEL:
+        raise UsageError(f"deepgen {command} does not train data-parallel; run it without torchrun "
+                         f"(under torchrun: {', '.join(DATA_PARALLEL)})")
+    return distributed.start(device)
+
+
+def leave(world: distributed.World | None, ok: bool) -> None:
+    """Leave the process group after a run that went well. After a failure or an interrupt the process exits
+    without it: tearing the group down waits for ranks that may be gone (measured with gloo: every rank hung
+    until torchrun killed it, 15 s later, before it could report the interrupt)."""
+    if world is not None and ok:
+        distributed.stop()
