@@ -38,7 +38,7 @@ def test_html_report_renders_in_headless_chromium(cli, tmp_path):
     seen = json.loads(title.replace("&quot;", '"').replace("&amp;", "&"))
     assert len(seen["images"]) == 1
     done, width, height = seen["images"][0]
-    assert done and (width, height) == (1320, 540)  # memorize's plot: 11 x 4.5 inches at 120 dpi, decoded
+    assert done and (width, height) == (1920, 540)  # memorize's plot: 16 x 4.5 inches at 120 dpi, decoded
     assert seen["cells"][:2] == ["mlp1x512", "0"] and "97.0%" in seen["cells"] and "12.0%" in seen["cells"]
     assert len(seen["verdicts"]) == 1 and "basis: measured" in seen["verdicts"][0]
     assert seen["width"] > 100

@@ -46,7 +46,7 @@ def test_streamed_examples_equal_the_in_memory_ones():
 def test_corruptions_match_the_in_memory_draws(kind):
     mem, st = both(subset=200)
     noisy_mem, s1 = corrupt.corrupt(mem, kind, 0.5, seed=5)
-    noisy_st, s2 = corrupt.corrupt(st, kind, 0.5, seed=5)
+    noisy_st, s2 = streamed.corrupt(st, kind, 0.5, seed=5)
     x, y = all_train(noisy_st)
     assert s1.corrupted == s2.corrupted == 100
     assert torch.equal(y, noisy_mem.y_train) and torch.allclose(x, noisy_mem.x_train, atol=1e-5)
@@ -59,7 +59,7 @@ def test_corruptions_match_the_in_memory_draws(kind):
 @pytest.mark.parametrize("kind", ["random-pixels", "gaussian"])
 def test_image_corruptions_are_fixed_across_epochs_and_workers(kind):
     _, st = both(subset=64)
-    noisy, stats = corrupt.corrupt(st, kind, 0.25, seed=9)
+    noisy, stats = streamed.corrupt(st, kind, 0.25, seed=9)
     chosen = torch.nonzero(noisy.train.corruption.chosen).flatten().tolist()
     assert len(chosen) == stats.corrupted == 16
     first, _ = all_train(noisy)
