@@ -145,8 +145,9 @@ def _schedule(text: str, flag: str) -> str:
 DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
 SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int)
 THREADS = opt("--threads", type=int, optional=True, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
-              panel="Run", help="CPU threads for torch (unset: torch's default). The same seed gives identical numbers at "
-                   "the same thread count.")
+              panel="Run", help="CPU threads for torch. Unset: training commands use 1 for inputs of up to 1,024 values (digits, "
+                   "MNIST) and torch's default above; efficiency uses torch's default. The same seed gives identical "
+                   "numbers at the same thread count.")
 DETERMINISTIC = opt("--deterministic", type=bool, panel="Run",
                     help="torch.use_deterministic_algorithms and cuDNN's deterministic mode: the same numbers run to "
                          "run on a GPU too (slower; an op without a deterministic kernel is an error).")
@@ -179,7 +180,7 @@ SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_l
 
 EPOCHS = opt("--epochs", "-e", type=int, check=at_least(1), valid="1 or more", panel="Training", help="Training epochs.")
 BATCH_SIZE = opt("--batch-size", "-b", type=int, check=at_least(1), valid="1 or more",
-                 help="Examples per SGD step.")
+                 help="Examples per batch: per SGD step when training, per timed forward pass in efficiency.")
 LR = opt("--lr", type=float, check=positive, valid="a positive number",
          panel="Training", help="SGD learning rate (absolute, whatever the batch size).")
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",

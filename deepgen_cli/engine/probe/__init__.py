@@ -84,11 +84,12 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
         return config
 
     def ignored(self) -> dict[str, str]:
+        curve = {"eval_every": "probe scores the model's layers at --snapshots epochs, not a learning curve"}
         if self.posthoc:
             why = "a post-hoc probe (--weights, --untrained) trains no model"
-            return {name: why for name in ("epochs", "lr", "momentum", "weight_decay")}
-        return {"probe_epochs": "probes trained alongside the model take one step per model step; "
-                                "--probe-epochs is for post-hoc probes (--weights, --untrained)"}
+            return {**curve, **{name: why for name in ("epochs", "lr", "momentum", "weight_decay", "lr_schedule")}}
+        return {**curve, "probe_epochs": "probes trained alongside the model take one step per model step; "
+                                         "--probe-epochs is for post-hoc probes (--weights, --untrained)"}
 
     def check(self) -> None:
         super().check()

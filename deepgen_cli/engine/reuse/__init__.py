@@ -49,7 +49,7 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
 
     def ignored(self) -> dict[str, str]:
         why = "a reuse run trains each seed's network whole; rerun it instead"
-        out = {"resume": why}
+        out = {"resume": why, "eval_every": "reuse reads the trained weights, it records no learning curve"}
         if self.untrained or self.weights:
             out.update({name: "--untrained and --weights train nothing" for name in
                         ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_schedule")})
