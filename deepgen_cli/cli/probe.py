@@ -31,6 +31,7 @@ COLUMNS = [
     Column("probe_mib", "used MiB", render.fixed(2)),
     Column("train_error", "train err", render.percent),
     Column("test_error", "test err", render.percent),
+    Column("control_train_accuracy", "control acc", render.percent),
     Column("selectivity", "selectivity", render.percent),
     Column("cka_prev", "CKA prev", render.fixed(3)),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import random
 from fractions import Fraction
 from typing import Iterable, NamedTuple, Sequence
@@ -124,14 +125,14 @@ def spearman_trend(x: Sequence[float], y: Sequence[float], permutations: int = P
         hits = total = 0
         for perm in itertools.permutations(cy):
             total += 1
-            hits += abs(sum(a * b for a, b in zip(cx, perm))) >= bar
+            hits += abs(sum(map(operator.mul, cx, perm))) >= bar
         return Trend(sxy / den, hits / total, total, True)
     rng = random.Random(seed)
     shuffled = list(cy)
     hits = 0
     for _ in range(permutations):
         rng.shuffle(shuffled)
-        hits += abs(sum(a * b for a, b in zip(cx, shuffled))) >= bar
+        hits += abs(sum(map(operator.mul, cx, shuffled))) >= bar
     return Trend(sxy / den, (hits + 1) / (permutations + 1), permutations, False)
 
 

@@ -48,16 +48,16 @@ class ProbeConfig:
     probe_lr: float = 0.02  # the probes' SGD learning rate (momentum 0.9), on standardized features
     layers: str | None = None  # comma-separated names or globs; None: every probe-able layer
     reduce: str = "auto"  # auto | none | subset | project | pool
-    max_probe_mb: float = 64.0  # per probe: fp32 weights, momentum and gradient (a control probe doubles it)
+    max_probe_mb: float = 64.0  # per probe: fp32 weights, momentum and gradient; a control fit's normal equations
     max_total_probe_mb: float = 1024.0  # probes trained at once; post hoc runs more passes beyond it
-    control: bool = True  # a control-task probe per layer (random label per example) for selectivity
+    control: bool = True  # control-task probes per layer (random label per example), fit to convergence
     cka_examples: int = 128  # test examples for linear CKA between consecutive layers; 0: none
-    monotone_tolerance: float = 0.01  # smallest test-error gap a verdict counts (and 2 binomial SDs; probe_findings)
     # CPU threads. One by default: the default model's products are too small to split, and on shared cores a
     # second thread stalls at every barrier (measured: a small post-hoc probe run took 0.1 s on one thread,
     # 4.9 s on two busy cores). Give more to a torchvision model at 224x224 on idle cores; None: torch's default.
     threads: int | None = 1
     seed: int = 0
+    alpha: float = 0.05  # significance level of every verdict's test (family-wise where Holm-corrected)
 
     @property
     def posthoc(self) -> bool:
@@ -159,6 +159,6 @@ def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
             rows = train_with_probes(fed, data, probed, config, device, session, make_row)
     finally:
         torch.set_num_threads(threads)  # the caller's process keeps its own setting
-    return findings(rows, config, notes, len(data.y_test))
+    return findings(rows, config, notes, len(data.y_test), data.num_classes)
 
 
