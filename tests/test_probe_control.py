@@ -69,3 +69,27 @@ def test_a_sketch_wider_than_the_training_set_still_memorizes():
     # 0.1 MiB: 80 features < 120 examples: no longer every label
     fits, _, _ = fits_of(budget_mb=0.1)
     assert fits["2"].features == 80 and fits["2"].control_accuracy < 1.0
+
+
+def test_the_kernel_form_for_wide_layers_gives_the_primal_fit():
+    from deepgen_cli.engine.probe.control import _Kernel, _Normal
+
+    g = torch.Generator().manual_seed(2)
+    n, d = 50, 80  # d > n: fit_controls takes the kernel form; the primal still solves, with the ridge
+    f = torch.randn(n, d, generator=g) * torch.linspace(0.1, 3, d) + 2  # uneven scales and an offset
+    t = nn.functional.one_hot(torch.randint(0, 4, (n,), generator=g), 4).double()
+    primal, kernel = _Normal(d, n, 4, "cpu"), _Kernel(d, n, 4, "cpu")
+    for part in range(0, n, 16):
+        primal.add(f[part:part + 16].clone(), t[part:part + 16])
+        kernel.add(f[part:part + 16].clone(), t[part:part + 16])
+    center, w, y_mean = primal.solve()
+    assert torch.allclose((f - center) @ w + y_mean, kernel.predictions().float(), atol=1e-4)
+
+
+def test_features_too_big_to_keep_are_scored_in_a_second_pass_with_the_same_result():
+    kept, _, _ = fits_of()
+    # 6400 B: sqrt(6400 / 16) = 20 features; the input's 120 x 16 fp32 features (7680 B) no longer fit: the fit
+    # is scored in a second pass over the data instead of from kept features
+    assert control_width(16, 6400 / 2 ** 20) == 16
+    passed, _, _ = fits_of(budget_mb=6400 / 2 ** 20)
+    assert passed["input"] == kept["input"] and passed["2"].features == 20
