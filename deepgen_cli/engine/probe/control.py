@@ -35,6 +35,8 @@ RIDGE = 1e-5
 # Bytes per feature^2: the fp64 normal matrix held while accumulating, and the matrix with its fp64 Cholesky
 # factor while solving (one layer at a time). The kernel form holds n x d and solves n x n, less than d x d.
 HELD_BYTES, SOLVE_BYTES = 8, 16
+# Added to a layer's reduction seed for its control sketch: fixed per layer, whichever layers share a pass.
+CONTROL_SEED = 500
 
 
 def control_width(features: int, budget_mb: float) -> int:
@@ -138,8 +140,8 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
                         1).double()
     width = {p.layer.name: control_width(p.reduction.out_features, budget_mb) for p in probed}
     sketch = {p.layer.name: Reducer(Reduction("project", (p.reduction.out_features,), width[p.layer.name],
-                                              seed=seed * 1000 + 500 + i), device)
-              for i, p in enumerate(probed) if width[p.layer.name] < p.reduction.out_features}
+                                              seed=CONTROL_SEED + p.reduction.seed), device)
+              for p in probed if width[p.layer.name] < p.reduction.out_features}
     # d <= n: the normal matrix, plus the n x d fp32 features when they fit the budget (no second pass then);
     # d > n: the n x d fp64 features for the kernel form.
     keep = {name for name, d in width.items() if d <= n and 4 * n * d <= budget_mb * MB}

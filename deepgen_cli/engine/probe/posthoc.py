@@ -31,6 +31,8 @@ def run_posthoc(fed: Fed, data, probed: list[Probed], config, device, session) -
             session.progress(f"scoring probes on {fresh[0].layer.name}..{fresh[-1].layer.name}")
             on_train = score(fed, fresh, data.x_train, data.y_train, **kw)
             on_test = score(fed, fresh, data.x_test, data.y_test, **kw)
+            for p in group:
+                p.probe = None  # free this group's probes before the control fits and the next group's probes
             controls = fit_controls(fed, fresh, data.x_train, data.y_train, classes=classes, seed=config.seed,
                                     budget_mb=config.max_probe_mb, total_mb=config.max_total_probe_mb,
                                     progress=session.progress, **kw) if config.control else {}
@@ -40,5 +42,4 @@ def run_posthoc(fed: Fed, data, probed: list[Probed], config, device, session) -
                                          cka.get(name), controls.get(name))
             session.row(row)
             rows.append(dataclasses.asdict(row))
-            p.probe = None  # free this group's probes before the next group's
     return rows
