@@ -48,7 +48,7 @@ class ProbeConfig:
     probe_lr: float = 0.02  # the probes' SGD learning rate (momentum 0.9), on standardized features
     layers: str | None = None  # comma-separated names or globs; None: every probe-able layer
     reduce: str = "auto"  # auto | none | subset | project | pool
-    max_probe_mb: float = 64.0  # per probe: fp32 weights, momentum and gradient; a control fit's normal equations
+    max_probe_mb: float = 64.0  # per probe (fp32 weights, momentum, gradient); also bounds a control fit (16 B x d^2)
     max_total_probe_mb: float = 1024.0  # probes trained at once; post hoc runs more passes beyond it
     control: bool = True  # control-task probes per layer (random label per example), fit to convergence
     cka_examples: int = 128  # test examples for linear CKA between consecutive layers; 0: none

@@ -2,7 +2,7 @@
 on every model step's batch, reading each layer's (detached, reduced) output in a forward hook: narrow layers'
 features are copied into one buffer for a shared bank that steps after the model's step, wide layers' banks
 step inside the hook on the activations themselves. At each snapshot the control-task probes are fit to
-convergence on the model frozen at that epoch (control.py): two extra eval passes over the training set.
+convergence on the model frozen at that epoch (control.py): one or two eval passes over the training set.
 """
 
 from __future__ import annotations
