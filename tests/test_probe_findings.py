@@ -91,3 +91,11 @@ def test_a_trained_run_gets_three_verdicts_and_keeps_every_test_in_the_analysis(
     rows[-1] = row("l5", set(range(40)))  # the last layer now loses 30 examples: every verdict turns
     result = findings(rows, config, [], N, classes=10)
     assert [f.reproduced for f in result.findings] == [False, False, False]
+
+
+def test_rows_without_per_example_results_get_no_verdict_but_a_note():
+    rows = [row(f"l{i}", s) for i, s in enumerate(nested(30, 20, 10))]
+    rows[1]["test_correct"] = None  # a row an earlier deepgen wrote, reused by --resume
+    config = SimpleNamespace(untrained=False, alpha=0.05, cka_examples=0, control=True)
+    result = findings(rows, config, [], N)
+    assert result.findings == [] and "no per-example test results for l1" in result.notes[0]
