@@ -4,6 +4,7 @@ one snapshot's converged control fits, and the peak memory of a post-hoc probe r
 naive estimate.
 
 Run: python benchmarks/bench_probe.py [--model cnn] [--epochs 3] [--big resnet18] [--side 224]
+     python benchmarks/bench_probe.py --full-strength --threads 2
 Both references come from this run: plain `train.train` on the same model, data and seed; and the memory
 a naive prober would need (a full probe on every layer plus every layer's activations of one batch).
 """
@@ -44,8 +45,12 @@ class Quiet:
 
 
 def fed_model(config: ProbeConfig, data):
-    model = build_model(config, data.in_channels, data.image_size, data.num_classes)
-    return feed(model, data, data.image_size, data.in_channels)
+    from deepgen_cli.engine import models
+
+    # an RGB stem gets the gray channel three times, as `deepgen probe` feeds it
+    channels = 3 if data.in_channels == 1 and models.entry(config.model).in_channels == 3 else data.in_channels
+    model = build_model(config, channels, data.image_size, data.num_classes)
+    return feed(model, data, data.image_size, channels)
 
 
 def training_seconds(config: ProbeConfig, data, with_probes: bool) -> tuple[float, object, list]:
@@ -55,16 +60,17 @@ def training_seconds(config: ProbeConfig, data, with_probes: bool) -> tuple[floa
     if with_probes:
         train_with_probes(fed, data, probed, config, "cpu", Quiet(), make_row)
     else:
-        train.train(fed.model, data, train_config(config), "cpu")
+        train.train(fed, data, train_config(config), "cpu")  # fed: the same input map the probed run has
     return time.perf_counter() - start, fed, probed
 
 
 GOAL_ABOVE_FLOOR = 0.10  # probes may cost at most their arithmetic floor plus 10% of the model's training time
 
 
-def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int) -> None:
+def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int, **options) -> None:
     data = load(data_config)
-    config = ProbeConfig(model=model, dataset=data_config.dataset, epochs=epochs, snapshots=(), cka_examples=0)
+    config = ProbeConfig(model=model, dataset=data_config.dataset, epochs=epochs, snapshots=(), cka_examples=0,
+                         **options)
     training_seconds(ProbeConfig(**{**dataclasses.asdict(config), "epochs": 1}), data, True)  # warm-up, untimed
     plain, probed = [], []
     for _ in range(repeats):  # interleaved so drift and other load hit both alike; keep the fastest
@@ -152,11 +158,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (probe's default is 1)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--full-strength", action="store_true",
+                        help="instead, time the README's full-strength run: resnet18 on digits at 32x32, batch 32, "
+                        "one epoch (give --threads 2 as that run did)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.child:
         return child(args)
+    if args.full_strength:  # digits resized once at load: the model sees 32x32 with no per-batch resize
+        return overhead("resnet18", DataConfig("digits", image_size=32), 1, min(args.repeats, 2), batch_size=32,
+                        lr=0.02)
     overhead(args.model, DataConfig("digits"), args.epochs, args.repeats)
     overhead("alexnet-small", DataConfig("synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
                                          synthetic_test=256), 1, args.repeats)
