@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.probe.heads import EPS
 from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.metrics import control_labels
@@ -125,8 +126,9 @@ class _Kernel:
 
 def _cholesky(a: torch.Tensor) -> torch.Tensor:
     factor, info = torch.linalg.cholesky_ex(a)
-    if int(info) != 0:  # not positive definite in fp64 (cannot happen with the ridge, barring nan features)
-        raise FloatingPointError("control fit: the normal equations are not positive definite")
+    if int(info) != 0:  # not positive definite in fp64: cannot happen with the ridge, barring nan/inf features
+        raise RunError("control probes: a layer's features are not finite, so no least-squares fit exists; "
+                       "try --no-control")
     return factor
 
 
