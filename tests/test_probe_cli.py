@@ -22,8 +22,11 @@ def test_training_mode_json_is_the_whole_record(cli, tmp_path):
     assert (first["layer"], first["shape"], first["features"], first["probe_params"]) == ("input", "1x8x8", 64, 650)
     assert first["probe_mib"] == first["full_probe_mib"] == 650 * 12 / 2 ** 20
     assert rows[1]["features"] == 32 * 8 * 8 and rows[1]["reduction"] == "none"
-    (finding,) = record["findings"]
-    assert finding["claim"].startswith("Linear probe error decreases") and "epoch 2:" in finding["measured"]
+    trend, first_last, monotone = record["findings"]
+    assert trend["claim"].startswith("Linear probe error decreases") and "epoch 2, 8 layers" in trend["measured"]
+    assert "McNemar exact two-sided p = " in first_last["measured"] and "Holm" in monotone["measured"]
+    assert record["analysis"]["cka_examples"] == 40 and len(record["analysis"]["tests"]) == 1 + 1 + 7
+    assert "test_correct" in rows[0] and "control_train_accuracy" in rows[0]
     assert [s["snapshot"] for s in record["analysis"]["snapshots"]] == ["epoch 1", "epoch 2"]
 
 
@@ -34,6 +37,7 @@ def test_untrained_model_is_probed_post_hoc_against_the_input(cli):
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["layer"] for r in rows] == ["input", "1", "3"] and {r["snapshot"] for r in rows} == {"untrained"}
     assert rows[1]["type"] == "MaxPool2d" and rows[1]["shape"] == "32x4x4"
+    assert "test_correct" not in rows[0] and float(rows[0]["control_train_accuracy"]) > 0  # CSV: scalars only
     assert torch.get_num_threads() == threads  # --threads 1 (the default) held only during the run
 
 
@@ -46,7 +50,8 @@ def test_saved_weights_are_probed_and_judged(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("| snapshot | depth | layer |")
     assert "| trained | 0 | input |" in result.stdout
-    assert "Linear probe error decreases monotonically" in result.stdout
+    assert "Linear probe error never rises significantly" in result.stdout
+    assert "| control acc | selectivity |" in result.stdout
 
 
 def test_the_budget_reduces_big_layers_and_the_table_shows_both_sizes(cli):

@@ -9,7 +9,6 @@ import torch
 from deepgen_cli.engine.probe import ProbeConfig, build_model, layer_plan, run_posthoc
 from deepgen_cli.engine.probe.findings import findings as outcome
 from deepgen_cli.engine.probe.inputs import feed
-from deepgen_cli.engine.probe.findings import margin, monotone_finding, random_features_finding, rises
 from deepgen_cli.engine.probe.passes import groups
 from tests.sessions import Recorder
 
@@ -84,40 +83,12 @@ def test_groups_keep_each_pass_within_the_total_budget():
     data = separable()
     config = ProbeConfig(untrained=True)
     probed, _ = layer_plan(fed_model(config, data), data, config, "cpu")
-    sizes = [p.bytes(2, True) for p in probed]  # 2 heads (task + control) x (f + 1) x 2 classes x 12 B
-    assert sizes[0] == 2 * 17 * 2 * 12
+    sizes = [p.bytes(2) for p in probed]  # (f + 1) x 2 classes x 12 B
+    assert sizes[0] == 17 * 2 * 12
     limit = max(sizes) / 2 ** 20
-    parts = groups(probed, 2, True, limit)
+    parts = groups(probed, lambda p: p.bytes(2), limit)
     assert [p for g in parts for p in g] == probed
-    assert all(sum(p.bytes(2, True) for p in g) <= max(sizes) for g in parts) and len(parts) > 1
-
-
-def test_untrained_verdict_compares_hidden_layers_with_the_input():
-    rows = [dict(layer="input", kind="input", test_error=0.2), dict(layer="a", kind="conv", test_error=0.3),
-            dict(layer="b", kind="pool", test_error=0.1)]
-    # 0.2 vs 0.1 on 1000 examples: 2 SDs = 2 sqrt((0.16 + 0.09) / 1000) = 0.032 < 0.1
-    f = random_features_finding(rows, 0.01, 1000)
-    assert f.reproduced and "1 of 2 layers lower by more than max(0.010, 2 binomial SDs on 1000" in f.measured
-    assert "best 0.100 at b" in f.measured
-    rows[2]["test_error"] = 0.195  # lower than the input's 0.2, but within the tolerance
-    assert not random_features_finding(rows, 0.01, 1000).reproduced
-    rows[2]["test_error"] = 0.17  # 2 SDs = 2 sqrt((0.16 + 0.1411) / n): 0.110 at n = 100, 0.011 at n = 10000
-    assert not random_features_finding(rows, 0.01, 100).reproduced
-    assert random_features_finding(rows, 0.01, 10000).reproduced
-
-
-def test_monotone_verdict_names_the_exceptions_beyond_the_margin():
-    errors = {"input": 0.5, "a": 0.3, "b": 0.305, "c": 0.4, "d": 0.1}
-    rows = [dict(layer=k, test_error=v) for k, v in errors.items()]
-    f = monotone_finding(rows, 0.01, 10000, "epoch 2")
-    assert not f.reproduced and "c (0.305 -> 0.400)" in f.measured and "b (" not in f.measured
-    rows[3]["test_error"] = 0.31
-    assert monotone_finding(rows, 0.01, 10000, "epoch 2").reproduced
-    # The default run's last layer: 4 -> 10 mistakes of 450 (0.009 -> 0.022) is within 2 SDs = 0.016
-    # there, but 90 -> 220 of 10000 is a rise: 2 SDs = 0.0035, so the 0.01 floor decides.
-    rows = [dict(layer="pool", test_error=0.009), dict(layer="fc", test_error=0.022)]
-    assert margin(0.009, 0.022, 450, 0.01) == pytest.approx(0.01645, abs=1e-5)
-    assert rises(rows, 0.01, 450) == [] and rises(rows, 0.01, 10000) == [("fc", 0.009, 0.022)]
+    assert all(sum(p.bytes(2) for p in g) <= max(sizes) for g in parts) and len(parts) > 1
 
 
 def test_untrained_run_reports_the_random_feature_verdict():

@@ -8,7 +8,7 @@ from torch import nn
 
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.probe.layers import discover, select, tap
-from deepgen_cli.engine.probe.metrics import centered_gram, control_labels, linear_cka
+from deepgen_cli.engine.probe.metrics import centered_gram, control_labels, linear_cka, unbiased_center
 from deepgen_cli.engine.probe.reduce import MB, Reducer, max_features, plan, probe_bytes, probe_params
 
 
@@ -130,15 +130,38 @@ def test_control_labels_are_fixed_per_example_whatever_the_batch():
 def test_linear_cka_is_one_under_rotation_and_scale_and_symmetric():
     a = torch.randn(40, 6, dtype=torch.float64)
     q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
-    assert linear_cka(centered_gram(a), centered_gram(2.5 * a @ q)) == pytest.approx(1.0)
+    for unbiased in (True, False):
+        assert linear_cka(centered_gram(a), centered_gram(2.5 * a @ q), unbiased) == pytest.approx(1.0)
     b = torch.randn(40, 9, dtype=torch.float64)
     ab = linear_cka(centered_gram(a), centered_gram(b))
-    assert ab == pytest.approx(linear_cka(centered_gram(b), centered_gram(a))) and 0 < ab < 1
+    assert ab == pytest.approx(linear_cka(centered_gram(b), centered_gram(a)))
     # Hand-checked: x = [1,2,3], y = [1,3,2]: centered Grams give <Kx,Ky> / (|Kx||Ky|) = 0.25
     x = torch.tensor([[1.0], [2.0], [3.0]])
     y = torch.tensor([[1.0], [3.0], [2.0]])
-    assert linear_cka(centered_gram(x), centered_gram(y)) == pytest.approx(0.25)
-    assert math.isnan(linear_cka(centered_gram(torch.ones(3, 2)), centered_gram(x)))
+    assert linear_cka(centered_gram(x), centered_gram(y), unbiased=False) == pytest.approx(0.25)
+    assert math.isnan(linear_cka(centered_gram(x), centered_gram(y)))  # the unbiased form needs 4 examples
+    assert math.isnan(linear_cka(centered_gram(torch.ones(4, 2)), centered_gram(torch.randn(4, 1))))
+
+
+def test_unbiased_cka_is_near_zero_on_independent_wide_features_where_the_biased_is_near_one():
+    g = torch.Generator().manual_seed(0)
+    n, width = 32, 5000  # width >> n: each Gram matrix is dominated by its diagonal
+    x = torch.randn(n, width, generator=g, dtype=torch.float64) + 3  # offsets: centering must not matter
+    y = torch.randn(n, width, generator=g, dtype=torch.float64) - 1
+    biased = linear_cka(centered_gram(x), centered_gram(y), unbiased=False)
+    unbiased = linear_cka(centered_gram(x), centered_gram(y))
+    assert biased > 0.95 and abs(unbiased) < 0.05  # measured: 0.994 and -0.019
+    # <Ka, Kb> after unbiased centering is n (n - 3) times Song et al.'s (2012) unbiased HSIC, written out:
+    k, l = x @ x.T, y @ y.T
+    k.fill_diagonal_(0)
+    l.fill_diagonal_(0)
+    one = torch.ones(n, dtype=torch.float64)
+    song = (torch.trace(k @ l) + (one @ k @ one) * (one @ l @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * one @ k @ l @ one) / (n * (n - 3))
+    ours = (unbiased_center(x @ x.T) * unbiased_center(y @ y.T)).sum() / (n * (n - 3))
+    assert ours == pytest.approx(float(song), rel=1e-9)
+    from_centered = (unbiased_center(centered_gram(x)) * unbiased_center(centered_gram(y))).sum() / (n * (n - 3))
+    assert from_centered == pytest.approx(float(song), rel=1e-9)
 
 
 def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
@@ -160,8 +183,8 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scra
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(16, 12, generator=g)  # two layers, 7 and 5 features wide
-    y, yc = torch.randint(0, 3, (16,), generator=g), torch.randint(0, 3, (16,), generator=g)
-    bank = ProbeBank([7, 5], 3, True, lr=0.1, device="cpu")
+    y = torch.randint(0, 3, (16,), generator=g)
+    bank = ProbeBank([7, 5], 3, lr=0.1, device="cpu")
     for w in bank.weights:
         w.copy_(torch.randn(w.shape, generator=g))
     bank.bias.copy_(torch.randn(bank.bias.shape, generator=g))
@@ -173,34 +196,35 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scra
         loss = 0
         for i, (start, width) in enumerate([(0, 7), (7, 5)]):
             logits = F.linear(z[:, start:start + width], weights[i], bias[i])
-            loss = loss + F.cross_entropy(logits[:, :3], y) + F.cross_entropy(logits[:, 3:], yc)
+            loss = loss + F.cross_entropy(logits, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         features = x.clone()
-        bank.step(features, y, yc, scratch=scratch)
+        bank.step(features, y, scratch=scratch)
         assert torch.equal(features, x) != scratch  # rewritten only when scratch
     for ours, ref in zip(bank.weights, weights):
         assert torch.allclose(ours, ref, atol=1e-6)
     assert torch.allclose(bank.bias, bias, atol=1e-6)
-    counts = bank.correct(x.clone(), y, yc)  # standardizes its input in place
+    hits = bank.correct(x.clone(), y)  # standardizes its input in place
+    assert hits.shape == (2, 16) and hits.dtype == torch.bool
     for i, (start, width) in enumerate([(0, 7), (7, 5)]):
         logits = F.linear(z[:, start:start + width], weights[i], bias[i])
-        assert counts[i] == (int((logits[:, :3].argmax(1) == y).sum()), int((logits[:, 3:].argmax(1) == yc).sum()))
+        assert torch.equal(hits[i], logits.argmax(1) == y)  # example by example
 
 
 def test_a_probe_bank_never_writes_features_it_does_not_own():
     from deepgen_cli.engine.probe.heads import ProbeBank
 
     g = torch.Generator().manual_seed(1)
-    x = torch.randn(4, 9, generator=g)  # 4 examples < 6 outputs: the bank copies rather than folds
-    y, yc = torch.tensor([0, 1, 2, 0]), torch.tensor([2, 2, 1, 0])
-    read, owned = ProbeBank([9], 3, True, lr=0.1, device="cpu"), ProbeBank([9], 3, True, lr=0.1, device="cpu")
+    x = torch.randn(4, 9, generator=g)  # 4 examples < 5 outputs: the bank copies rather than folds
+    y = torch.tensor([0, 1, 4, 0])
+    read, owned = ProbeBank([9], 5, lr=0.1, device="cpu"), ProbeBank([9], 5, lr=0.1, device="cpu")
     for _ in range(2):
         features = x.clone()
-        read.step(features, y, yc)
+        read.step(features, y)
         assert torch.equal(features, x)
-        owned.step(x.clone(), y, yc, scratch=True)
+        owned.step(x.clone(), y, scratch=True)
     assert torch.equal(read.weights[0], owned.weights[0]) and torch.equal(read.bias, owned.bias)
     assert read.weights[0].abs().max() > 0.01
 

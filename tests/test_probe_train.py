@@ -46,6 +46,8 @@ def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
     assert len(session.rows) == 16
     assert all(0 <= r["test_error"] <= 1 and 0 <= r["train_error"] <= 1 for r in rows)
     assert rows[9]["cka_prev"] is not None and rows[8]["cka_prev"] is None
+    # the control fits ran at both snapshots, on the frozen model, between its epochs
+    assert all(0 <= r["control_train_accuracy"] <= 1 and r["control_features"] == r["probe_features"] for r in rows)
 
 
 def test_probes_alongside_learn_the_task():
@@ -58,7 +60,11 @@ def test_probes_alongside_learn_the_task():
     assert rows[0]["layer"] == "input" and rows[0]["train_error"] <= 0.05
     assert all(r["selectivity"] is None and r["control_train_accuracy"] is None for r in rows)
     result = outcome(rows, config, notes, len(data.y_test))
-    assert [f.claim.startswith("Linear probe error decreases") for f in result.findings] == [True]
+    assert [f.claim.split(" (")[0] for f in result.findings] == [
+        "Linear probe error decreases with depth in a trained network", "The last layer's probe beats the first's in "
+        "a trained network", "Linear probe error never rises significantly from one layer to the next in a trained "
+        "network"]
+    assert all(r["test_correct"]["examples"] == 48 for r in rows)  # what the paired tests read
     assert result.analysis["snapshots"][0]["snapshot"] == "epoch 3"
 
 

@@ -22,6 +22,7 @@ COLUMNS = [
     Column("probe_mib", "used MiB", fixed(2)),
     Column("train_error", "train err", percent),
     Column("test_error", "test err", percent),
+    Column("control_train_accuracy", "control acc", percent),
     Column("selectivity", "selectivity", percent),
     Column("cka_prev", "CKA prev", fixed(3)),
 ]

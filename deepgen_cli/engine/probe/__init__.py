@@ -61,11 +61,11 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
     probe_lr: float = PROBE_LR(0.02)  # the probes' SGD learning rate (momentum 0.9), on standardized features
     layers: str | None = LAYERS(None)  # comma-separated names or globs; None: every probe-able layer
     reduce: str = REDUCE("auto")  # auto | none | subset | project | pool
-    max_probe_mb: float = MAX_PROBE_MB(64.0)  # per probe: fp32 weights, momentum and gradient (control doubles it)
+    max_probe_mb: float = MAX_PROBE_MB(64.0)  # per probe: fp32 weights, momentum, gradient; bounds a control fit (16 B x d^2)
     max_total_probe_mb: float = MAX_TOTAL_PROBE_MB(1024.0)  # probes trained at once; post hoc: more passes beyond
-    control: bool = CONTROL(True)  # a control-task probe per layer (random label per example) for selectivity
+    control: bool = CONTROL(True)  # control-task probes per layer (random label per example), fit to convergence
     cka_examples: int = CKA_EXAMPLES(128)  # test examples for linear CKA between consecutive layers; 0: none
-    monotone_tolerance: float = 0.01  # smallest test-error gap a verdict counts (and 2 binomial SDs; findings.py)
+    alpha: float = 0.05  # significance level of every verdict's test (family-wise where Holm-corrected)
 
     @property
     def posthoc(self) -> bool:
@@ -164,6 +164,6 @@ def run(config: ProbeConfig, device: torch.device, session) -> Outcome:
             rows = run_posthoc(fed, data, probed, config, device, session)
         else:
             rows = train_with_probes(fed, data, probed, config, device, session, make_row)
-    return findings(rows, config, notes, len(data.y_test))
+    return findings(rows, config, notes, len(data.y_test), data.num_classes)
 
 

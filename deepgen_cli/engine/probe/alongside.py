@@ -1,7 +1,8 @@
 """Training mode: the shared training engine trains the model while the probes take an SGD step of their own
 on every model step's batch, reading each layer's (detached, reduced) output in a forward hook: narrow layers'
 features are copied into one buffer for a shared bank that steps after the model's step, wide layers' banks
-step inside the hook on the activations themselves.
+step inside the hook on the activations themselves. At each snapshot the control-task probes are fit to
+convergence on the model frozen at that epoch (control.py): one or two eval passes over the training set.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.heads import ProbeBank, Tally
 from deepgen_cli.engine.probe.layers import INPUT, tap
-from deepgen_cli.engine.probe.metrics import control_labels
+from deepgen_cli.engine.probe.control import fit_controls
 from deepgen_cli.engine.probe.reduce import MB
 from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, collect
 from deepgen_cli.engine.probe.rows import resumed_row
@@ -70,7 +71,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         return rows
     last = max(missing, default=config.epochs)  # no snapshots at all (a benchmark): every epoch
     # Every probe at once, and one batch's reduced features of every layer (fp32) for their step.
-    probes = sum(p.bytes(classes, config.control) for p in probed)
+    probes = sum(p.bytes(classes) for p in probed)
     features = config.batch_size * sum(p.reduction.out_features for p in probed) * 4
     if probes + features > config.max_total_probe_mb * MB:
         raise RunError(f"--max-total-probe-mb: probes alongside training need {(probes + features) / MB:.0f} MiB "
@@ -95,11 +96,10 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         if name in slots:
             p.reducer(out, buffer[:y.shape[0], slots[name]])
         else:  # a wide layer: its own bank steps now, on the activations themselves
-            p.probe.step(p.reducer.features(out), y, current["control"])
+            p.probe.step(p.reducer.features(out), y)
 
     def before_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
         current["y"], current["left"] = yb, set(by_name)
-        current["control"] = control_labels(xb, classes, config.seed) if config.control else None
         if INPUT in by_name:
             fold(INPUT, fed.inputs(xb))
 
@@ -107,7 +107,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         if current["left"]:
             raise RunError(f"probe: the training forward of step {step} did not reach every probed layer")
         if shared is not None:
-            shared.step(buffer[:yb.shape[0]], yb, current["control"], scratch=True)
+            shared.step(buffer[:yb.shape[0]], yb, scratch=True)
 
     def on_epoch(stats) -> None:
         session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.3f}")
@@ -121,9 +121,13 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         on_train = score_banks(fed, probed, data.x_train, data.y_train, config, device)
         on_test = score_banks(fed, probed, data.x_test, data.y_test, config, device)
         cka = cka_series(fed, probed, data.x_test[:config.cka_examples], device) if config.cka_examples else {}
+        controls = fit_controls(fed, probed, data.x_train, data.y_train, classes=classes, seed=config.seed,
+                                batch_size=config.batch_size, budget_mb=config.max_probe_mb,
+                                total_mb=config.max_total_probe_mb, device=device,
+                                progress=session.progress) if config.control else {}
         for depth, p in enumerate(probed):
             emit(make_row(p, depth, f"epoch {stats.epoch}", stats.epoch, classes, on_train[depth], on_test[depth],
-                          cka.get(p.layer.name)))
+                          cka.get(p.layer.name), controls.get(p.layer.name)))
 
     with tap(fed.model, hooked, fold, when=_in_training_forward):
         train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step,
@@ -139,7 +143,7 @@ def _banks(probed: list[Probed], classes: int, config, device) -> tuple[ProbeBan
     """Give each layer its probe: narrow layers share one bank (returned, with each one's columns in it),
     each wide layer gets a bank of its own."""
     def bank(widths: list[int]) -> ProbeBank:
-        return ProbeBank(widths, classes, config.control, config.probe_lr, device)
+        return ProbeBank(widths, classes, config.probe_lr, device)
 
     narrow = [p for p in probed if config.batch_size * p.reduction.out_features < WIDE]
     shared = bank([p.reduction.out_features for p in narrow]) if narrow else None
@@ -150,26 +154,24 @@ def _banks(probed: list[Probed], classes: int, config, device) -> tuple[ProbeBan
 
 
 def score_banks(fed: Fed, probed: list[Probed], x, y, config, device) -> list[Tally]:
-    """Each probe's task errors and control accuracy on (x, y), the model in eval mode, batch by batch."""
+    """Which examples of (x, y) each probe gets right, the model in eval mode, batch by batch."""
     tallies = [Tally() for _ in probed]
     banks: dict[int, tuple] = {}  # id -> (bank, indices of its layers in `probed`)
     for i, p in enumerate(probed):
         banks.setdefault(id(p.probe), (p.probe, []))[1].append(i)
     order = [probed[i] for _, members in banks.values() for i in members]  # each bank's layers side by side
-    classes = order[0].probe.classes
-    y_ctrl = control_labels(x, classes, config.seed) if config.control else None
     was_training = fed.training
     fed.eval()
     try:
         with torch.no_grad():
             for idx in batches(len(x), config.batch_size, None):
                 feats = collect(fed, order, x[idx].to(device))
-                yb, cb = y[idx].to(device), y_ctrl[idx].to(device) if config.control else None
+                yb = y[idx].to(device)
                 start = 0
                 for bank, members in banks.values():
                     width = sum(bank.dims)
-                    for i, c in zip(members, bank.correct(feats[:, start:start + width], yb, cb)):
-                        tallies[i].add(c, len(idx))
+                    for i, hits in zip(members, bank.correct(feats[:, start:start + width], yb)):
+                        tallies[i].add(hits)
                     start += width
     finally:
         fed.train(was_training)

@@ -12,7 +12,8 @@ EPS = 1e-5  # added to the running variance before its square root, as in batch 
 class ProbeBank:
     """Linear probes for layers of widths `dims`, taking their features side by side in one (B, sum(dims))
     tensor. Each probe standardizes its inputs (running mean and variance: a fixed affine map at test
-    time, so still a linear probe) and has `classes` outputs, plus as many for the control task.
+    time, so still a linear probe) and has `classes` outputs. (Control-task probes are fit apart, to
+    convergence, in control.py.)
 
     Zero-initialized (softmax regression is convex), so creating probes draws no random numbers and cannot
     shift the model's randomness. The cross-entropy gradient is written out (softmax minus one-hot) and
@@ -24,12 +25,11 @@ class ProbeBank:
     outer(g.sum(0), mean)) s.
     """
 
-    def __init__(self, dims: list[int], classes: int, control: bool, lr: float, device,
-                 momentum: float = 0.9, stats_momentum: float | None = 0.1):
-        self.dims, self.classes, self.control = list(dims), classes, control
+    def __init__(self, dims: list[int], classes: int, lr: float, device, momentum: float = 0.9,
+                 stats_momentum: float | None = 0.1):
+        self.dims, self.classes = list(dims), classes
         self.lr, self.momentum, self.stats_momentum = lr, momentum, stats_momentum
-        self.heads = 2 if control else 1
-        self.outputs = self.heads * classes
+        self.outputs = classes
         total, layers = sum(self.dims), len(self.dims)
         self.offsets = [sum(self.dims[:i]) for i in range(layers)]
         self._columns = [slice(o, o + d) for o, d in zip(self.offsets, self.dims)]
@@ -51,7 +51,7 @@ class ProbeBank:
         self._bias_columns = list(self.bias[:, :, None])
         self._folded_bias = torch.empty(layers, self.outputs, 1, device=device)  # b - (W s) mean
         self._eps = torch.full((1,), EPS, device=device)
-        self._minus_one = torch.full((1, 1, 1, 1), -1.0, device=device)
+        self._minus_one = torch.full((1, 1, 1), -1.0, device=device)
 
     def _scale(self, x: torch.Tensor | None) -> torch.Tensor:
         """s = 1 / sqrt(var + eps) per column, first folding the batch x (if given) into the statistics."""
@@ -82,14 +82,12 @@ class ProbeBank:
                 torch.addmm(self._folded_bias[i], folded[:, columns], x.T, out=out[i])
         return out  # (outputs, B) rather than (B, outputs): measured 20% faster on CPU for these shapes
 
-    def _targets(self, y: torch.Tensor, y_control: torch.Tensor | None, n: int) -> torch.Tensor:
-        t = y[None] if not self.control else torch.stack([y, y_control])  # (heads, B)
-        return t[None, :, None, :].expand(len(self.dims), -1, 1, n)  # the same labels for every layer
+    def _targets(self, y: torch.Tensor, n: int) -> torch.Tensor:
+        return y[None, None, :].expand(len(self.dims), 1, n)  # the same labels for every layer
 
     @torch.no_grad()
-    def step(self, x: torch.Tensor, y: torch.Tensor, y_control: torch.Tensor | None = None,
-             scratch: bool = False) -> None:
-        """One SGD step of every probe on the summed mean cross-entropy of its task (and control) head.
+    def step(self, x: torch.Tensor, y: torch.Tensor, scratch: bool = False) -> None:
+        """One SGD step of every probe on its mean cross-entropy.
 
         x is standardized in place if `scratch`, else only read.
         """
@@ -101,9 +99,8 @@ class ProbeBank:
         xs = [x[:, c] for c in self._columns]
         if scratch:
             x.sub_(self.mean).mul_(s)
-        probs = self._logits(xs, None if scratch else s).view(layers, self.heads, self.classes, n).softmax(2)
-        minus_one = self._minus_one.expand(layers, self.heads, 1, n)
-        g = probs.scatter_add_(2, self._targets(y, y_control, n), minus_one).view(layers, self.outputs, n)
+        probs = self._logits(xs, None if scratch else s).softmax(1)
+        g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
         g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
         if scratch:
             for buf, g_i, x_i in zip(self.weight_bufs, g, xs):
@@ -118,29 +115,27 @@ class ProbeBank:
         self.bias.sub_(self.bias_buf, alpha=self.lr)
 
     @torch.no_grad()
-    def correct(self, x: torch.Tensor, y: torch.Tensor, y_control: torch.Tensor | None = None) -> list[tuple[int, int]]:
-        """(task, control) correct predictions of each probe on a batch; control is 0 without control probes.
-        x is scratch: it is standardized in place."""
-        n = x.shape[0]
+    def correct(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(layers, B) bools: which examples of the batch each probe gets right. x is scratch: it is
+        standardized in place."""
         x.sub_(self.mean).mul_(self._scale(None))
-        logits = self._logits([x[:, c] for c in self._columns], None).view(len(self.dims), self.heads, self.classes, n)
-        hits = (logits.argmax(2, keepdim=True) == self._targets(y, y_control, n)).sum(-1)[..., 0].tolist()
-        return [(h[0], h[1] if self.control else 0) for h in hits]
+        logits = self._logits([x[:, c] for c in self._columns], None)
+        return logits.argmax(1) == y
 
 
 class Tally:
-    """Correct counts of one probe over one split."""
+    """Which examples of one split a probe got right, in the split's order (batches arrive in order), so
+    two probes scored on the same examples can be compared example by example (a paired test)."""
 
     def __init__(self):
-        self.task = self.control = self.n = 0
+        self.hits: list[torch.Tensor] = []
 
-    def add(self, counts: tuple[int, int], n: int) -> None:
-        self.task += counts[0]
-        self.control += counts[1]
-        self.n += n
+    def add(self, hits: torch.Tensor) -> None:
+        self.hits.append(hits.to("cpu", torch.bool))
+
+    def correct(self) -> torch.Tensor:
+        return torch.cat(self.hits) if self.hits else torch.zeros(0, dtype=torch.bool)
 
     def error(self) -> float | None:
-        return None if self.n == 0 else 1 - self.task / self.n
-
-    def control_accuracy(self) -> float | None:
-        return None if self.n == 0 else self.control / self.n
+        right = self.correct()
+        return None if len(right) == 0 else 1 - right.sum().item() / len(right)

@@ -1,5 +1,6 @@
 """Beyond the paper: control-task labels for probe selectivity (Hewitt & Liang 2019) and linear CKA
-between layers (Kornblith et al. 2019), computed from centered Gram matrices of a fixed example set.
+between layers (Kornblith et al. 2019), computed from Gram matrices of a fixed example set with the unbiased
+HSIC estimator (Song et al. 2012).
 """
 
 from __future__ import annotations
@@ -48,9 +49,38 @@ def centered_gram(features: torch.Tensor) -> torch.Tensor:
     return gram
 
 
-def linear_cka(gram_a: torch.Tensor, gram_b: torch.Tensor) -> float:
+# The unbiased estimator divides by n - 3: it needs at least 4 examples.
+CKA_MIN_EXAMPLES = 4
+
+
+def unbiased_center(gram: torch.Tensor) -> torch.Tensor:
+    """The Gram matrix centered so that <Ka, Kb>_F / (n (n - 3)) is Song et al.'s (2012) unbiased HSIC
+    estimator (the form Kornblith et al. 2019 and Nguyen et al. 2021 use): the diagonal is zeroed and row and
+    column means are removed with U-statistic weights. Adding f(i) + g(j) + const to K leaves it unchanged,
+    so Grams of column-centered features give the same result as raw ones."""
+    g = gram.clone()
+    n = g.shape[0]
+    g.fill_diagonal_(0)
+    means = g.sum(0) / (n - 2)
+    means -= means.sum() / (2 * (n - 1))
+    g -= means[:, None]
+    g -= means[None, :]
+    g.fill_diagonal_(0)
+    return g
+
+
+def linear_cka(gram_a: torch.Tensor, gram_b: torch.Tensor, unbiased: bool = True) -> float:
     """<Ka, Kb>_F / (||Ka||_F ||Kb||_F) for centered Gram matrices: 1 for features that are the same up
-    to rotation and scale, near 0 for unrelated ones."""
+    to rotation and scale, near 0 for unrelated ones.
+
+    The biased form (plain centered Grams) drifts towards 1 when features are much wider than the n examples:
+    each Gram is then dominated by its diagonal (every example's own squared norm), and any two such Grams
+    look alike. The unbiased form drops the diagonal terms; on independent features it scatters around 0.
+    """
+    if unbiased:
+        if gram_a.shape[0] < CKA_MIN_EXAMPLES:
+            return float("nan")
+        gram_a, gram_b = unbiased_center(gram_a), unbiased_center(gram_b)
     num = (gram_a * gram_b).sum()
     den = gram_a.norm() * gram_b.norm()
     if den == 0:

@@ -11,7 +11,7 @@ import torch
 from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.heads import ProbeBank, Tally
 from deepgen_cli.engine.probe.layers import INPUT, Layer, tap
-from deepgen_cli.engine.probe.metrics import centered_gram, control_labels, linear_cka
+from deepgen_cli.engine.probe.metrics import CKA_MIN_EXAMPLES, centered_gram, linear_cka
 from deepgen_cli.engine.probe.reduce import MB, Reducer, Reduction, plan, probe_bytes
 
 
@@ -24,8 +24,8 @@ class Probed:
     reducer: Reducer
     probe: ProbeBank | None = None  # this layer's own bank (post hoc) or the bank of all layers (training)
 
-    def bytes(self, classes: int, control: bool) -> int:
-        return probe_bytes(self.reduction.out_features, classes) * (2 if control else 1)
+    def bytes(self, classes: int) -> int:
+        return probe_bytes(self.reduction.out_features, classes)
 
 
 def prepare(layers: list[Layer], classes: int, kind: str, budget_mb: float, seed: int, device) -> list[Probed]:
@@ -36,22 +36,22 @@ def prepare(layers: list[Layer], classes: int, kind: str, budget_mb: float, seed
     return out
 
 
-def groups(probed: list[Probed], classes: int, control: bool, total_mb: float) -> list[list[Probed]]:
-    """Consecutive layers whose probes fit `total_mb` together: one pass over the data per group, so
-    a model with hundreds of layers is probed a few layers at a time instead of all at once."""
+def groups(probed: list[Probed], size, total_mb: float) -> list[list[Probed]]:
+    """Consecutive layers whose `size(probed)` bytes fit `total_mb` together: one pass over the data per
+    group, so a model with hundreds of layers is probed a few layers at a time instead of all at once."""
     out: list[list[Probed]] = [[]]
     used = 0
     for p in probed:
-        size = p.bytes(classes, control)
-        if out[-1] and used + size > total_mb * MB:
+        size_p = size(p)
+        if out[-1] and used + size_p > total_mb * MB:
             out.append([])
             used = 0
         out[-1].append(p)
-        used += size
+        used += size_p
     return out
 
 
-def _forward(fed: Fed, group: list[Probed], x: torch.Tensor, fn, into: dict | None = None) -> None:
+def forward_layers(fed: Fed, group: list[Probed], x: torch.Tensor, fn, into: dict | None = None) -> None:
     """Run the batch `x` through the model, calling fn(probed, reduced features) for each layer as it is
     reached (the features are written into `into[name]`, a slice of a caller's buffer, when given)."""
     by_name = {p.layer.name: p for p in group}
@@ -76,7 +76,7 @@ def collect(fed: Fed, probed: list[Probed], x: torch.Tensor) -> torch.Tensor:
     for p in probed:
         slots[p.layer.name] = out[:, start:start + p.reduction.out_features]
         start += p.reduction.out_features
-    _forward(fed, probed, x, lambda p, feats: None, into=slots)
+    forward_layers(fed, probed, x, lambda p, feats: None, into=slots)
     return out
 
 
@@ -86,17 +86,16 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None):
 
 
 def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
-                 control: bool, epochs: int, batch_size: int, lr: float, seed: int, device, progress=None) -> None:
+                 epochs: int, batch_size: int, lr: float, seed: int, device, progress=None) -> None:
     """Fit each probe of the group on the frozen model's features: `epochs` passes in seeded order."""
     for p in group:
-        p.probe = ProbeBank([p.reduction.out_features], classes, control, lr, device, stats_momentum=None)
-    y_ctrl = control_labels(x, classes, seed) if control else None
+        p.probe = ProbeBank([p.reduction.out_features], classes, lr, device, stats_momentum=None)
     g = torch.Generator().manual_seed(seed)
     current = {}
 
     def fold(p: Probed, feats: torch.Tensor) -> None:
         if feats.shape[0] > 1:  # standardizing needs two examples
-            p.probe.step(feats, current["y"], current["c"], scratch=True)  # the reducer's own copy
+            p.probe.step(feats, current["y"], scratch=True)  # the reducer's own copy
 
     fed.eval()
     with torch.no_grad():
@@ -105,19 +104,17 @@ def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor
                 progress(f"probes on {group[0].layer.name}..{group[-1].layer.name}: pass {epoch + 1}/{epochs}")
             for idx in batches(len(x), batch_size, g):
                 current["y"] = y[idx].to(device)
-                current["c"] = y_ctrl[idx].to(device) if control else None
-                _forward(fed, group, x[idx].to(device), fold)
+                forward_layers(fed, group, x[idx].to(device), fold)
 
 
-def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, classes: int,
-          control: bool, batch_size: int, seed: int, device) -> dict[str, Tally]:
-    """Task errors and control accuracies of each probe on (x, y), the model in eval mode."""
+def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
+          device) -> dict[str, Tally]:
+    """Which examples of (x, y) each probe gets right, in order, the model in eval mode."""
     tallies = {p.layer.name: Tally() for p in group}
-    y_ctrl = control_labels(x, classes, seed) if control else None
     current = {}
 
     def count(p: Probed, feats: torch.Tensor) -> None:
-        tallies[p.layer.name].add(p.probe.correct(feats, current["y"], current["c"])[0], feats.shape[0])
+        tallies[p.layer.name].add(p.probe.correct(feats, current["y"])[0])
 
     was_training = fed.training
     fed.eval()
@@ -125,17 +122,16 @@ def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, cl
         with torch.no_grad():
             for idx in batches(len(x), batch_size, None):
                 current["y"] = y[idx].to(device)
-                current["c"] = y_ctrl[idx].to(device) if control else None
-                _forward(fed, group, x[idx].to(device), count)
+                forward_layers(fed, group, x[idx].to(device), count)
     finally:
         fed.train(was_training)
     return tallies
 
 
 def cka_series(fed: Fed, probed: list[Probed], x: torch.Tensor, device) -> dict[str, float]:
-    """Linear CKA of each layer's probe input with the previous layer's, on one batch of examples
+    """Unbiased linear CKA of each layer's probe input with the previous layer's, on one batch of examples
     (a Gram matrix is n x n, so only these n examples are held; the layers' features are not)."""
-    if len(x) < 2:
+    if len(x) < CKA_MIN_EXAMPLES:
         return {}
     grams: dict[str, torch.Tensor] = {}
 
@@ -146,7 +142,7 @@ def cka_series(fed: Fed, probed: list[Probed], x: torch.Tensor, device) -> dict[
     fed.eval()
     try:
         with torch.no_grad():
-            _forward(fed, probed, x.to(device), keep)
+            forward_layers(fed, probed, x.to(device), keep)
     finally:
         fed.train(was_training)
     out = {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from deepgen_cli.engine.probe.control import ControlFit
+from deepgen_cli.engine.probe.metrics import selectivity as task_minus_control
 from deepgen_cli.engine.probe.passes import Probed
 from deepgen_cli.engine.probe.reduce import MB, probe_bytes
+from deepgen_cli.engine.stats import pack_outcomes
 
 
 @dataclass
@@ -26,20 +29,29 @@ class ProbeRow:
     full_probe_mib: float  # the same for a probe on every feature
     train_error: float | None
     test_error: float | None
-    control_train_accuracy: float | None  # the control-task probe on the training examples
-    selectivity: float | None  # task minus control train accuracy (Hewitt & Liang 2019)
-    cka_prev: float | None  # linear CKA with the previous layer's probe input
+    control_train_accuracy: float | None  # a control-task probe fit to convergence, on the training examples
+    selectivity: float | None  # a task probe fit the same way minus the control's train accuracy (Hewitt & Liang)
+    cka_prev: float | None  # unbiased linear CKA with the previous layer's probe input
+    fitted_train_accuracy: float | None = None  # that converged task probe's train accuracy
+    control_features: int | None = None  # features the converged fits read (a sketch when < probe_features)
+    # Which test examples the probe got right, for paired tests between layers: {"examples": n, "hex": bits
+    # packed 8 to a byte, first example lowest} (stats.unpack_outcomes); a dict, so CSV leaves it out.
+    test_correct: dict | None = None
 
 
-def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int, train, test, cka) -> ProbeRow:
+def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int, train, test, cka,
+             control: ControlFit | None = None) -> ProbeRow:
     r = p.reduction
-    ctrl = train.control_accuracy() if p.probe.control else None
-    task_acc = None if train.error() is None else 1 - train.error()
+    right = test.correct().tolist()
+    ctrl, fitted, selectivity, width = None, None, None, None
+    if control is not None:
+        ctrl, fitted, width = control.control_accuracy, control.task_accuracy, control.features
+        selectivity = task_minus_control(fitted, ctrl)
     return ProbeRow(label, epoch, depth, p.layer.name, p.layer.kind, p.layer.type,
                     "x".join(str(s) for s in p.layer.shape), r.in_features, r.kind, r.out_features,
                     (r.out_features + 1) * classes, probe_bytes(r.out_features, classes) / MB,
-                    probe_bytes(r.in_features, classes) / MB, train.error(), test.error(), ctrl,
-                    None if ctrl is None or task_acc is None else task_acc - ctrl, cka)
+                    probe_bytes(r.in_features, classes) / MB, train.error(), test.error(), ctrl, selectivity, cka,
+                    fitted, width, {"examples": len(right), "hex": pack_outcomes(right)} if right else None)
 
 
 def resumed_row(session, label: str, layer: str) -> ProbeRow | None:

@@ -1,0 +1,152 @@
+"""Statistics for verdicts, stdlib only: binomial spreads, exact McNemar tests for two classifiers scored on
+the same examples, Holm's correction for looking at several comparisons, and a rank-correlation trend test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+import random
+from fractions import Fraction
+from typing import Iterable, NamedTuple, Sequence
+
+
+def binomial_sd(p: float, n: int) -> float:
+    """Standard deviation of an error rate p measured on n independent examples."""
+    return math.sqrt(p * (1 - p) / max(n, 1))
+
+
+def difference_sd(p1: float, p2: float, n: int) -> float:
+    """SD of the difference of two error rates measured on n examples each, *independently* (unpaired).
+    Two probes scored on the same examples are paired: compare those with `mcnemar`."""
+    return math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / max(n, 1))
+
+
+def _binom_half_cdf(k: int, n: int) -> Fraction:
+    """P(X <= k) for X ~ Binomial(n, 1/2), exactly (integers, so n in the thousands neither under- nor overflows)."""
+    if k < 0:
+        return Fraction(0)
+    return Fraction(sum(math.comb(n, i) for i in range(min(k, n) + 1)), 1 << n)
+
+
+def paired_counts(first: Iterable[bool], second: Iterable[bool]) -> tuple[int, int]:
+    """(b, c) over examples both classifiers were scored on: b = first right and second wrong, c = first
+    wrong and second right. The second's error minus the first's is (b - c) / n."""
+    b = c = 0
+    for x, y in zip(first, second, strict=True):
+        b += x and not y
+        c += y and not x
+    return b, c
+
+
+def mcnemar(b: int, c: int, mid_p: bool = False) -> float:
+    """Exact two-sided McNemar p-value for discordant counts b and c: under "both classifiers are equally
+    accurate" each of the b + c discordant examples is a fair coin, so p = 2 P(X <= min(b, c)), X ~ Bin(b + c,
+    1/2), capped at 1. The mid-p variant counts the observed outcome half (less conservative). b = 10, c = 2:
+    p = 2 * 79 / 4096 = 0.0386, mid-p = (2 * 13 + 66) / 4096 = 0.0225."""
+    n, k = b + c, min(b, c)
+    if n == 0:
+        return 1.0
+    tail = _binom_half_cdf(k, n)
+    if mid_p:
+        tail -= Fraction(math.comb(n, k), 2 * (1 << n))
+    return float(min(Fraction(1), 2 * tail))
+
+
+def paired_difference_interval(b: int, c: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wald interval (95% at the default z) for the second classifier's error minus the first's, (b - c) / n,
+    from paired counts on n examples: SE = sqrt(b + c - (b - c)^2 / n) / n (the paired-proportions formula)."""
+    d = (b - c) / n
+    se = math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+    return d - z * se, d + z * se
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order: the i-th smallest of m is multiplied by
+    m - i (i from 0), then made non-decreasing and capped at 1. Reject where adjusted <= alpha: the chance
+    of any false rejection among the m stays <= alpha. [0.01, 0.04, 0.03] -> [0.03, 0.06, 0.06]."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank: [0.3, 0.1, 0.3] -> [2.5, 1, 2.5]."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+class Trend(NamedTuple):
+    rho: float  # Spearman's rank correlation; nan when a series is constant
+    p: float  # two-sided: the share of orderings of the second series with |rho| at least this large
+    orderings: int  # orderings the p-value counted
+    exact: bool  # every ordering (n <= EXACT_MAX), else that many seeded random ones
+
+
+EXACT_MAX = 8  # 8! = 40,320 orderings, a fraction of a second; beyond that a seeded random sample
+PERMUTATIONS = 20_000  # random orderings: p is then known to about +-0.003 at p = 0.05 (binomial SD)
+
+
+def spearman_trend(x: Sequence[float], y: Sequence[float], permutations: int = PERMUTATIONS,
+                   seed: int = 0) -> Trend:
+    """Spearman's rank correlation of y with x and its permutation p-value (two-sided).
+
+    Under "no trend" every ordering of y's ranks against x's is equally likely, ties included, so counting
+    orderings with a correlation at least as extreme gives an exact p-value without a large-n approximation.
+    Random orderings add the observed one to numerator and denominator ((k + 1) / (N + 1)), so p > 0.
+    """
+    rx, ry = ranks(x), ranks(y)
+    n = len(rx)
+    mx, my = sum(rx) / n, sum(ry) / n
+    cx = [r - mx for r in rx]
+    cy = [r - my for r in ry]
+    sxy = sum(a * b for a, b in zip(cx, cy))
+    den = math.sqrt(sum(a * a for a in cx) * sum(b * b for b in cy))
+    if n < 2 or den == 0:
+        return Trend(float("nan"), 1.0, 0, True)
+    # rho is sxy / den for every ordering (den depends only on the rank multisets): compare sums of products.
+    bar = abs(sxy) * (1 - 1e-12)
+    if n <= EXACT_MAX:
+        hits = total = 0
+        for perm in itertools.permutations(cy):
+            total += 1
+            hits += abs(sum(map(operator.mul, cx, perm))) >= bar
+        return Trend(sxy / den, hits / total, total, True)
+    rng = random.Random(seed)
+    shuffled = list(cy)
+    hits = 0
+    for _ in range(permutations):
+        rng.shuffle(shuffled)
+        hits += abs(sum(map(operator.mul, cx, shuffled))) >= bar
+    return Trend(sxy / den, (hits + 1) / (permutations + 1), permutations, False)
+
+
+def pack_outcomes(correct: Iterable[bool]) -> str:
+    """Per-example right/wrong as a hex string, 8 examples a byte (first example in the lowest bit): 450
+    test examples take 113 characters, so rows can carry what a paired test needs."""
+    bits = list(correct)
+    data = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            data[i >> 3] |= 1 << (i & 7)
+    return data.hex()
+
+
+def unpack_outcomes(text: str, n: int) -> list[bool]:
+    data = bytes.fromhex(text)
+    return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(n)]
