@@ -12,7 +12,7 @@ from deepgen_cli.engine import train
 from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, build_model, load_data, row_config, run
 from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import expected_calibration_error, summarize
-from deepgen_cli.engine.memorize.paired import paired, t95
+from deepgen_cli.engine.stats import paired_seeds as paired, t95
 from deepgen_cli.engine.memorize.regularized import regularizer_findings
 from tests.sessions import Recorder
 

@@ -21,7 +21,8 @@ from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import calibration
-from deepgen_cli.engine.memorize.findings import LABEL_KINDS, findings
+from deepgen_cli.engine.memorize.findings import findings
+from deepgen_cli.engine.memorize.levels import LABEL_KINDS
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows

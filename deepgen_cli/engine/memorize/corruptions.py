@@ -7,7 +7,7 @@ import math
 import statistics
 
 from deepgen_cli.engine.memorize.levels import LABEL_KINDS, _n
-from deepgen_cli.engine.memorize.paired import NEEDS_SEEDS, paired
+from deepgen_cli.engine.stats import NEEDS_SEEDS, paired_seeds as paired
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 # "Starts converging": the first epoch whose mean training loss is below half of ln(classes), the loss of a uniform

@@ -8,7 +8,7 @@ in regularized.py and corruptions.py."""
 from __future__ import annotations
 
 from deepgen_cli.engine.memorize.corruptions import corruption_findings
-from deepgen_cli.engine.memorize.levels import LABEL_KINDS, baselines, grouped, level_findings  # noqa: F401
+from deepgen_cli.engine.memorize.levels import baselines, grouped, level_findings
 from deepgen_cli.engine.memorize.regularized import regularizer_findings
 from deepgen_cli.engine.outcome import Outcome
 

@@ -8,6 +8,7 @@ import dataclasses
 import statistics
 
 from deepgen_cli.engine.outcome import Finding
+from deepgen_cli.engine.stats import binomial_sd
 
 FIT_ACCURACY = 0.999  # "fits": training accuracy at least 99.9%
 CHANCE_POINTS = 0.02  # "falls to chance": test accuracy within 2 points of 1/classes...
@@ -127,7 +128,7 @@ def level_findings(group: list, config, kind: str, reg: str, scope: str) -> tupl
     if label_test and full:
         r = full[0]
         chance = 1 / r.num_classes
-        sd = (chance * (1 - chance) / max(r.test_examples, 1)) ** 0.5  # spread of a guesser's accuracy
+        sd = binomial_sd(chance, r.test_examples)  # spread of a guesser's accuracy
         # 2 points is the paper-scale tolerance (CIFAR-10's 10,000 test images: SD 0.3 points); on a small
         # test set a guesser strays further, so the band widens to 3 binomial SDs (digits: 4.2 points).
         band = max(CHANCE_POINTS, CHANCE_SDS * sd)

@@ -9,7 +9,7 @@ import math
 import statistics
 
 from deepgen_cli.engine.memorize.levels import FIT_ACCURACY, LABEL_KINDS, _n, _pct
-from deepgen_cli.engine.memorize.paired import NEEDS_SEEDS, paired
+from deepgen_cli.engine.stats import NEEDS_SEEDS, paired_seeds as paired
 from deepgen_cli.engine.outcome import Finding, Outcome
 
 # Zhang et al.'s "not necessary" margin: the largest test-accuracy gain from explicit regularization in their

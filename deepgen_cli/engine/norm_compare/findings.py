@@ -10,10 +10,18 @@ from __future__ import annotations
 import math
 
 from deepgen_cli.engine.norm_compare.notes import PAPER, notes_for
-from deepgen_cli.engine.norm_compare.spread import by_cell, mean, paired, sd
 from deepgen_cli.engine.outcome import Finding, Outcome
+from deepgen_cli.engine.stats import mean, sd, seed_differences as paired
 
 MIN_SEEDS = 2  # a seed spread needs two seeds
+
+
+def by_cell(rows, field: str) -> dict[tuple[str, int | None, str], dict[int, float]]:
+    """(norm, microbatch, sampling) -> {seed: getattr(row, field)}."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r.norm, r.microbatch, r.sampling), {})[r.seed] = getattr(r, field)
+    return out
 
 
 def _measured(claim: str, measured: str, reproduced: bool) -> Finding:

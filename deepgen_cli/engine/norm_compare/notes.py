@@ -3,7 +3,7 @@ the per-example norms next to the non-i.i.d. premise, and settings whose seeds d
 
 from __future__ import annotations
 
-from deepgen_cli.engine.norm_compare.spread import mean, sd
+from deepgen_cli.engine.stats import mean, sd
 
 PAPER = ("Ioffe 2017, Inception-v3 on ImageNet, minibatch 32: statistics over microbatches of 4: BN 74.2% -> "
          "BRN 76.5%; non-i.i.d. minibatches of 16 classes x 2 images: BN 67.0% -> BRN 78.6%")
