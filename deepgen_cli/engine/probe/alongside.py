@@ -12,12 +12,13 @@ import dataclasses
 import torch
 
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.engine.probe.inputs import Fed
-from deepgen_cli.engine.probe.heads import ProbeBank, Tally
-from deepgen_cli.engine.probe.layers import INPUT, tap
+from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.probe.control import fit_controls
-from deepgen_cli.engine.probe.reduce import MB
+from deepgen_cli.engine.probe.heads import ProbeBank, Tally
+from deepgen_cli.engine.probe.inputs import Fed
+from deepgen_cli.engine.probe.layers import INPUT, tap
 from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, collect
+from deepgen_cli.engine.probe.reduce import MB
 from deepgen_cli.engine.probe.rows import resumed_row
 
 # A layer with at least this many floats of features per batch (4 MiB) gets a bank of its own that steps inside
@@ -160,19 +161,14 @@ def score_banks(fed: Fed, probed: list[Probed], x, y, config, device) -> list[Ta
     for i, p in enumerate(probed):
         banks.setdefault(id(p.probe), (p.probe, []))[1].append(i)
     order = [probed[i] for _, members in banks.values() for i in members]  # each bank's layers side by side
-    was_training = fed.training
-    fed.eval()
-    try:
-        with torch.no_grad():
-            for idx in batches(len(x), config.batch_size, None):
-                feats = collect(fed, order, x[idx].to(device))
-                yb = y[idx].to(device)
-                start = 0
-                for bank, members in banks.values():
-                    width = sum(bank.dims)
-                    for i, hits in zip(members, bank.correct(feats[:, start:start + width], yb)):
-                        tallies[i].add(hits)
-                    start += width
-    finally:
-        fed.train(was_training)
+    with eval_mode(fed), torch.no_grad():
+        for idx in batches(len(x), config.batch_size, None):
+            feats = collect(fed, order, x[idx].to(device))
+            yb = y[idx].to(device)
+            start = 0
+            for bank, members in banks.values():
+                width = sum(bank.dims)
+                for i, hits in zip(members, bank.correct(feats[:, start:start + width], yb)):
+                    tallies[i].add(hits)
+                start += width
     return tallies

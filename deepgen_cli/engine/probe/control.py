@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from deepgen_cli.engine.errors import RunError
+from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.probe.heads import EPS
 from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.metrics import control_labels
@@ -157,53 +158,48 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
     def fit(name: str, right_task: int, right_control: int) -> None:
         fits[name] = ControlFit(width[name], right_task / n, right_control / n)
 
-    was_training = fed.training
-    fed.eval()
-    try:
-        with torch.no_grad():
-            for group in groups(probed, lambda p: held[p.layer.name], total_mb):
-                if progress:
-                    progress(f"control probes on {group[0].layer.name}..{group[-1].layer.name}")
-                solvers = {p.layer.name: _Kernel(width[p.layer.name], n, 2 * classes, device)
-                           if width[p.layer.name] > n else _Normal(width[p.layer.name], n, 2 * classes, device,
-                                                                   keep=p.layer.name in keep) for p in group}
-                current = {}
+    with eval_mode(fed), torch.no_grad():
+        for group in groups(probed, lambda p: held[p.layer.name], total_mb):
+            if progress:
+                progress(f"control probes on {group[0].layer.name}..{group[-1].layer.name}")
+            solvers = {p.layer.name: _Kernel(width[p.layer.name], n, 2 * classes, device)
+                       if width[p.layer.name] > n else _Normal(width[p.layer.name], n, 2 * classes, device,
+                                                               keep=p.layer.name in keep) for p in group}
+            current = {}
 
-                def accumulate(p: Probed, feats: torch.Tensor) -> None:
-                    solvers[p.layer.name].add(features(p, feats), current["t"])
+            def accumulate(p: Probed, feats: torch.Tensor) -> None:
+                solvers[p.layer.name].add(features(p, feats), current["t"])
 
+            for idx in batches(n, batch_size, None):
+                current["t"] = targets[idx].to(device)
+                forward_layers(fed, group, x[idx].to(device), accumulate)
+            solved, hits = {}, {}
+            for name in list(solvers):
+                solver = solvers.pop(name)  # each fit's memory goes before the next one's solve
+                if isinstance(solver, _Kernel):
+                    pred = solver.predictions()
+                elif solver.kept is not None:
+                    center, w, y_mean = solver.solve()
+                    pred = torch.addmm(y_mean, solver.kept - center, w)
+                else:
+                    solved[name] = solver.solve()
+                    hits[name] = torch.zeros(2, dtype=torch.long)
+                    continue
+                fit(name, int((pred[:, :classes].argmax(1).cpu() == y).sum()),
+                    int((pred[:, classes:].argmax(1).cpu() == y_ctrl).sum()))
+
+            def count(p: Probed, feats: torch.Tensor) -> None:
+                center, w, y_mean = solved[p.layer.name]
+                pred = torch.addmm(y_mean, features(p, feats) - center, w)
+                right = torch.stack([pred[:, :classes].argmax(1) == current["y"],
+                                     pred[:, classes:].argmax(1) == current["c"]])
+                hits[p.layer.name] += right.sum(1).cpu()
+
+            primal = [p for p in group if p.layer.name in solved]
+            if primal:
                 for idx in batches(n, batch_size, None):
-                    current["t"] = targets[idx].to(device)
-                    forward_layers(fed, group, x[idx].to(device), accumulate)
-                solved, hits = {}, {}
-                for name in list(solvers):
-                    solver = solvers.pop(name)  # each fit's memory goes before the next one's solve
-                    if isinstance(solver, _Kernel):
-                        pred = solver.predictions()
-                    elif solver.kept is not None:
-                        center, w, y_mean = solver.solve()
-                        pred = torch.addmm(y_mean, solver.kept - center, w)
-                    else:
-                        solved[name] = solver.solve()
-                        hits[name] = torch.zeros(2, dtype=torch.long)
-                        continue
-                    fit(name, int((pred[:, :classes].argmax(1).cpu() == y).sum()),
-                        int((pred[:, classes:].argmax(1).cpu() == y_ctrl).sum()))
-
-                def count(p: Probed, feats: torch.Tensor) -> None:
-                    center, w, y_mean = solved[p.layer.name]
-                    pred = torch.addmm(y_mean, features(p, feats) - center, w)
-                    right = torch.stack([pred[:, :classes].argmax(1) == current["y"],
-                                         pred[:, classes:].argmax(1) == current["c"]])
-                    hits[p.layer.name] += right.sum(1).cpu()
-
-                primal = [p for p in group if p.layer.name in solved]
-                if primal:
-                    for idx in batches(n, batch_size, None):
-                        current["y"], current["c"] = y[idx].to(device), y_ctrl[idx].to(device)
-                        forward_layers(fed, primal, x[idx].to(device), count)
-                for name, (task, ctrl) in hits.items():
-                    fit(name, int(task), int(ctrl))
-    finally:
-        fed.train(was_training)
+                    current["y"], current["c"] = y[idx].to(device), y_ctrl[idx].to(device)
+                    forward_layers(fed, primal, x[idx].to(device), count)
+            for name, (task, ctrl) in hits.items():
+                fit(name, int(task), int(ctrl))
     return {p.layer.name: fits[p.layer.name] for p in probed}

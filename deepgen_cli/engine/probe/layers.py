@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.modes import eval_mode
 
 INPUT = "input"  # the probe on the raw input, depth 0
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -69,15 +70,12 @@ def discover(model: nn.Module, example: torch.Tensor) -> tuple[list[Layer], list
             if isinstance(out, torch.Tensor):
                 seen[name][2] = tuple(out.shape[1:])
         handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()  # no batch-norm statistics updated, no dropout randomness drawn
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():  # no batch-norm statistics updated, no dropout randomness drawn
             model(example)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     layers = [Layer(INPUT, "input", "input", tuple(example.shape[1:]))]
     skipped = []
     for name, (kind, typ, shape, calls) in seen.items():  # dicts keep insertion (= execution) order

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import torch
 
-from deepgen_cli.engine.probe.inputs import Fed
+from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.probe.heads import ProbeBank, Tally
+from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.layers import INPUT, Layer, tap
 from deepgen_cli.engine.probe.metrics import CKA_MIN_EXAMPLES, centered_gram, linear_cka
 from deepgen_cli.engine.probe.reduce import MB, Reducer, Reduction, plan, probe_bytes
@@ -116,15 +117,10 @@ def score(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor, *, ba
     def count(p: Probed, feats: torch.Tensor) -> None:
         tallies[p.layer.name].add(p.probe.correct(feats, current["y"])[0])
 
-    was_training = fed.training
-    fed.eval()
-    try:
-        with torch.no_grad():
-            for idx in batches(len(x), batch_size, None):
-                current["y"] = y[idx].to(device)
-                forward_layers(fed, group, x[idx].to(device), count)
-    finally:
-        fed.train(was_training)
+    with eval_mode(fed), torch.no_grad():
+        for idx in batches(len(x), batch_size, None):
+            current["y"] = y[idx].to(device)
+            forward_layers(fed, group, x[idx].to(device), count)
     return tallies
 
 
@@ -138,13 +134,8 @@ def cka_series(fed: Fed, probed: list[Probed], x: torch.Tensor, device) -> dict[
     def keep(p: Probed, feats: torch.Tensor) -> None:
         grams[p.layer.name] = centered_gram(feats)
 
-    was_training = fed.training
-    fed.eval()
-    try:
-        with torch.no_grad():
-            forward_layers(fed, probed, x.to(device), keep)
-    finally:
-        fed.train(was_training)
+    with eval_mode(fed), torch.no_grad():
+        forward_layers(fed, probed, x.to(device), keep)
     out = {}
     for prev, cur in zip(probed, probed[1:]):
         a, b = grams.get(prev.layer.name), grams.get(cur.layer.name)

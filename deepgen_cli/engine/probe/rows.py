@@ -10,6 +10,7 @@ from deepgen_cli.engine.probe.metrics import selectivity as task_minus_control
 from deepgen_cli.engine.probe.passes import Probed
 from deepgen_cli.engine.probe.reduce import MB, probe_bytes
 from deepgen_cli.engine.stats import pack_outcomes
+from deepgen_cli.engine.sweep import row_from
 
 
 @dataclass
@@ -57,4 +58,4 @@ def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int,
 def resumed_row(session, label: str, layer: str) -> ProbeRow | None:
     """The row of an earlier run with this config (--resume) for this snapshot and layer, if any."""
     old = session.resumed(snapshot=label, layer=layer)
-    return None if old is None else ProbeRow(**{k: old.get(k) for k in ProbeRow.__dataclass_fields__})
+    return None if old is None else row_from(ProbeRow, old)
