@@ -48,7 +48,8 @@ def probe_rate(record: dict) -> str:
 
 
 def norm_rate(record: dict) -> str:
-    return "; ".join(f"{r['norm']} b{r['batch_size']} {r['train_step_ms']:.2f} ms/step" for r in record["rows"])
+    return "; ".join(f"{r['norm']} m{r['microbatch']} {r['train_step_ms']:.2f} ms/step" for r in record["rows"]
+                     if r.get("microbatch"))
 
 
 def ddp_rate(record: dict) -> str:
@@ -89,8 +90,8 @@ def paths(device: str) -> list[tuple[str, list[str], float, object]]:
         ("probe resnet18 @224", [*CLI, "probe", *d, "--model", "resnet18", "--untrained", "--image-size", "224",
                                  "--subset", "256", "--threads", "4", "--quiet", "--format", "json"], 120,
          lambda out: probe_rate(json.loads(out))),
-        ("norm-compare", [*CLI, "norm-compare", *d, *SYNTH, "--synthetic-examples", "2048,512", "--batch-size",
-                          "4,32", "--norms", "batch,renorm", "--epochs", "1"], 120,
+        ("norm-compare", [*CLI, "norm-compare", *d, *SYNTH, "--synthetic-examples", "2048,512", "--microbatch",
+                          "4,32", "--norms", "batch,renorm", "--epochs", "1", "--model", "cnn-deep"], 120,
          lambda out: norm_rate(json.loads(out))),
         ("ddp 1 rank nccl", [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",
                              "-m", "deepgen_cli", "memorize", *d, *SYNTH, "--synthetic-examples", "4096,1024",

@@ -152,3 +152,16 @@ def test_two_real_memorize_seeds_compare(cli, tmp_path):
     for c, ra, rb in zip(test_acc, records[0]["rows"], records[1]["rows"]):
         assert (c["a"], c["b"]) == (ra["test_accuracy"], rb["test_accuracy"])
         assert c["low"] <= c["difference"] + 0.01 and c["high"] >= c["difference"] - 0.01
+
+
+def test_two_real_memorize_runs_that_fit_compare_their_fit_times(cli, tmp_path, one_thread):
+    runs = []
+    for seed in (0, 1):
+        out = tmp_path / f"m{seed}.json"
+        assert cli("memorize", "--noise", "0", "--subset", "120", "--seed", seed, "-q", "-o", out).exit_code == 0
+        runs.append(out)
+    assert json.loads(runs[0].read_text())["rows"][0]["fit_time_s"] is not None  # the row fit: a timing to compare
+    result = cli("compare", *runs, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    fit = [c for c in json.loads(result.stdout)["changes"] if c["quantity"] == "s to 100%"]
+    assert len(fit) == 1 and fit[0]["ratio"] > 0

@@ -109,7 +109,9 @@ def compare_row(name: str, a: dict, b: dict, columns: list[Column], key: tuple[s
         else:
             ch.ratio = vb / va if va else None
             samples = c.key.replace("_median", "").replace("_ms", "_samples_ms")
-            if kind == "timing" and a.get(samples) and b.get(samples):
+            # raw samples only where the row keeps a list of them (latency_samples_ms); fit_time_s has none
+            if kind == "timing" and isinstance(a.get(samples), list) and isinstance(b.get(samples), list) \
+                    and samples != c.key and a[samples] and b[samples]:
                 qa, qb = quartiles(a[samples]), quartiles(b[samples])
                 ch.a_iqr, ch.b_iqr = (qa[0], qa[2]), (qb[0], qb[2])
                 overlap = qa[0] <= qb[2] and qb[0] <= qa[2]
