@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from deepgen_cli.engine import data
+from deepgen_cli.engine.config import parse_counts, parse_shape
 from deepgen_cli.engine.errors import RunError, UsageError
 
 
@@ -134,14 +135,14 @@ def test_mnist_missing_or_corrupt(tmp_path):
 
 
 def test_synthetic_shape_and_counts_parse():
-    assert data.parse_shape("3x32x32") == (3, 32, 32) and data.parse_shape("1X8X8") == (1, 8, 8)
-    assert data.parse_counts("1000,500") == (1000, 500)
+    assert parse_shape("3x32x32") == (3, 32, 32) and parse_shape("1X8X8") == (1, 8, 8)
+    assert parse_counts("1000,500") == (1000, 500)
     for bad in ("3x32", "3x32x16", "0x8x8", "axbxc"):
         with pytest.raises(UsageError, match="--synthetic-shape"):
-            data.parse_shape(bad)
+            parse_shape(bad)
     for bad in ("10", "0,5", "5,x"):
         with pytest.raises(UsageError, match="--synthetic-examples"):
-            data.parse_counts(bad)
+            parse_counts(bad)
 
 
 def test_data_dir_that_is_a_file(tmp_path):

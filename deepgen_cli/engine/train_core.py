@@ -149,6 +149,16 @@ def _prepare(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Mod
     return model
 
 
+def eval_logits(model: nn.Module, xb: Tensor, amp, channels_last: bool) -> Tensor:
+    """fp32 logits of a batch as the model was trained: its memory format, under its autocast (None: fp32)."""
+    if channels_last:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    if amp is None:
+        return model(xb).float()
+    with amp:
+        return model(xb).float()
+
+
 @torch.inference_mode()
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1024,
              cfg: TrainConfig | None = None) -> Evaluation:
@@ -162,13 +172,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, device, batch_size: int = 1
         for start in range(0, n, batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = y[start:start + batch_size].to(device)
-            if channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            if amp is None:
-                logits = model(xb).float()
-            else:
-                with amp:
-                    logits = model(xb).float()
+            logits = eval_logits(model, xb, amp, channels_last)
             correct += int((logits.argmax(1) == yb).sum())
             loss += float(F.cross_entropy(logits, yb, reduction="sum"))
             ent += float(entropy(logits).sum())

@@ -17,7 +17,8 @@ from deepgen_cli.engine import distributed, schedules
 from deepgen_cli.engine.data import streamed
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult, _autocast,
-                                           augment, batch_loss, default_batches, entropy, evaluate)
+                                           augment, batch_loss, default_batches, entropy, eval_logits,
+                                           evaluate)
 
 EVAL_BATCH = 1024  # examples per evaluation forward pass, as train.evaluate (streamed: at most the training batch,
 # so evaluation holds no larger batches than training: 1024 images at 3x224x224 would be 617 MB each)
@@ -205,13 +206,7 @@ def _sums(model: nn.Module, batches, device: torch.device, cfg: TrainConfig | No
     with eval_mode(model):
         for xb, yb in batches:
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            if cfg is not None and cfg.channels_last and xb.dim() == 4:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            if amp is None:
-                logits = model(xb).float()
-            else:
-                with amp:
-                    logits = model(xb).float()
+            logits = eval_logits(model, xb, amp, cfg is not None and cfg.channels_last and xb.dim() == 4)
             sums += torch.stack([(logits.argmax(1) == yb).sum().double(),
                                  F.cross_entropy(logits, yb, reduction="sum").double(),
                                  entropy(logits).sum().double(), torch.tensor(float(len(yb)), device=device).double()])

@@ -172,29 +172,6 @@ def check(cfg: DataConfig) -> None:
                          f"(e.g. the one with {CIFAR_FOLDER}/ or MNIST/raw/)")
 
 
-def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, int]:
-    """'3x32x32' -> (3, 32, 32): channels x height x width, square images."""
-    try:
-        c, h, w = (int(p) for p in text.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"{flag}: cannot read '{text}'; write CHANNELSxHEIGHTxWIDTH, e.g. 3x32x32") from None
-    if min(c, h, w) < 1 or h != w or c > 64 or h > IMAGE_SIZE_RANGE[1]:
-        raise UsageError(f"{flag}: '{text}' must be square with 1-64 channels and sides of 1 to "
-                         f"{IMAGE_SIZE_RANGE[1]} pixels, e.g. 3x32x32")
-    return c, h, w
-
-
-def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, int]:
-    """'1000,500' -> (1000 training, 500 test examples)."""
-    try:
-        train, test = (int(p) for p in text.split(","))
-    except ValueError:
-        raise UsageError(f"{flag}: cannot read '{text}'; write TRAIN,TEST example counts, e.g. 1000,500") from None
-    if not (1 <= train <= MAX_SYNTHETIC and 1 <= test <= MAX_SYNTHETIC):
-        raise UsageError(f"{flag}: counts must be from 1 to {MAX_SYNTHETIC:,}, got '{text}'")
-    return train, test
-
-
 def resize(x: Tensor, side: int) -> Tensor:
     """Bilinear resize to side x side (antialiased when shrinking)."""
     return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False,
