@@ -67,6 +67,27 @@ def test_memorize_streamed_under_torchrun_rank_0_prints_and_writes(tmp_path, cli
     assert "streamed" in record["notes"][-1] and "streamed" not in " ".join(single["notes"])
 
 
+def test_norm_compare_under_torchrun_trains_the_batch_norm_rows_of_one_process(tmp_path, cli, one_thread):
+    # Each rank's 8 examples of every 16 hold whole microbatches of 4 and 8: the same microbatches, so the
+    # same batch statistics and gradients as one process. Only the moving averages differ (rank 0's
+    # microbatches alone, broadcast by DDP), so the eval-mode accuracy is not compared.
+    args = ["norm-compare", "--norms", "batch", "--microbatch", "4,8", "--batch-size", "16", "--non-iid", "2",
+            "--epochs", "2", "--subset", "160", "--repeats", "1", "--quiet", "--format", "json"]
+    run = subprocess.run([*TORCHRUN, "-m", "deepgen_cli", *args], env=env(), cwd=tmp_path, capture_output=True,
+                         text=True, timeout=LAUNCH_TIMEOUT_S)
+    assert run.returncode == 0, run.stderr[-2000:]
+    record = json.loads(run.stdout)
+    assert record["environment"]["world_size"] == 2
+    single = json.loads(cli(*args).stdout)
+    key = lambda r: (r["microbatch"], r["sampling"])  # noqa: E731
+    two, one = sorted(record["rows"], key=key), sorted(single["rows"], key=key)
+    assert [key(r) for r in two] == [(4, "iid"), (4, "non-iid"), (8, "iid"), (8, "non-iid")]
+    for a, b in zip(two, one):
+        assert a["train_accuracy"] == b["train_accuracy"], key(a)
+        for ea, eb in zip(a["epochs"], b["epochs"]):
+            assert ea["train_loss"] == pytest.approx(eb["train_loss"], rel=1e-5), key(a)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_every_rank_and_rank_0_saves_its_rows(tmp_path, sig):
     out = tmp_path / "d.json"

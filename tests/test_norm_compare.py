@@ -8,7 +8,8 @@ import torch
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine.modes import torch_threads
-from deepgen_cli.engine.norm_compare import NormCompareConfig, plan, settings
+from deepgen_cli.engine.errors import UsageError
+from deepgen_cli.engine.norm_compare import NormCompareConfig, check_ranks, plan, settings
 from deepgen_cli.engine.norm_compare.findings import findings
 from deepgen_cli.engine.norm_compare.rows import NormCompareRow
 from deepgen_cli.engine.norm_compare.timing import time_steps
@@ -24,6 +25,17 @@ def test_default_settings_and_plan():
                                                                  (True, "group"), (True, "none")}
     assert [s.sampling for s in settings(NormCompareConfig(non_iid=0))] == ["iid"] * 4
     assert [s.microbatch for s in settings(NormCompareConfig(non_iid=3, microbatch=(2, 4, 8, 32)))][5:] == [8, 32, None]
+
+
+def test_under_torchrun_each_microbatch_lies_inside_a_ranks_slice():
+    # 2 ranks of a minibatch of 32 hold 16 examples each: microbatches 2, 4, 8 and 16 fit, 32 would pool
+    # statistics over fewer examples (16) than its row says
+    check_ranks(NormCompareConfig(microbatch=(2, 4, 16)), 2)
+    with pytest.raises(UsageError, match=r"--microbatch: .* 2 ranks .* must divide 16 \(e.g. 2,4,16\); got 2,4,32"):
+        check_ranks(NormCompareConfig(), 2)
+    with pytest.raises(UsageError, match=r"must divide 6.4"):  # 32 over 5 ranks: unequal slices
+        check_ranks(NormCompareConfig(microbatch=(2,)), 5)
+    check_ranks(NormCompareConfig(microbatch=(4,)), 8)  # the paper's 8 workers of 4 in a minibatch of 32
 
 
 def test_cosine_lr_by_hand():

@@ -145,6 +145,18 @@ def test_evaluate_accuracy_loss_entropy_and_mode():
     assert m.training
 
 
+def test_cp_anneal_raises_beta_linearly_and_trains_with_each_epochs_beta(toy):
+    cfg = train.TrainConfig(epochs=6, batch_size=16, lr=0.1, confidence_penalty=2.0, cp_anneal=4)
+    assert [train.penalty(cfg, e) for e in range(1, 7)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    # the first epoch of an annealed run is a run at beta / 4: the same batches, the same loss to the bit
+    annealed = train.train(model(), toy, cfg, "cpu").epochs
+    quarter = train.train(model(), toy, train.TrainConfig(epochs=1, batch_size=16, lr=0.1, confidence_penalty=0.5),
+                          "cpu").epochs
+    full = train.train(model(), toy, train.TrainConfig(epochs=1, batch_size=16, lr=0.1, confidence_penalty=2.0),
+                       "cpu").epochs
+    assert annealed[0].train_loss == quarter[0].train_loss != full[0].train_loss
+
+
 def test_bf16_and_channels_last_train_on_cpu(toy):
     cfg = train.TrainConfig(epochs=2, batch_size=16, lr=0.1, amp="bf16", channels_last=True)
     r = train.train(model(), toy, cfg, "cpu")
@@ -154,7 +166,8 @@ def test_bf16_and_channels_last_train_on_cpu(toy):
 @pytest.mark.parametrize("kw, flag", [({"amp": "fp8"}, "--amp"), ({"epochs": 0}, "--epochs"),
                                       ({"lr": -1.0}, "--lr"), ({"eval_every": -1}, "--eval-every"),
                                       ({"cp_threshold": -1.0}, "--cp-threshold"),
-                                      ({"cp_threshold": 1.0}, "--confidence-penalty")])
+                                      ({"cp_threshold": 1.0}, "--confidence-penalty"),
+                                      ({"cp_anneal": 3}, "--cp-anneal")])
 def test_bad_settings_are_usage_errors(toy, kw, flag):
     cfg = train.TrainConfig(**{**dict(epochs=1, batch_size=8, lr=0.1), **kw})
     with pytest.raises(UsageError, match=flag):

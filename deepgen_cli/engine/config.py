@@ -198,6 +198,8 @@ CONFIDENCE_PENALTY = opt("--confidence-penalty", type=float, check=non_negative,
                          panel="Training", help="beta: loss = NLL - beta * entropy (Pereyra et al. 2017).")
 CP_THRESHOLD = opt("--cp-threshold", type=float, optional=True, check=positive, valid="a positive entropy in nats",
                    panel="Training", help="Hinge form: penalize only entropies below this, nats (Pereyra ran the plain form).")
+CP_ANNEAL = opt("--cp-anneal", type=int, check=at_least(0), valid="0 (a constant beta) or more epochs",
+                panel="Training", help="Raise beta linearly to its value over this many epochs (0: constant).")
 LABEL_SMOOTHING = opt("--label-smoothing", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
                       panel="Training", help="Label smoothing epsilon (Szegedy et al. 2016), for comparison with the penalty.")
 AMP_MODES = ("none", "bf16")

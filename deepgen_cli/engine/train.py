@@ -16,7 +16,7 @@ from deepgen_cli.engine import distributed, schedules, train_sharded
 from deepgen_cli.engine.errors import RunError
 # The shared parts, re-exported: callers use train.TrainConfig, train.evaluate, train.entropy, ...
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult,  # noqa: F401
-                                           _autocast, _prepare, augment, batch_loss, default_batches, entropy,
+                                           _autocast, _prepare, augment, batch_loss, penalty, default_batches, entropy,
                                            evaluate, loss_terms)
 
 
@@ -59,6 +59,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     stepwise = schedules.per_step(cfg.lr_schedule)
     for epoch in range(1, cfg.epochs + 1):
         lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
+        beta = penalty(cfg, epoch)  # the confidence penalty's weight this epoch (--cp-anneal)
         for group in opt.param_groups:
             group["lr"] = lr
         net.train()
@@ -89,7 +90,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             else:
                 with amp:
                     logits = net(xb)
-            loss = batch_loss(logits, yb, cfg)
+            loss = batch_loss(logits, yb, cfg, beta)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

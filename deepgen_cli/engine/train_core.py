@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_THRESHOLD,
-                                       LABEL_SMOOTHING, UNTIL_FIT, TrainOptions)
+from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_ANNEAL,
+                                       CP_THRESHOLD, LABEL_SMOOTHING, UNTIL_FIT, TrainOptions)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.modes import eval_mode
 
@@ -29,6 +29,9 @@ class TrainConfig(TrainOptions):
     until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
     confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
     cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
+    # Annealing, Pereyra et al.'s other way to make the penalty weak early and strong near convergence:
+    # beta * min(1, epoch / cp_anneal) in each epoch; 0: beta from the first step
+    cp_anneal: int = CP_ANNEAL(0)
     label_smoothing: float = LABEL_SMOOTHING(0.0)
     amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
     channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
@@ -39,6 +42,8 @@ class TrainConfig(TrainOptions):
         super().check()
         if self.cp_threshold is not None and not self.confidence_penalty:
             raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
+        if self.cp_anneal and not self.confidence_penalty:
+            raise UsageError("--cp-anneal: anneals the confidence penalty; add --confidence-penalty BETA")
 
     @classmethod
     def of(cls, config, **override) -> TrainConfig:
@@ -96,11 +101,20 @@ def loss_terms(logits: Tensor, y: Tensor, beta: float = 0.0, threshold: float | 
     return loss
 
 
-def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
-    """Mean training loss of a batch; plain cross-entropy takes the fused path (no per-example tensor)."""
-    if not cfg.confidence_penalty:
+def penalty(cfg: TrainConfig, epoch: int) -> float:
+    """The confidence penalty's beta in `epoch` (1-based): cfg.confidence_penalty, annealed over cp_anneal epochs."""
+    if not cfg.cp_anneal:
+        return cfg.confidence_penalty
+    return cfg.confidence_penalty * min(1.0, epoch / cfg.cp_anneal)
+
+
+def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig, beta: float | None = None) -> Tensor:
+    """Mean training loss of a batch with the penalty's `beta` (default: the config's); plain cross-entropy takes
+    the fused path (no per-example tensor)."""
+    beta = cfg.confidence_penalty if beta is None else beta
+    if not beta:
         return F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-    return loss_terms(logits, y, cfg.confidence_penalty, cfg.cp_threshold, cfg.label_smoothing).mean()
+    return loss_terms(logits, y, beta, cfg.cp_threshold, cfg.label_smoothing).mean()
 
 
 def augment(x: Tensor, gen: torch.Generator) -> Tensor:

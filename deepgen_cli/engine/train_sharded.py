@@ -17,7 +17,7 @@ from deepgen_cli.engine import distributed, schedules
 from deepgen_cli.engine.data import streamed
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult, _autocast,
-                                           augment, batch_loss, default_batches, entropy, eval_logits,
+                                           augment, batch_loss, penalty, default_batches, entropy, eval_logits,
                                            evaluate)
 
 EVAL_BATCH = 1024  # examples per evaluation forward pass, as train.evaluate (streamed: at most the training batch,
@@ -108,6 +108,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     step = 0
     for epoch in range(1, cfg.epochs + 1):
         lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
+        beta = penalty(cfg, epoch)  # the confidence penalty's weight this epoch (--cp-anneal)
         for group in opt.param_groups:
             group["lr"] = lr
         net.train()
@@ -131,7 +132,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             else:
                 with amp:
                     logits = net(xb)
-            loss = batch_loss(logits, yb, cfg)
+            loss = batch_loss(logits, yb, cfg, beta)
             opt.zero_grad(set_to_none=True)
             (loss * share if share != 1.0 else loss).backward()
             opt.step()

@@ -15,7 +15,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
-                                       CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, MODEL, REPEATS,
+                                       CP_ANNEAL, CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, MODEL, REPEATS,
                                        UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
@@ -63,6 +63,7 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     augment: bool = AUGMENT(False)
     confidence_penalty: float = CONFIDENCE_PENALTY(0.0)
     cp_threshold: float | None = CP_THRESHOLD(None)
+    cp_anneal: int = CP_ANNEAL(0)
     label_smoothing: float = LABEL_SMOOTHING(0.0)
     amp: str = AMP("none")
     channels_last: bool = CHANNELS_LAST(False)
@@ -88,7 +89,8 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
             out = {f: f"sets the strength of {part}, which --regularizer {given} does not run"
                    for part, f in regularizers.FIELDS.items() if f not in used}
             if "confidence_penalty" not in used:
-                out["cp_threshold"] = f"shapes the confidence penalty, which --regularizer {given} does not run"
+                for f in ("cp_threshold", "cp_anneal"):
+                    out[f] = f"shapes the confidence penalty, which --regularizer {given} does not run"
         if not set(self.corruption) & set(LABEL_KINDS):
             out["corrupt_test"] = "corrupts test labels, and --corruption has no label corruption"
         return out

@@ -24,7 +24,7 @@ DEFAULTS = {
     "confidence_penalty": 1.0,  # Pereyra et al.'s beta for the MNIST MLP (their plain, un-thresholded form)
 }
 OFF = {"weight_decay": 0.0, "dropout": 0.0, "augment": False, "label_smoothing": 0.0, "confidence_penalty": 0.0,
-       "cp_threshold": None}
+       "cp_threshold": None, "cp_anneal": 0}
 DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
@@ -41,7 +41,7 @@ def settings(config, name: str) -> dict:
         f = FIELDS[part]
         out[f] = getattr(config, f) or DEFAULTS[f]
     if out["confidence_penalty"]:
-        out["cp_threshold"] = config.cp_threshold
+        out["cp_threshold"], out["cp_anneal"] = config.cp_threshold, config.cp_anneal
     return out
 
 

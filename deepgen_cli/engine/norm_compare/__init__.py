@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deepgen_cli.engine import data as data_mod
+from deepgen_cli.engine import distributed
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, EVAL_EVERY, LR, LR_SCHEDULE, MODEL, MOMENTUM, REPEATS,
                                        WEIGHT_DECAY, DataOptions, RunOptions, TrainOptions, at_least, between, finite,
                                        opt, parse_list, show_list)
@@ -92,6 +93,21 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
         data_mod.check(data_mod.config_for(self))
 
 
+def check_ranks(config: NormCompareConfig, ranks: int) -> None:
+    """Under torchrun each of N ranks trains on its contiguous B/N slice of every --batch-size B minibatch and
+    normalizes only over it (DDP does not share batch statistics): the paper's multi-worker setup. A row's
+    microbatch must then be a whole part of that slice, or its statistics would pool fewer examples than the
+    row says; with microbatch = B/N each rank's batch-norm statistics are its own slice, as Ioffe's workers'."""
+    part = config.batch_size // ranks
+    wrong = [m for m in config.microbatch if part % m] if config.batch_size % ranks == 0 else list(config.microbatch)
+    if wrong:
+        raise UsageError(f"--microbatch: under torchrun with {ranks} ranks each rank normalizes its own "
+                         f"{config.batch_size}/{ranks} examples of every --batch-size {config.batch_size} minibatch; "
+                         f"each microbatch must divide {config.batch_size / ranks:g} (e.g. "
+                         f"{show_list(sorted({m for m in (2, 4, part) if m >= 2 and part % m == 0}))}); "
+                         f"got {show_list(config.microbatch)}")
+
+
 def settings(config: NormCompareConfig) -> list[Setting]:
     """Every microbatch i.i.d., then non-i.i.d. at the microbatches of 2K or more (a smaller one cannot hold 2
     images of each of the K classes); after each sampling, the per-example norms' setting (microbatch None)."""
@@ -115,6 +131,9 @@ def run(config: NormCompareConfig, device, session):
     """Train every (setting, seed, norm), time batch norm against renorm step by step, judge the claims."""
     config = config.resolved()
     config.check()
+    world = distributed.current()
+    if world is not None:
+        check_ranks(config, world.size)
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
         data = data_mod.load(data_mod.config_for(config))
