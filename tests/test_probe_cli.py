@@ -88,6 +88,7 @@ def test_bad_input_is_one_line_with_exit_2(cli, tmp_path):
         (("--image-size", "2"), "--image-size: must be an integer in [4, 512] pixels, got 2"),
         (("--resume",), "--resume: needs --output FILE"),
         (("--max-probe-mb", "0"), "--max-probe-mb: must be a positive number"),
+        (("--cka-examples", "3"), "--cka-examples: must be 0 (off) or 4 or more"),
         (("--max-probe-mb", "0.0001"), "--max-probe-mb: 0.0001 MiB cannot hold a probe for 10 classes"),
         (("--layers", "9"), "--layers: '9' matches no probe-able layer; valid: input, 0.0, 0.2"),
         (("--weights", tmp_path / "none.pt"), "--weights: no file at"),

@@ -99,3 +99,11 @@ def test_rows_without_per_example_results_get_no_verdict_but_a_note():
     config = SimpleNamespace(untrained=False, alpha=0.05, cka_examples=0, control=True)
     result = findings(rows, config, [], N)
     assert result.findings == [] and "no per-example test results for l1" in result.notes[0]
+
+
+def test_cka_off_for_lack_of_test_examples_is_said_in_a_note():
+    rows = [row(f"l{i}", s) for i, s in enumerate(nested(30, 20, 10))]
+    config = SimpleNamespace(untrained=False, alpha=0.05, cka_examples=128, control=True)
+    result = findings(rows, config, [], 3)  # 3 test examples: the unbiased estimator divides by n - 3
+    assert result.analysis["cka_examples"] == 0
+    assert result.notes[-1] == "CKA prev: none: the test set has 3 examples and the unbiased estimator needs 4"

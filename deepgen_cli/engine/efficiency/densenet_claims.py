@@ -3,9 +3,7 @@ DenseNets reaching ResNets' ImageNet accuracy with fewer parameters (Fig. 3, Tab
 
 from __future__ import annotations
 
-import math
-
-from deepgen_cli.engine import models
+from deepgen_cli.engine import models, stats
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.outcome import Finding
 
@@ -36,8 +34,9 @@ def table_2_findings(rows) -> list[Finding]:
 
 
 def comparable_margin(a: float, b: float, n: int = IMAGENET_VAL) -> float:
-    """Two binomial SDs of the difference of two accuracies a and b (fractions), each measured on n images."""
-    return 2 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+    """Two binomial SDs of the difference of two accuracies a and b (fractions), each measured on n images
+    (unpaired: published top-1 figures come without per-image results)."""
+    return 2 * stats.difference_sd(a, b, n)
 
 
 def _imagenet(rows, prefix: str) -> list[tuple[object, float]]:

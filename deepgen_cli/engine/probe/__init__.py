@@ -19,6 +19,7 @@ from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
 from deepgen_cli.engine.probe.alongside import train_with_probes
 from deepgen_cli.engine.probe.findings import findings
+from deepgen_cli.engine.probe.metrics import CKA_MIN_EXAMPLES
 from deepgen_cli.engine.probe.posthoc import run_posthoc
 from deepgen_cli.engine.sweep import plan_rows
 from deepgen_cli.engine.probe.rows import ProbeRow, make_row  # noqa: F401  (ProbeRow: the row type of this command)
@@ -44,7 +45,9 @@ MAX_TOTAL_PROBE_MB = opt("--max-total-probe-mb", type=float, check=lambda v: pos
                          help="MiB of probes at once (training mode: with one batch's features); post hoc, more "
                               "passes beyond it.")
 CONTROL = opt("--control", type=bool, help="Control-task probes (random label per example) for selectivity.")
-CKA_EXAMPLES = opt("--cka-examples", type=int, check=at_least(0), valid="0 (off) or more",
+# The unbiased HSIC estimator divides by n - 3: 1 to 3 examples would silently give no CKA at all.
+CKA_EXAMPLES = opt("--cka-examples", type=int, check=lambda v: v == 0 or v >= CKA_MIN_EXAMPLES,
+                   valid=f"0 (off) or {CKA_MIN_EXAMPLES} or more (the unbiased estimator divides by n - 3)",
                    help="Test examples for CKA between consecutive layers, in one forward.")
 
 

@@ -186,6 +186,9 @@ def findings(rows: list[dict], config, notes: list[str], test_examples: int, cla
     if cka:
         notes.append(f"CKA prev: unbiased linear CKA (HSIC estimator of Song et al. 2012) on the first {cka} "
                      "test examples")
+    elif config.cka_examples:
+        notes.append(f"CKA prev: none: the test set has {test_examples} examples and the unbiased estimator needs "
+                     f"{CKA_MIN_EXAMPLES}")
     analysis = {"test_examples": test_examples, "alpha": config.alpha, "cka_examples": cka, "tests": tests,
                 "snapshots": [{"snapshot": k, "layers": [r["layer"] for r in v],
                                "train_error": [r["train_error"] for r in v], "test_error": [r["test_error"] for r in v],
