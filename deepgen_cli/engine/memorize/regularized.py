@@ -87,7 +87,10 @@ def regularizer_findings(rows: list, config) -> Outcome:
     if "none" in clean and CP in clean:
         share = paired(_values(clean[CP], "confident_fraction"), _values(clean["none"], "confident_fraction"))
         ece = paired(_values(clean[CP], "ece"), _values(clean["none"], "ece"))
-        if share is None or share.n < 2:
+        if share is None and table[CP]["confident_fraction"] is None:  # streamed rows carry no calibration
+            notes.append("the confidence penalty's over-confidence verdict needs the test-set calibration figures, "
+                         "which the streamed path does not measure; add --data-in-memory yes")
+        elif share is None or share.n < 2:
             notes.append(f"the confidence penalty's over-confidence verdict {NEEDS_SEEDS}")
         else:
             def lean(reg):  # mean max probability against accuracy: which way the model is miscalibrated
