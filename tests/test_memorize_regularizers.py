@@ -205,3 +205,17 @@ def test_streamed_rows_without_calibration_say_so_rather_than_asking_for_seeds()
     # the test-error verdicts rest on accuracies, which streamed rows have: both still given (equal errors: "no")
     errs = [f for f in out.findings if f.claim.startswith("The confidence penalty")]
     assert [f.reproduced for f in errs] == [True, False]
+
+
+def test_arpit_gives_no_verdict_when_dropout_does_not_fit_true_labels():
+    # dropout at p=0 stopped unfit at epoch 20 (the cap): 20/15 understates its slowdown, so 240/60 over it would
+    # overstate the ratio (3x); no verdict, a note instead
+    rows = [_row("none", 0.0, s, 0.97, fit_epoch=15) for s in range(3)]
+    rows += [_row("none", 1.0, s, 0.1, fit_epoch=60) for s in range(3)]
+    rows += [_row("dropout", 0.0, s, 0.97, fit_epoch=None) for s in range(3)]
+    rows += [_row("dropout", 1.0, s, 0.1, fit_epoch=240) for s in range(3)]
+    for r in rows[6:9]:
+        r.epochs_run = 20
+    out = regularizer_findings(rows, MemorizeConfig())
+    assert not any(f.claim.startswith("Dropout hinders") for f in out.findings)
+    assert any("with dropout the true labels were not fit in every seed" in n for n in out.notes)
