@@ -118,3 +118,18 @@ def test_slowdown_factor_per_level_with_seed_spread():
     out = findings(gauss, cfg)
     assert not any("take longer" in f.claim for f in out.findings)
     assert any("p=1: 0.85x ± 0.07" in n for n in out.notes)  # 0.8 and 0.9
+
+
+def test_corruption_order_needs_every_image_noise_seed_to_start():
+    true = [_row("labels", 0.0, s, 10, [1.0, 0.5]) for s in range(3)]
+    labels = [_row("labels", 1.0, s, 60, [2.3] * (20 + s) + [1.0]) for s in range(3)]  # below at 21, 22, 23
+    # seed 2 of gaussian never got below 1.151 nats: skipping it would leave 2 seeds that favour the claim
+    gauss = [_row("gaussian", 1.0, s, 15, [2.3] * (5 + s) + [1.0]) for s in range(2)]
+    gauss.append(_row("gaussian", 1.0, 2, 15, [2.3] * 30))
+    out = corruption_findings(true + labels + gauss, None, {"labels": "none", "gaussian": "none"})
+    assert out.findings == [] and "gaussian did not bring the training loss below" in out.notes[0]
+    # random labels that never start count their epochs run + 1 (here 26, 26, 26): gaussian 6, 7, 8 is 19 earlier
+    stuck = [_row("labels", 1.0, s, 25, [2.3] * 25) for s in range(3)]
+    good = [_row("gaussian", 1.0, s, 15, [2.3] * (5 + s) + [1.0]) for s in range(3)]
+    (f,) = corruption_findings(true + stuck + good, None, {"labels": "none", "gaussian": "none"}).findings
+    assert f.reproduced and "gaussian - labels: -19.0 epochs ± 2.5" in f.measured

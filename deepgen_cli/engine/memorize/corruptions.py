@@ -64,8 +64,15 @@ def corruption_findings(rows: list, config, baselines: dict[str, str]) -> Outcom
     images = [k for k in IMAGE_NOISE if k in top]
     if label and images:
         starts = {k: {s: start_epoch(r) for s, r in top[k].items()} for k in (label, *images)}
+        # random labels that never got there started after their last epoch: epochs run + 1 is a lower bound,
+        # which can only shrink their lead. An image corruption that never got there has no such bound.
+        starts[label] = {s: e if e is not None else top[label][s].epochs_run + 1 for s, e in starts[label].items()}
+        unstarted = [k for k in images if any(e is None for e in starts[k].values())]
         diffs = {k: paired(starts[k], starts[label]) for k in images}
-        if any(d is None or d.n < 2 for d in diffs.values()):
+        if unstarted:
+            notes.append(f"the corruption order verdict is not measured: {', '.join(unstarted)} did not bring the "
+                         f"training loss below ln(classes)/2 in every seed; raise --epochs")
+        elif any(d is None or d.n < 2 for d in diffs.values()):
             notes.append(f"the corruption order verdict {NEEDS_SEEDS}")
         else:
             names = " and ".join(NAMES[k] for k in images)

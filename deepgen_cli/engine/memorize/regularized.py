@@ -87,7 +87,10 @@ def regularizer_findings(rows: list, config) -> Outcome:
     if "none" in clean and CP in clean:
         share = paired(_values(clean[CP], "confident_fraction"), _values(clean["none"], "confident_fraction"))
         ece = paired(_values(clean[CP], "ece"), _values(clean["none"], "ece"))
-        if share is None or share.n < 2:
+        if share is None and table[CP]["confident_fraction"] is None:  # streamed rows carry no calibration
+            notes.append("the confidence penalty's over-confidence verdict needs the test-set calibration figures, "
+                         "which the streamed path does not measure; add --data-in-memory yes")
+        elif share is None or share.n < 2:
             notes.append(f"the confidence penalty's over-confidence verdict {NEEDS_SEEDS}")
         else:
             def lean(reg):  # mean max probability against accuracy: which way the model is miscalibrated
@@ -146,6 +149,10 @@ def arpit_finding(none0: dict, drop0: dict, none1: dict, drop1: dict):
         return None
     if any(r.fit_epoch is None for g in (none0, none1) for r in g.values()):
         return "dropout vs memorization not measured: the unregularized model did not fit every seed; raise --epochs"
+    if any(r.fit_epoch is None for r in drop0.values()):
+        # its epochs run would understate the true-label slowdown and so overstate the ratio: no bound either way
+        return ("dropout vs memorization not measured: with dropout the true labels were not fit in every seed; "
+                "raise --epochs")
     log_slow = {}
     for p, (base, drop) in {0: (none0, drop0), 1: (none1, drop1)}.items():
         b, d = _epochs(base), _epochs(drop)
