@@ -123,7 +123,11 @@ def main() -> int:
         if left < 10:
             print(f"{name:<28} skipped: the {BUDGET_S} s budget is spent", flush=True)
             continue
+        if summarize is None and previous is None:  # the run it repeats failed: nothing to compare with
+            print(f"{name:<28} skipped: the run before failed", flush=True)
+            continue
         t = time.monotonic()
+        previous, before = None, previous  # set again only by a run that passes
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=min(timeout, left))
         except subprocess.TimeoutExpired:
@@ -140,7 +144,7 @@ def main() -> int:
             continue
         try:
             if summarize is None:  # the repeat of the deterministic run
-                same = losses(proc.stdout) == losses(previous)
+                same = losses(proc.stdout) == losses(before)
                 summary = "losses bit-identical to the run before" if same else "losses DIFFER from the run before"
                 failures += not same
             else:

@@ -104,3 +104,29 @@ def test_gpu_check_skips_without_a_gpu():
     run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0 and run.stdout == "no GPU: skipped\n"
+
+
+def test_gpu_check_compares_a_repeat_only_with_a_run_that_passed(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    record = json.dumps({"rows": [{"curve": [{"train_loss": 0.5, "train_accuracy": 1.0}], "test_loss": 2.0}]})
+    ok = [sys.executable, "-c", f"print({record!r})"]
+    fail = [sys.executable, "-c", "import sys; sys.exit('no deterministic kernel')"]
+    monkeypatch.setattr(gpu_check, "paths", lambda device: [
+        ("passes", ok, 60, lambda out: "read"),
+        ("deterministic", fail, 60, lambda out: "read"),
+        ("  the same again", ok, 60, None),  # its run failed: nothing to compare with (not the run before it)
+        ("deterministic", ok, 60, lambda out: "read"),
+        ("  the same again", ok, 60, None)])
+    monkeypatch.setattr(sys, "argv", ["gpu_check.py", "--log-dir", str(tmp_path)])
+    assert gpu_check.main() == 1
+    lines = [line.split("(")[0].split() for line in capsys.readouterr().out.splitlines()]
+    assert lines[:5] == [["passes", "ok", "read"], ["deterministic", "FAIL", "no", "deterministic", "kernel"],
+                         ["the", "same", "again", "skipped:", "the", "run", "before", "failed"],
+                         ["deterministic", "ok", "read"],
+                         ["the", "same", "again", "ok", "losses", "bit-identical", "to", "the", "run", "before"]]
+    assert lines[5][:2] == ["1", "failed;"]

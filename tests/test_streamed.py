@@ -158,6 +158,27 @@ def test_a_broken_image_names_its_file(tmp_path):
         streamed.open_data(data.DataConfig(dataset="imagefolder", data_dir=str(root), image_size=8, workers=1), CPU)
 
 
+def test_a_broken_image_in_a_worker_is_one_line_on_stderr(cli, tmp_path):
+    # raised in a DataLoader worker, DataLoader would re-raise it here with the worker's traceback as its message
+    root = write_folder(tmp_path / "images", train=2, val=1)
+    (root / "train" / "dog" / "0.png").write_bytes(b"not a png")
+    result = cli("memorize", "--dataset", "imagefolder", "--data-dir", root, "--image-size", "8", "--workers", "1",
+                 "--epochs", "1", "--quiet")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"deepgen: error: --data-dir: cannot decode image '{root / 'train' / 'dog' / '0.png'}' "
+                             f"(UnidentifiedImageError); remove or replace it\n")
+
+
+def test_an_image_past_pillows_pixel_limit_is_refused_by_name(tmp_path, monkeypatch):
+    Image.fromarray(np.zeros((12, 12, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # 144 pixels: more than twice the limit, an error in Pillow
+    with pytest.raises(RunError, match="big.png' \\(DecompressionBombError\\)"):
+        FolderImages([str(tmp_path / "big.png")], side=8).image(0)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # between 1x and 2x: Pillow only warns, the image loads
+    with pytest.warns(Image.DecompressionBombWarning):
+        assert FolderImages([str(tmp_path / "big.png")], side=8).image(0).shape == (3, 8, 8)
+
+
 def test_cifar10_streamed_at_a_larger_size(cli, tmp_path):
     write_cifar(tmp_path, per_batch=4, test=6)
     args = ("memorize", "--dataset", "cifar10", "--data-dir", tmp_path, "--image-size", "40", "--model", "cnn",

@@ -52,7 +52,8 @@ class FolderImages:
         try:
             with Image.open(path) as img:
                 img = img.convert("RGB")
-        except (OSError, UnidentifiedImageError, ValueError) as err:
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
+            # DecompressionBombError: more than twice Pillow's MAX_IMAGE_PIXELS (89.5 M pixels), refused unread
             raise RunError(f"--data-dir: cannot decode image '{path}' ({type(err).__name__}); remove or replace it")
         img = TF.resize(img, round(self.side * RESIZE_RATIO))  # the shorter side; antialiased (PIL)
         img = TF.center_crop(img, [self.side, self.side])

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Sampler
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine.data import corrupt as corrupt_mod, memory
+from deepgen_cli.engine.data.loader import Loader
 from deepgen_cli.engine.errors import UsageError
 
 STATS_EXAMPLES = 2048  # images in the seeded sample whose per-channel mean and std standardize a streamed set
@@ -236,8 +237,7 @@ def statistics(images, seed: int, workers: int, examples: int = STATS_EXAMPLES) 
     pick = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:examples].sort().values.tolist()
     batches = [pick[i:i + STATS_CHUNK] for i in range(0, len(pick), STATS_CHUNK)]
     total = sq = count = 0
-    for x in DataLoader(_Raw(images), batch_sampler=batches, num_workers=min(workers, len(batches)),
-                        collate_fn=_as_is):
+    for x in Loader(_Raw(images), batch_sampler=batches, num_workers=min(workers, len(batches))):
         x = x.double()
         total = total + x.sum(dim=(0, 2, 3))
         sq = sq + x.square_().sum(dim=(0, 2, 3))
@@ -246,11 +246,6 @@ def statistics(images, seed: int, workers: int, examples: int = STATS_EXAMPLES) 
     var = (sq - count * mean * mean) / max(count - 1, 1)  # unbiased, as Tensor.std
     std = var.clamp_min(0).sqrt().clamp_min(1e-6)  # a constant channel stays finite
     return mean.float()[:, None, None], std.float()[:, None, None]
-
-
-def _as_is(batch):
-    """The collate function of `__getitems__` datasets: they already return whole batches."""
-    return batch
 
 
 class Batches(Sampler):
@@ -266,12 +261,12 @@ class Batches(Sampler):
         return len(self.batches)
 
 
-def loader(split: Split, workers: int, device: torch.device) -> tuple[DataLoader, Batches]:
+def loader(split: Split, workers: int, device: torch.device) -> tuple[Loader, Batches]:
     """A DataLoader over `split` and the sampler that receives each pass's batches; pinned memory on a GPU, so a
     batch's transfer can overlap the previous step."""
     sampler = Batches()
-    return DataLoader(split, batch_sampler=sampler, num_workers=workers, collate_fn=_as_is,
-                      pin_memory=device.type == "cuda", persistent_workers=workers > 0), sampler
+    return Loader(split, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
+                  persistent_workers=workers > 0), sampler
 
 
 # --- what memorize asks of either kind of dataset --------------------------------------------------------
