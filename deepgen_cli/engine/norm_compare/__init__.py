@@ -89,7 +89,10 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
             raise UsageError(f"--non-iid: {self.non_iid} classes per minibatch needs --batch-size {self.non_iid} "
                              f"or more")
         if self.model not in norms.BN_MODELS:
-            raise UsageError(f"--model: '{self.model}' has no batch norm layer to swap; valid: {', '.join(norms.BN_MODELS)}")
+            # the registry models built with batch norm for this experiment (a DenseNet or ResNet has batch norm
+            # too, but is not one of them: saying it has none would be wrong)
+            raise UsageError(f"--model: norm-compare swaps the batch norm layers of {', '.join(norms.BN_MODELS)}; "
+                             f"got '{self.model}'")
         data_mod.check(data_mod.config_for(self))
 
 
