@@ -90,3 +90,35 @@ def test_the_record_module_imports_no_torch():
     code = "import sys, deepgen_cli.report.record; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stdout + proc.stderr
+
+
+def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, cli):
+    """A record's values are checked against what uses them: a config field against its type (--config, report,
+    --resume), a row value against its column (report)."""
+    run = cli("memorize", "--noise", "0", "--epochs", "1", "--no-until-fit", "--quiet", "--output", tmp_path / "m.json")
+    assert run.exit_code == 0
+    good = json.loads((tmp_path / "m.json").read_text())
+    bad_config = {**good, "config": {**good["config"], "epochs": "x"}}
+    (tmp_path / "c.json").write_text(json.dumps(bad_config))
+    bad_row = {**good, "rows": [{**good["rows"][0], "noise": "abc"}]}
+    (tmp_path / "r.json").write_text(json.dumps(bad_row))
+    for args, line in [
+        (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}': the record's config has "
+                                                        f'epochs = "x", not of type int'),
+        (("report", tmp_path / "c.json"), 'the record\'s config has epochs = "x", not of type int'),
+        (("report", tmp_path / "r.json"), f"RECORD: '{tmp_path / 'r.json'}' is not a deepgen record: row 0 has "
+                                          f'noise = "abc", which its column cannot show'),
+    ]:
+        result = cli(*args)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1 and line in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("value, annotation, ok", [
+    (3, "int", True), (3.0, "int", False), (True, "int", False), (3, "float", True), (None, "float | None", True),
+    (None, "float", False), ([1, 2], "tuple[int, ...]", True), ([1, "a"], "tuple[int, ...]", False),
+    ([3, 8, 8], "tuple[int, int, int]", True), ([3, 8], "tuple[int, int, int]", False), ("a", "str | None", True),
+    (["x"], "tuple[str, ...] | None", True), (1, "bool", False), (False, "bool", True)])
+def test_fits_by_annotation(value, annotation, ok):
+    from deepgen_cli.engine.config import fits
+
+    assert fits(value, annotation) is ok

@@ -84,7 +84,10 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
         if record.get("command") != command:
             raise UsageError(f"--config: '{record_path}' is a record of `deepgen {record.get('command')}`, "
                              f"not of `deepgen {command}`; give a {command} record")
-        base = from_record(cls, record.get("config") or {})
+        try:
+            base = from_record(cls, record.get("config") or {})
+        except UsageError as err:
+            raise UsageError(f"--config: '{record_path}': {err}") from None
         parsed = {k: (v if given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}
     try:
         config = cls(**parsed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from enum import Enum
@@ -41,6 +42,15 @@ def merged(paths: list[str]) -> tuple[kinds.Kind, Report, list, str]:
 
     kind, loaded, config = load(paths)
     columns, title = kind.view(config)
+    for path, record in loaded:  # a value a column cannot show (a string where a number goes) is not deepgen's
+        for i, row in enumerate(record["rows"]):
+            for c in columns:
+                try:
+                    if row.get(c.key) is not None:
+                        c.fmt(row[c.key])
+                except (TypeError, ValueError):
+                    raise UsageError(f"RECORD: '{path}' is not a deepgen record: row {i} has {c.key} = "
+                                     f"{json.dumps(row[c.key])[:40]}, which its column cannot show") from None
     return kind, merge(loaded, kind.key(config), kind.sweep), columns, title
 
 
