@@ -158,6 +158,39 @@ def test_a_record_of_another_command_is_a_usage_error(cli, tmp_path):
     assert "--config: " in result.stderr and "is a record of `deepgen efficiency`" in result.stderr
 
 
+def _record(tmp_path, config: dict):
+    path = tmp_path / "hand.json"
+    path.write_text(json.dumps({"schema": "deepgen.result/1", "command": "memorize", "config": config, "rows": []}))
+    return path
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"epochs": "x"}, "--epochs: the record gives 'x', not int"),
+    ({"epochs": True}, "--epochs: the record gives True, not int"),
+    ({"until_fit": "yes"}, "--until-fit: the record gives 'yes', not bool"),
+    ({"noise": "abc"}, "--noise: cannot read 'abc'"),
+    ({"noise": [0.5, "x"]}, "--noise: cannot read '0.5,x'"),
+    ({"noise": 0.5}, "--noise: the record gives 0.5, not a list or text"),
+    ({"synthetic_shape": [1, 2]}, "--synthetic-shape: cannot read '1x2'"),
+    ({"model": None}, "--model: the record gives null"),
+])
+def test_a_bad_value_in_a_record_is_a_usage_error(cli, tmp_path, config, message):
+    """A hand-edited record fails as the same text on the command line would: one line, exit 2."""
+    path = _record(tmp_path, config)
+    result = cli("memorize", "--config", path, "-q")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"deepgen: error: --config: '{path}' holds a bad value: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_flag_overrides_a_bad_record_value_and_text_reads_as_the_cli_reads_it(cli, tmp_path, one_thread):
+    path = _record(tmp_path, {"epochs": "x", "noise": "1", "corruption": "labels", "subset": 60})
+    result = cli("memorize", "--config", path, "--epochs", "1", "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    config = json.loads(result.stdout)["config"]
+    assert (config["epochs"], config["noise"], config["corruption"], config["subset"]) == (1, [1.0], ["labels"], 60)
+
+
 def test_the_device_is_part_of_the_config_and_of_the_resume_key(cli, tmp_path):
     out = tmp_path / "r.json"
     fast = ("--models", "mobilenet:0.25@32", "--min-time", "0.01", "-q", "-o", out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -71,6 +71,30 @@ def given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+def record_value(o: Opt, value) -> Any:
+    """A value read from a record's config, checked as the CLI checks the option's text: a list or text goes
+    through `o.parse` (text is taken as the CLI would take it; a list keeps its values), a scalar must have the
+    option's type. A UsageError naming the flag otherwise, so a hand-edited record fails in one line."""
+    if value is None:
+        if o.optional:
+            return None
+        raise UsageError(f"{o.flag}: the record gives null; this option needs a value")
+    if o.parse is not None:
+        if isinstance(value, str):
+            return o.parse(value, o.flag)
+        if not isinstance(value, (list, tuple)):
+            raise UsageError(f"{o.flag}: the record gives {value!r}, not a list or text")
+        try:
+            o.parse(o.text(value), o.flag)
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"{o.flag}: cannot read the record's {value!r} ({err})") from None
+        return tuple(value)
+    kinds = {bool: (bool,), int: (int,), float: (int, float)}.get(o.type, (str,))
+    if not isinstance(value, kinds) or (o.type is not bool and isinstance(value, bool)):
+        raise UsageError(f"{o.flag}: the record gives {value!r}, not {'text' if kinds == (str,) else o.type.__name__}")
+    return value
+
+
 def build_config(ctx: typer.Context, command: str, cls, values: dict, record_path: str | None):
     """The config from the command line: parsed option text, over a record's config when --config is given."""
     parsed = {}
@@ -85,6 +109,12 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
             raise UsageError(f"--config: '{record_path}' is a record of `deepgen {record.get('command')}`, "
                              f"not of `deepgen {command}`; give a {command} record")
         base = from_record(cls, record.get("config") or {})
+        for f, o in option_fields(cls):
+            if f.name in base and not given(ctx, f.name):
+                try:
+                    base[f.name] = record_value(o, base[f.name])
+                except UsageError as err:
+                    raise UsageError(f"--config: '{record_path}' holds a bad value: {err}") from None
         parsed = {k: (v if given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}
     try:
         config = cls(**parsed)
