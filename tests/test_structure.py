@@ -104,10 +104,11 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
     from deepgen_cli.engine.memorize import MemorizeConfig
     from deepgen_cli.engine.norm_compare import NormCompareConfig
     from deepgen_cli.engine.probe import ProbeConfig
+    from deepgen_cli.engine.reuse import ReuseConfig
 
     specs: dict[str, set[int]] = {}  # long flag -> the option specs declaring it
     shorts: dict[str, set[str]] = {}  # short flag -> the long flags it abbreviates
-    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, SessionOptions):
+    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, ReuseConfig, SessionOptions):
         for f, o in option_fields(cls):
             specs.setdefault(o.flag, set()).add(id(o))
             for short in o.flags[1:]:
@@ -117,7 +118,7 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
     assert shorts == {"-m": {"--model", "--models"}, "-d": {"--dataset"}, "-e": {"--epochs"},
                       "-b": {"--batch-size"}, "-p": {"--noise"}, "-f": {"--format"}, "-o": {"--output"},
                       "-q": {"--quiet"}}
-    for cls in (MemorizeConfig, NormCompareConfig, ProbeConfig):  # the training commands share the short forms
+    for cls in (MemorizeConfig, NormCompareConfig, ProbeConfig, ReuseConfig):  # the training commands share the short forms
         flags = {o.flag: o.flags for f, o in option_fields(cls)}
         assert {flags["--model"][1], flags["--dataset"][1], flags["--epochs"][1]} == {"-m", "-d", "-e"}
 
@@ -130,6 +131,11 @@ def test_configs_are_keyword_only_and_frozen():
     config = MemorizeConfig(model="mlp1x512")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.model = "cnn"
+    from deepgen_cli.engine.data import DataConfig
+
+    with pytest.raises(TypeError):
+        DataConfig("digits")  # the engine's own data config too
+    assert DataConfig(dataset="synthetic", synthetic_train=7).synthetic_train == 7
 
 
 def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):

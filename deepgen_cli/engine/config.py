@@ -155,6 +155,9 @@ REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an i
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
 MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
+UNTRAINED = opt("--untrained", type=bool,
+                help="The model at its initial (seeded) weights, not trained: probe probes it post hoc (the "
+                     "paper's baseline); reuse measures its weights only.")
 WEIGHTS = opt("--weights", optional=True,
               help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
 DATASET = opt("--dataset", "-d", panel="Data",
