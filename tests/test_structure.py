@@ -123,6 +123,24 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
         assert {flags["--model"][1], flags["--dataset"][1], flags["--epochs"][1]} == {"-m", "-d", "-e"}
 
 
+def test_the_record_commands_share_one_format_option_and_every_command_one_plot_option():
+    import typer
+
+    from deepgen_cli.cli.app import app
+
+    pages = ("report", "compare", "reproduce")  # they render records, and add html to a run's formats
+    helps: dict[str, set] = {}  # option family -> its (help, flags) in every command that has it
+    for name, command in typer.main.get_command(app).commands.items():
+        for p in command.params:
+            if "--format" in p.opts:
+                helps.setdefault("page format" if name in pages else "run format", set()).add((p.help, tuple(p.opts)))
+            if "--plot" in p.opts:
+                helps.setdefault("plot", set()).add((p.help, tuple(p.opts)))
+    assert {k: len(v) for k, v in helps.items()} == {"page format": 1, "run format": 1, "plot": 1}, helps
+    (page_help, page_flags), = helps["page format"]
+    assert page_flags == ("--format", "-f") and "html" in page_help
+
+
 def test_configs_are_keyword_only_and_frozen():
     from deepgen_cli.engine.memorize import MemorizeConfig
 
