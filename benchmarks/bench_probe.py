@@ -127,7 +127,7 @@ def arithmetic_floor(config: ProbeConfig, data) -> float:
 
 
 def big_data(args) -> DataConfig:
-    return DataConfig("synthetic", synthetic_shape=(3, args.side, args.side), synthetic_classes=1000,
+    return DataConfig(dataset="synthetic", synthetic_shape=(3, args.side, args.side), synthetic_classes=1000,
                       synthetic_train=args.images, synthetic_test=args.images)
 
 
@@ -185,10 +185,10 @@ def main() -> None:
     if args.child:
         return child(args)
     if args.full_strength:  # digits resized once at load: the model sees 32x32 with no per-batch resize
-        return overhead("resnet18", DataConfig("digits", image_size=32), 1, min(args.repeats, 2), batch_size=32,
+        return overhead("resnet18", DataConfig(dataset="digits", image_size=32), 1, min(args.repeats, 2), batch_size=32,
                         lr=0.02)
-    overhead(args.model, DataConfig("digits"), args.epochs, args.repeats)
-    overhead("alexnet-small", DataConfig("synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
+    overhead(args.model, DataConfig(dataset="digits"), args.epochs, args.repeats)
+    overhead("alexnet-small", DataConfig(dataset="synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
                                          synthetic_test=256), 1, args.repeats)
     if not args.skip_memory:
         memory(args)

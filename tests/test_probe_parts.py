@@ -245,8 +245,8 @@ def test_images_resized_per_batch_match_the_data_set_resized_whole():
     from deepgen_cli.engine import data as data_mod
     from deepgen_cli.engine.probe.inputs import feed
 
-    whole = data_mod.load(data_mod.DataConfig("digits", image_size=20, subset=100))
-    native = data_mod.load(data_mod.DataConfig("digits", subset=100))
+    whole = data_mod.load(data_mod.DataConfig(dataset="digits", image_size=20, subset=100))
+    native = data_mod.load(data_mod.DataConfig(dataset="digits", subset=100))
     fed = feed(nn.Identity(), native, 20, 3)
     assert fed.mean.shape == (1, 1, 1, 1)
     for ours, theirs in ((native.x_train, whole.x_train), (native.x_test, whole.x_test)):

@@ -103,8 +103,8 @@ def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, c
     bad_row = {**good, "rows": [{**good["rows"][0], "noise": "abc"}]}
     (tmp_path / "r.json").write_text(json.dumps(bad_row))
     for args, line in [
-        (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}': the record's config has "
-                                                        f'epochs = "x", not of type int'),
+        (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}' holds a bad value: "
+                                                        f"--epochs: the record gives 'x', not int"),
         (("report", tmp_path / "c.json"), 'the record\'s config has epochs = "x", not of type int'),
         (("report", tmp_path / "r.json"), f"RECORD: '{tmp_path / 'r.json'}' is not a deepgen record: row 0 has "
                                           f'noise = "abc", which its column cannot show'),

@@ -104,10 +104,11 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
     from deepgen_cli.engine.memorize import MemorizeConfig
     from deepgen_cli.engine.norm_compare import NormCompareConfig
     from deepgen_cli.engine.probe import ProbeConfig
+    from deepgen_cli.engine.reuse import ReuseConfig
 
     specs: dict[str, set[int]] = {}  # long flag -> the option specs declaring it
     shorts: dict[str, set[str]] = {}  # short flag -> the long flags it abbreviates
-    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, SessionOptions):
+    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, ReuseConfig, SessionOptions):
         for f, o in option_fields(cls):
             specs.setdefault(o.flag, set()).add(id(o))
             for short in o.flags[1:]:
@@ -117,9 +118,27 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
     assert shorts == {"-m": {"--model", "--models"}, "-d": {"--dataset"}, "-e": {"--epochs"},
                       "-b": {"--batch-size"}, "-p": {"--noise"}, "-f": {"--format"}, "-o": {"--output"},
                       "-q": {"--quiet"}}
-    for cls in (MemorizeConfig, NormCompareConfig, ProbeConfig):  # the training commands share the short forms
+    for cls in (MemorizeConfig, NormCompareConfig, ProbeConfig, ReuseConfig):  # the training commands share the short forms
         flags = {o.flag: o.flags for f, o in option_fields(cls)}
         assert {flags["--model"][1], flags["--dataset"][1], flags["--epochs"][1]} == {"-m", "-d", "-e"}
+
+
+def test_the_record_commands_share_one_format_option_and_every_command_one_plot_option():
+    import typer
+
+    from deepgen_cli.cli.app import app
+
+    pages = ("report", "compare", "reproduce")  # they render records, and add html to a run's formats
+    helps: dict[str, set] = {}  # option family -> its (help, flags) in every command that has it
+    for name, command in typer.main.get_command(app).commands.items():
+        for p in command.params:
+            if "--format" in p.opts:
+                helps.setdefault("page format" if name in pages else "run format", set()).add((p.help, tuple(p.opts)))
+            if "--plot" in p.opts:
+                helps.setdefault("plot", set()).add((p.help, tuple(p.opts)))
+    assert {k: len(v) for k, v in helps.items()} == {"page format": 1, "run format": 1, "plot": 1}, helps
+    (page_help, page_flags), = helps["page format"]
+    assert page_flags == ("--format", "-f") and "html" in page_help
 
 
 def test_configs_are_keyword_only_and_frozen():
@@ -130,6 +149,11 @@ def test_configs_are_keyword_only_and_frozen():
     config = MemorizeConfig(model="mlp1x512")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.model = "cnn"
+    from deepgen_cli.engine.data import DataConfig
+
+    with pytest.raises(TypeError):
+        DataConfig("digits")  # the engine's own data config too
+    assert DataConfig(dataset="synthetic", synthetic_train=7).synthetic_train == 7
 
 
 def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):
@@ -156,6 +180,39 @@ def test_a_record_of_another_command_is_a_usage_error(cli, tmp_path):
     result = cli("memorize", "--config", record, "-q")
     assert result.exit_code == 2 and result.stdout == ""
     assert "--config: " in result.stderr and "is a record of `deepgen efficiency`" in result.stderr
+
+
+def _record(tmp_path, config: dict):
+    path = tmp_path / "hand.json"
+    path.write_text(json.dumps({"schema": "deepgen.result/1", "command": "memorize", "config": config, "rows": []}))
+    return path
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"epochs": "x"}, "--epochs: the record gives 'x', not int"),
+    ({"epochs": True}, "--epochs: the record gives True, not int"),
+    ({"until_fit": "yes"}, "--until-fit: the record gives 'yes', not bool"),
+    ({"noise": "abc"}, "--noise: cannot read 'abc'"),
+    ({"noise": [0.5, "x"]}, "--noise: cannot read '0.5,x'"),
+    ({"noise": 0.5}, "--noise: the record gives 0.5, not a list or text"),
+    ({"synthetic_shape": [1, 2]}, "--synthetic-shape: cannot read '1x2'"),
+    ({"model": None}, "--model: the record gives null"),
+])
+def test_a_bad_value_in_a_record_is_a_usage_error(cli, tmp_path, config, message):
+    """A hand-edited record fails as the same text on the command line would: one line, exit 2."""
+    path = _record(tmp_path, config)
+    result = cli("memorize", "--config", path, "-q")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"deepgen: error: --config: '{path}' holds a bad value: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_flag_overrides_a_bad_record_value_and_text_reads_as_the_cli_reads_it(cli, tmp_path, one_thread):
+    path = _record(tmp_path, {"epochs": "x", "noise": "1", "corruption": "labels", "subset": 60})
+    result = cli("memorize", "--config", path, "--epochs", "1", "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    config = json.loads(result.stdout)["config"]
+    assert (config["epochs"], config["noise"], config["corruption"], config["subset"]) == (1, [1.0], ["labels"], 60)
 
 
 def test_the_device_is_part_of_the_config_and_of_the_resume_key(cli, tmp_path):

@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from deepgen_cli.cli import kinds
+from deepgen_cli.cli.options import PAGE_FORMAT, typer_option
 from deepgen_cli.cli.report import ReportFormat
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.compare import Comparison, compare
@@ -115,8 +116,7 @@ def register(app: typer.Typer) -> None:
     def compare_command(
         a: str = typer.Argument(..., metavar="A.json", help="The record to compare against (the baseline)."),
         b: str = typer.Argument(..., metavar="B.json", help="The record compared with it."),
-        format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f",
-                                            help="table, json, csv, markdown or html."),
+        format: ReportFormat = typer_option(PAGE_FORMAT, ReportFormat.table)[1],
         fail_if_slower: Optional[float] = typer.Option(
             None, "--fail-if-slower", metavar="PCT", min=0,
             help="Exit 1 when any latency in B is more than PCT percent above A's (B/A > 1 + PCT/100)."),

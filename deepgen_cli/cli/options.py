@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -24,11 +24,25 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class PageFormat(str, Enum):
+    """The formats of the commands that render records (report, compare, reproduce): a run's, and html."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+
+
 # What a run writes and shows; not part of the experiment, so not in its config or its record.
 FORMAT = opt("--format", "-f", type=Format, panel="Output", help="What goes to stdout: table, json, csv or markdown.")
+PAGE_FORMAT = opt("--format", "-f", type=PageFormat, panel="Output",
+                  help="What goes to stdout: table, json, csv, markdown, or html (one self-contained page).")
 OUTPUT = opt("--output", "-o", optional=True, panel="Output", help="Write the JSON record here, rewritten after each row.")
 QUIET = opt("--quiet", "-q", type=bool, panel="Output", help="No progress or logs on stderr.")
-RESUME = opt("--resume", type=bool, panel="Output", help="Reuse the rows of --output that were measured with the same config.")
+RESUME = opt("--resume", type=bool, panel="Output",
+             help="Reuse the rows of the record being written (--output; reproduce: those in --output-dir) that "
+                  "were measured with the same config.")
 PLOT = opt("--plot", optional=True, panel="Output", help="Also save a PNG plot to this path.")
 CONFIG = opt("--config", optional=True, metavar="RECORD.json",
              panel="Output", help="Start from the config of this record (a JSON record of the same command); flags given override it.")
@@ -71,6 +85,30 @@ def given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+def record_value(o: Opt, value) -> Any:
+    """A value read from a record's config, checked as the CLI checks the option's text: a list or text goes
+    through `o.parse` (text is taken as the CLI would take it; a list keeps its values), a scalar must have the
+    option's type. A UsageError naming the flag otherwise, so a hand-edited record fails in one line."""
+    if value is None:
+        if o.optional:
+            return None
+        raise UsageError(f"{o.flag}: the record gives null; this option needs a value")
+    if o.parse is not None:
+        if isinstance(value, str):
+            return o.parse(value, o.flag)
+        if not isinstance(value, (list, tuple)):
+            raise UsageError(f"{o.flag}: the record gives {value!r}, not a list or text")
+        try:
+            o.parse(o.text(value), o.flag)
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"{o.flag}: cannot read the record's {value!r} ({err})") from None
+        return tuple(value)
+    kinds = {bool: (bool,), int: (int,), float: (int, float)}.get(o.type, (str,))
+    if not isinstance(value, kinds) or (o.type is not bool and isinstance(value, bool)):
+        raise UsageError(f"{o.flag}: the record gives {value!r}, not {'text' if kinds == (str,) else o.type.__name__}")
+    return value
+
+
 def build_config(ctx: typer.Context, command: str, cls, values: dict, record_path: str | None):
     """The config from the command line: parsed option text, over a record's config when --config is given."""
     parsed = {}
@@ -84,10 +122,15 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
         if record.get("command") != command:
             raise UsageError(f"--config: '{record_path}' is a record of `deepgen {record.get('command')}`, "
                              f"not of `deepgen {command}`; give a {command} record")
+        on_line = {k for k in parsed if given(ctx, k)}  # overridden: the record's value is never used
+        stored = dict(record.get("config") or {})
         try:
-            base = from_record(cls, record.get("config") or {})
+            for f, o in option_fields(cls):  # an option's value as the CLI checks its text, naming the flag
+                if f.name in stored and f.name not in on_line:
+                    stored[f.name] = record_value(o, stored[f.name])
+            base = from_record(cls, stored, skip=on_line)  # and every field against its type
         except UsageError as err:
-            raise UsageError(f"--config: '{record_path}': {err}") from None
+            raise UsageError(f"--config: '{record_path}' holds a bad value: {err}") from None
         parsed = {k: (v if given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}
     try:
         config = cls(**parsed)

@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from deepgen_cli.cli import kinds
+from deepgen_cli.cli.options import PAGE_FORMAT, PLOT, PageFormat, typer_option
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.record import Report, read_record
 
 
-class ReportFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    html = "html"
+ReportFormat = PageFormat  # compare reads it by this name
 
 
 def load(paths: list[str]) -> tuple[kinds.Kind, list[tuple[str, dict]], object]:
@@ -79,9 +74,8 @@ def register(app: typer.Typer) -> None:
         records: List[str] = typer.Argument(..., metavar="RECORD.json...",
                                             help="JSON records written by --output; several of one command are "
                                                  "merged, rows keyed as --resume keys them."),
-        format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f",
-                                            help="table, json, csv, markdown, or html (one self-contained page)."),
-        plot: Optional[str] = typer.Option(None, "--plot", help="Also save the command's own PNG plot here."),
+        format: PageFormat = typer_option(PAGE_FORMAT, PageFormat.table)[1],
+        plot: Optional[str] = typer_option(PLOT, None)[1],  # the record's command's own plot
     ) -> None:
         """Render saved records exactly as their run did, or as one HTML page."""
         from deepgen_cli.cli.options import Format

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from deepgen_cli.cli import kinds
-from deepgen_cli.cli.options import QUIET, RESUME, typer_option
+from deepgen_cli.cli.options import PAGE_FORMAT, QUIET, RESUME, PageFormat, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.record import Report
 from deepgen_cli.report.table import Column, text
@@ -45,14 +44,6 @@ _CITED = re.compile(r"\(([A-Z][\w&.\s-]*?\d{4})[,)]")
 COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
            Column("basis", "basis", text, numeric=False), Column("measured", "measured", text, numeric=False),
            Column("verdict", "verdict", text, numeric=False)]
-
-
-class ReproduceFormat(str, Enum):
-    table = "table"
-    markdown = "markdown"
-    html = "html"
-    json = "json"
-    csv = "csv"
 
 
 def paper_of(command: str, claim: str) -> str:
@@ -108,11 +99,11 @@ def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[l
     return done, failures
 
 
-def render(done: list, fmt: ReproduceFormat, title: str) -> None:
+def render(done: list, fmt: PageFormat, title: str) -> None:
     from deepgen_cli.report.table import emit_rows
 
     rows = [r for kind, report in done for r in claim_rows(kind.name, report)]
-    if fmt != ReproduceFormat.html:
+    if fmt != PageFormat.html:
         emit_rows(rows, fmt.value, COLUMNS, title)
         return
     from deepgen_cli.cli.report import plot_png
@@ -131,9 +122,7 @@ def register(app: typer.Typer) -> None:
     def reproduce(
         output_dir: Path = typer.Option(Path("deepgen-records"), "--output-dir", "-O",
                                         help="Folder for the records, one per command (COMMAND.json)."),
-        format: ReproduceFormat = typer.Option(ReproduceFormat.table, "--format", "-f",
-                                               help="table, markdown, html (one page with every table and plot), "
-                                                    "json or csv."),
+        format: PageFormat = typer_option(PAGE_FORMAT, PageFormat.table)[1],  # html: every table and plot
         quick: bool = typer.Option(False, "--quick", help="Smaller settings, under a minute: same claims, "
                                                           "less data and shorter timings."),
         resume: bool = typer_option(RESUME, False, negatable=False)[1],  # reuses rows of the records in --output-dir

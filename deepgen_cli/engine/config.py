@@ -156,6 +156,9 @@ REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an i
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
 MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
+UNTRAINED = opt("--untrained", type=bool,
+                help="The model at its initial (seeded) weights, not trained: probe probes it post hoc (the "
+                     "paper's baseline); reuse measures its weights only.")
 WEIGHTS = opt("--weights", optional=True,
               help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
 DATASET = opt("--dataset", "-d", panel="Data",
@@ -321,12 +324,12 @@ def fits(value, annotation: str) -> bool:
     return False
 
 
-def from_record(cls, config: dict) -> dict:
-    """Field values of `cls` from a record's config (JSON lists back to tuples); keys `cls` lacks are dropped.
-    A value of the wrong type is a usage error naming the field."""
+def from_record(cls, config: dict, skip=frozenset()) -> dict:
+    """Field values of `cls` from a record's config (JSON lists back to tuples); keys `cls` lacks, and those in
+    `skip`, are dropped. A value of the wrong type is a usage error naming the field."""
     out = {}
     for f in dataclasses.fields(cls):
-        if f.name not in config:
+        if f.name not in config or f.name in skip:
             continue
         value = config[f.name]
         if not fits(value, str(f.type)):

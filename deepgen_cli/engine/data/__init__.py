@@ -26,7 +26,7 @@ MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 image
 MAX_CLASSES = 100_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataConfig:
     dataset: str = "digits"
     data_dir: str | None = None  # where cifar10 / mnist / fashion-mnist files live

@@ -13,8 +13,8 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
-from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, EPOCHS, LR, MODEL, DataOptions, RunOptions, TrainOptions,
-                                       at_least, opt, parse_list, positive, show_list)
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, UNTRAINED, WEIGHTS, DataOptions, RunOptions,
+                                       TrainOptions, at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
 from deepgen_cli.engine.probe.alongside import train_with_probes
@@ -29,7 +29,6 @@ from deepgen_cli.engine.probe.passes import Probed, prepare
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 
-UNTRAINED = opt("--untrained", type=bool, help="Probe the randomly initialized model post hoc (the paper's baseline).")
 SNAPSHOTS = opt("--snapshots", optional=True, parse=parse_list(int, "1,2,4"), show=show_list,
                 help="Epochs whose probes are scored, e.g. 1,2,4 (default: first, middle, last; training mode).")
 PROBE_EPOCHS = opt("--probe-epochs", type=int, check=at_least(1), valid="1 or more",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from deepgen_cli.engine import data as data_mod, models, train
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, WEIGHT_DECAY, WEIGHTS,
-                                       DataOptions, RunOptions, TrainOptions, opt)
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, UNTRAINED, WEIGHT_DECAY,
+                                       WEIGHTS, DataOptions, RunOptions, TrainOptions)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.models.densenet import NAMES, DenseNet
 from deepgen_cli.engine.models.loading import load_weights
@@ -20,8 +20,6 @@ from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.reuse import findings as verdicts
 from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
-
-UNTRAINED = opt("--untrained", type=bool, help="Measure only the network at its initial weights: no training.")
 
 
 @dataclass(frozen=True, kw_only=True)
