@@ -174,6 +174,26 @@ def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, on
     assert [r["epochs_run"] for r in changed["rows"]] == [2, 2]
 
 
+def test_defaults_a_run_derived_are_derived_again_from_the_flags_given_with_config(cli, tmp_path, one_thread):
+    probe = tmp_path / "p.json"  # snapshots derived from --epochs 4: the first, middle and last epochs
+    assert cli("probe", "--epochs", "4", "--subset", "150", "-q", "-o", probe).exit_code == 0
+    first = json.loads(probe.read_text())
+    assert first["config"]["snapshots"] == [1, 2, 4] and "snapshots" in first["derived"]
+    again = cli("probe", "--config", probe, "--epochs", "2", "-q", "-f", "json")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["config"]["snapshots"] == [1, 2]
+    mem = tmp_path / "m.json"  # noise derived from --corruption labels; a given --noise stays as given
+    assert cli("memorize", "--subset", "100", "--epochs", "1", "--no-until-fit", "-q", "-o", mem).exit_code == 0
+    assert json.loads(mem.read_text())["derived"] == ["threads", "noise"]  # threads: by the input size
+    rerun = json.loads(cli("memorize", "--config", mem, "--corruption", "random-labels", "-q", "-f", "json").stdout)
+    assert rerun["config"]["noise"] == [1.0] and rerun["derived"] == ["noise"]  # threads now from the record
+    given = tmp_path / "g.json"
+    assert cli("memorize", "--noise", "0.3", "--subset", "100", "--epochs", "1", "--no-until-fit", "-q",
+               "-o", given).exit_code == 0
+    rerun = json.loads(cli("memorize", "--config", given, "--epochs", "2", "-q", "-f", "json").stdout)
+    assert rerun["config"]["noise"] == [0.3] and "noise" not in rerun["derived"]
+
+
 def test_a_record_of_another_command_is_a_usage_error(cli, tmp_path):
     record = tmp_path / "e.json"
     assert cli("efficiency", "--models", "mobilenet:0.25@32", "--min-time", "0.01", "-q", "-o", record).exit_code == 0

@@ -36,11 +36,14 @@ def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callabl
             if given(ctx, field_name):
                 flag = next((o.flag for f, o in option_fields(cls) if f.name == field_name), f"--{field_name}")
                 raise UsageError(f"{flag}: {why}; drop it")
-        config = dataclasses.replace(config, device=str(resolve_device(config.device))).resolved()
+        given_config = dataclasses.replace(config, device=str(resolve_device(config.device)))
+        config = given_config.resolved()
+        derived = tuple(f.name for f in dataclasses.fields(config)  # filled in from other options (None before)
+                        if getattr(given_config, f.name) is None and getattr(config, f.name) is not None)
         config.check()
         after = plotter(session.plot, *plot) if plot else None
         columns, title = view(config)
-        run(name, config, session, engine, columns, title, after, sweep=sweep)
+        run(name, config, session, engine, columns, title, after, sweep=sweep, derived=derived)
 
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     command.__signature__ = inspect.Signature([ctx_param, *parameters(cls), *session_params])

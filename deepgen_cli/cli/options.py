@@ -124,6 +124,13 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
                              f"not of `deepgen {command}`; give a {command} record")
         on_line = {k for k in parsed if given(ctx, k)}  # overridden: the record's value is never used
         stored = dict(record.get("config") or {})
+        # Defaults the run derived from other options (probe's snapshots from --epochs, memorize's noise from
+        # --corruption) are derived again, from the flags as now given; the thread count stays as recorded:
+        # the same seed gives the same numbers only at the same thread count.
+        derived = record.get("derived") or []
+        for name in derived if isinstance(derived, list) else ():
+            if name != "threads":
+                stored.pop(name, None)
         try:
             for f, o in option_fields(cls):  # an option's value as the CLI checks its text, naming the flag
                 if f.name in stored and f.name not in on_line:

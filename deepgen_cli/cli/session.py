@@ -93,16 +93,18 @@ def _sigterm_as_interrupt():
 
 
 def run(command: str, config, common: SessionOptions, engine: Callable, columns: list[Column], title: str,
-        after: Callable[[Report], None] | None = None, sweep: tuple[str, ...] = ()) -> Report:
+        after: Callable[[Report], None] | None = None, sweep: tuple[str, ...] = (),
+        derived: tuple[str, ...] = ()) -> Report:
     """Run `engine(config, device, session)` on a checked config and render the report to stdout.
 
     The engine returns an Outcome. `after` runs once the report is complete (plots). `sweep` names the
-    config keys a --resume may differ in (see ResultsFile.previous_rows).
+    config keys a --resume may differ in (see ResultsFile.previous_rows); `derived` the config fields the
+    command filled in from other options (recorded, so that --config derives them again).
 
     Under torchrun every rank runs the engine (in step: the same rows, --resume included) and rank 0 alone
     prints, writes --output and plots.
     """
-    report, unsaved = record(command, config, common, engine, sweep)
+    report, unsaved = record(command, config, common, engine, sweep, derived=derived)
     if not report.lead:
         return report
     if after is not None and unsaved is None:
@@ -117,7 +119,7 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
 
 
 def record(command: str, config, common: SessionOptions, engine: Callable, sweep: tuple[str, ...] = (),
-           display=None) -> tuple[Report, RecordWriteError | None]:
+           display=None, derived: tuple[str, ...] = ()) -> tuple[Report, RecordWriteError | None]:
     """Run the engine into a Report, saved to --output after every row (see `run`); nothing to stdout.
 
     Returns the report and, when the record could not be written (the run then stops), that error. `display`
@@ -133,7 +135,7 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
     if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
         environment["threads"] = config.threads
     environment.update(distributed.describe(world))
-    report = Report(command, dataclasses.asdict(config), environment, seed=config.seed)
+    report = Report(command, dataclasses.asdict(config), environment, seed=config.seed, derived=list(derived))
     if lead:
         results.lock()
     unsaved = None

@@ -37,6 +37,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # caveats about this run, shown under the table
     analysis: dict = field(default_factory=dict)
+    derived: list[str] | None = None  # config fields the run filled in from other options (None: not known)
     status: str = "running"  # running | complete | interrupted | failed
     lead: bool = True  # under torchrun, whether this process is rank 0 (the one that prints); not in the JSON
     deepgen_version: str = __version__
@@ -50,7 +51,7 @@ class Report:
         self.rows.append(row if isinstance(row, dict) else dataclasses.asdict(row))
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "schema": SCHEMA,
             "command": self.command,
             "deepgen_version": self.deepgen_version,
@@ -58,12 +59,16 @@ class Report:
             "status": self.status,
             "seed": self.seed,
             "config": self.config,
+            "derived": self.derived,
             "environment": self.environment,
             "rows": self.rows,
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
             "analysis": self.analysis,
         }
+        if self.derived is None:  # a record written before deepgen recorded it
+            del out["derived"]
+        return out
 
 
 def _clean(value):

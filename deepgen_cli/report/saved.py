@@ -45,6 +45,7 @@ def to_report(record: dict) -> Report:
     report.findings = [SavedFinding(f) for f in record.get("findings") or [] if isinstance(f, dict)]
     report.notes = [str(n) for n in record.get("notes") or []]
     report.analysis = record.get("analysis") or {}
+    report.derived = record.get("derived")
     report.status = record.get("status", "complete")
     report.deepgen_version = record.get("deepgen_version", "?")
     report.time_utc = record.get("time_utc", "")
