@@ -42,7 +42,14 @@ def _envelope(**change) -> dict:
     (json.dumps(_envelope(config="lr=0.01")).encode(), "'config' is not an object"),
     (json.dumps(_envelope(rows="DROP")).encode(), "'rows' is not a list"),
     (json.dumps(_envelope(rows=[{"noise": 0.0}, 7])).encode(), "row 1 is a JSON number, not an object"),
-], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row"])
+    (json.dumps(_envelope(findings={"claim": "c"})).encode(), "'findings' is not a list"),
+    (json.dumps(_envelope(findings=["fits"])).encode(), "finding 0 is a JSON string, not an object"),
+    (json.dumps(_envelope(findings=[{"claim": "c", "measured": "m"}])).encode(),
+     "finding 0 lacks a string 'claim' and a boolean 'reproduced'"),
+    (json.dumps(_envelope(findings=[{"claim": "c", "reproduced": True, "basis": "hunch"}])).encode(),
+     'finding 0 has basis "hunch", not one of measured, architecture, published'),
+], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row", "findings",
+        "finding", "no-verdict", "basis"])
 def test_a_bad_record_is_a_usage_error_naming_the_flag(tmp_path, content, why):
     path = tmp_path / "r.json"
     path.write_bytes(content)

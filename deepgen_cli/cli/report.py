@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from enum import Enum
@@ -41,7 +42,24 @@ def merged(paths: list[str]) -> tuple[kinds.Kind, Report, list, str]:
 
     kind, loaded, config = load(paths)
     columns, title = kind.view(config)
-    return kind, merge(loaded, kind.key(config), kind.sweep), columns, title
+    report = merge(loaded, kind.key(config), kind.sweep)
+    check_cells(report, columns)
+    return kind, report, columns, title
+
+
+def check_cells(report: Report, columns) -> None:
+    """Every cell the table will show can be formatted: a hand-edited value ("high" as an accuracy) is named
+    here, as a usage error, rather than failing halfway through rendering."""
+    for i, row in enumerate(report.rows):
+        for c in columns:
+            value = row.get(c.key)
+            if value is None:
+                continue
+            try:
+                c.fmt(value)
+            except (TypeError, ValueError):
+                raise UsageError(f"RECORD: row {i} holds {json.dumps(value)[:40]} as {c.key}, which the "
+                                 f"'{c.header}' column cannot show; give records as deepgen wrote them") from None
 
 
 def plot_png(kind: kinds.Kind, report: Report) -> bytes | None:
