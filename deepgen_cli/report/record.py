@@ -236,7 +236,8 @@ class ResultsFile:
 def read_record(path: str | os.PathLike, flag: str,
                 advice: str = "give a JSON file written by deepgen's --output") -> dict:
     """The JSON record at `path`, checked before any of it is used: at most MAX_RECORD_BYTES, and the envelope
-    deepgen writes (schema deepgen.result/1, a command name, a config object, rows that are objects).
+    deepgen writes (schema deepgen.result/1, a command name, a config object, rows that are objects,
+    findings with a claim, a boolean verdict and a known basis).
 
     A UsageError naming `flag` otherwise, ending with `advice`. Reading runs nothing: it is JSON, no pickle.
     """
