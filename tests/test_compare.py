@@ -80,6 +80,23 @@ def test_fail_if_slower_gates_on_the_largest_latency_ratio(cli, two_efficiency, 
                                  f"A's (12 -> 15), more than {pct:g}% slower\n")
 
 
+def test_fail_if_slower_with_no_latency_to_gate_on_is_a_usage_error(cli, tmp_path, two_efficiency):
+    # memorize records hold no latency: a gate that cannot fail would pass a CI pipeline silently
+    a, b = _memorize(tmp_path / "s0.json", (0.9, 0.12), seed=0), _memorize(tmp_path / "s1.json", (0.8, 0.3), seed=1)
+    result = cli("compare", a, b, "--fail-if-slower", 10)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("deepgen: error: --fail-if-slower: no latency of A and B to compare (deepgen memorize "
+                             "records hold no latency); drop it or compare efficiency records\n")
+    # efficiency records whose rows do not match (another model in B): nothing compared, nothing to gate on
+    record = json.loads(two_efficiency[1].read_text())
+    for row in record["rows"]:
+        row["model"] += "-v2"
+    (tmp_path / "renamed.json").write_text(json.dumps(record))
+    result = cli("compare", two_efficiency[0], tmp_path / "renamed.json", "--fail-if-slower", 10)
+    assert result.exit_code == 2 and "have no matching rows with one" in result.stderr
+    assert cli("compare", a, b).exit_code == 0  # without the gate, exit 0 as ever
+
+
 def _memorize(path, accs, seed, verdict=True):
     rows = [{"model": "mlp1x512", "seed": seed, "corruption": "labels", "regularizer": "none", "noise": p,
              "test_accuracy": a,

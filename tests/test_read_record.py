@@ -42,7 +42,14 @@ def _envelope(**change) -> dict:
     (json.dumps(_envelope(config="lr=0.01")).encode(), "'config' is not an object"),
     (json.dumps(_envelope(rows="DROP")).encode(), "'rows' is not a list"),
     (json.dumps(_envelope(rows=[{"noise": 0.0}, 7])).encode(), "row 1 is a JSON number, not an object"),
-], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row"])
+    (json.dumps(_envelope(findings={"claim": "c"})).encode(), "'findings' is not a list"),
+    (json.dumps(_envelope(findings=["fits"])).encode(), "finding 0 is a JSON string, not an object"),
+    (json.dumps(_envelope(findings=[{"claim": "c", "measured": "m"}])).encode(),
+     "finding 0 lacks a string 'claim' and a boolean 'reproduced'"),
+    (json.dumps(_envelope(findings=[{"claim": "c", "reproduced": True, "basis": "hunch"}])).encode(),
+     'finding 0 has basis "hunch", not one of measured, architecture, published'),
+], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row", "findings",
+        "finding", "no-verdict", "basis"])
 def test_a_bad_record_is_a_usage_error_naming_the_flag(tmp_path, content, why):
     path = tmp_path / "r.json"
     path.write_bytes(content)
@@ -106,8 +113,7 @@ def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, c
         (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}' holds a bad value: "
                                                         f"--epochs: the record gives 'x', not int"),
         (("report", tmp_path / "c.json"), 'the record\'s config has epochs = "x", not of type int'),
-        (("report", tmp_path / "r.json"), f"RECORD: '{tmp_path / 'r.json'}' is not a deepgen record: row 0 has "
-                                          f'noise = "abc", which its column cannot show'),
+        (("report", tmp_path / "r.json"), 'RECORD: row 0 holds "abc" as noise, which the \'p\' column cannot show'),
     ]:
         result = cli(*args)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1 and line in result.stderr, result.stderr

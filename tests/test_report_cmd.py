@@ -85,6 +85,18 @@ def test_a_record_of_another_schema_version_is_refused_naming_it(cli, tmp_path, 
     assert f'its schema is "{schema}", this deepgen reads deepgen.result/1' in result.stderr
 
 
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_a_hand_edited_cell_is_a_usage_error_naming_it_with_nothing_on_stdout(cli, tmp_path, fmt):
+    path = _memorize_record(tmp_path / "a.json", (0.0, 1.0), (0.97, 0.12))
+    record = json.loads(path.read_text())
+    record["rows"][1]["test_accuracy"] = "high"
+    path.write_text(json.dumps(record))
+    result = cli("report", path, "-f", fmt)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("deepgen: error: RECORD: row 1 holds \"high\" as test_accuracy, which the 'test acc' "
+                             "column cannot show; give records as deepgen wrote them\n")
+
+
 def test_html_is_one_self_contained_page_with_basis_and_plot(cli, tmp_path):
     path = _memorize_record(tmp_path / "a.json", (0.0, 1.0), (0.97, 0.12), basis="measured")
     result = cli("report", path, "-f", "html")

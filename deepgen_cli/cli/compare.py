@@ -90,6 +90,10 @@ def render(cmp: Comparison, fmt: ReportFormat, columns, a_text: str, b_text: str
     return ""  # table: printed by rich
 
 
+def _has_latency(columns) -> bool:
+    return any("latency" in c.key for c in columns)
+
+
 def _blank(v) -> str:
     return "" if v is None else repr(v)
 
@@ -130,6 +134,11 @@ def register(app: typer.Typer) -> None:
         config = kind.config(ra["config"])
         columns, _ = kind.view(config)
         cmp = compare(ra, rb, columns, kind.key(config))
+        if fail_if_slower is not None and cmp.slowest() is None:
+            # a gate that cannot fail would pass a pipeline silently: say it has nothing to gate on
+            raise UsageError(f"--fail-if-slower: no latency of A and B to compare (deepgen {kind.name} records "
+                             f"{'hold no latency' if not _has_latency(columns) else 'have no matching rows with one'})"
+                             f"; drop it or compare efficiency records")
         a_text, b_text = _describe(a, ra), _describe(b, rb)
         if format == ReportFormat.table:
             _table(cmp, columns, a_text, b_text, kind.name)

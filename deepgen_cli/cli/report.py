@@ -37,16 +37,24 @@ def merged(paths: list[str]) -> tuple[kinds.Kind, Report, list, str]:
 
     kind, loaded, config = load(paths)
     columns, title = kind.view(config)
-    for path, record in loaded:  # a value a column cannot show (a string where a number goes) is not deepgen's
-        for i, row in enumerate(record["rows"]):
-            for c in columns:
-                try:
-                    if row.get(c.key) is not None:
-                        c.fmt(row[c.key])
-                except (TypeError, ValueError):
-                    raise UsageError(f"RECORD: '{path}' is not a deepgen record: row {i} has {c.key} = "
-                                     f"{json.dumps(row[c.key])[:40]}, which its column cannot show") from None
-    return kind, merge(loaded, kind.key(config), kind.sweep), columns, title
+    report = merge(loaded, kind.key(config), kind.sweep)
+    check_cells(report, columns)
+    return kind, report, columns, title
+
+
+def check_cells(report: Report, columns) -> None:
+    """Every cell the table will show can be formatted: a hand-edited value ("high" as an accuracy) is named
+    here, as a usage error, rather than failing halfway through rendering."""
+    for i, row in enumerate(report.rows):
+        for c in columns:
+            value = row.get(c.key)
+            if value is None:
+                continue
+            try:
+                c.fmt(value)
+            except (TypeError, ValueError):
+                raise UsageError(f"RECORD: row {i} holds {json.dumps(value)[:40]} as {c.key}, which the "
+                                 f"'{c.header}' column cannot show; give records as deepgen wrote them") from None
 
 
 def plot_png(kind: kinds.Kind, report: Report) -> bytes | None:

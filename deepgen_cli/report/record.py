@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deepgen_cli import __version__
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.outcome import Finding, Outcome
+from deepgen_cli.engine.outcome import BASES, Finding, Outcome
 
 SCHEMA = "deepgen.result/1"
 # The largest record deepgen reads back (--resume; later report, compare, --config). Records hold rows of
@@ -241,7 +241,8 @@ class ResultsFile:
 def read_record(path: str | os.PathLike, flag: str,
                 advice: str = "give a JSON file written by deepgen's --output") -> dict:
     """The JSON record at `path`, checked before any of it is used: at most MAX_RECORD_BYTES, and the envelope
-    deepgen writes (schema deepgen.result/1, a command name, a config object, rows that are objects).
+    deepgen writes (schema deepgen.result/1, a command name, a config object, rows that are objects,
+    findings with a claim, a boolean verdict and a known basis).
 
     A UsageError naming `flag` otherwise, ending with `advice`. Reading runs nothing: it is JSON, no pickle.
     """
@@ -278,6 +279,17 @@ def read_record(path: str | os.PathLike, flag: str,
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise bad(f"row {i} is a JSON {_kind(row)}, not an object")
+    # findings are rendered as they stand (claim, verdict, basis): one that lacks them would fail mid-table
+    findings = record.get("findings", [])
+    if not isinstance(findings, list):
+        raise bad("'findings' is not a list")
+    for i, f in enumerate(findings):
+        if not isinstance(f, dict):
+            raise bad(f"finding {i} is a JSON {_kind(f)}, not an object")
+        if not isinstance(f.get("claim"), str) or not isinstance(f.get("reproduced"), bool):
+            raise bad(f"finding {i} lacks a string 'claim' and a boolean 'reproduced'")
+        if "basis" in f and f["basis"] not in BASES:
+            raise bad(f"finding {i} has basis {json.dumps(f['basis'])[:40]}, not one of {', '.join(BASES)}")
     return record
 
 
