@@ -34,3 +34,20 @@ def test_every_option_name_is_whole_at_80_columns_and_piped(command, columns):
     flags = [o.flag for cls in (COMMANDS[command], SessionOptions) for f, o in option_fields(cls)]
     missing = [flag for flag in flags if flag not in words]
     assert missing == [] and len(flags) > 10
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_text_keeps_a_readable_width_in_every_panel_at_80_columns(command):
+    """A panel's help column starts where its continuation lines do; at least 30 characters must remain (a
+    --x/--no-x flag in a long panel once left 21)."""
+    widths, panel, starts = {}, None, []
+    for line in help_text(command, "80").splitlines():
+        if line.startswith("╭─"):
+            panel, starts = line.strip("╭─╮ "), []
+        elif line.startswith("╰") and panel:
+            widths[panel] = 80 - 2 - min(starts) if starts else 78
+            panel = None
+        elif panel and line.startswith("│ ") and line[2:].startswith(" "):
+            body = line[1:-1]
+            starts.append(1 + len(body) - len(body.lstrip()))
+    assert len(widths) >= 4 and min(widths.values()) >= 30, widths

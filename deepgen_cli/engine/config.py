@@ -196,7 +196,10 @@ LR_SCHEDULE = opt("--lr-schedule", parse=lambda text, flag: _schedule(text, flag
                        "those epochs) or cosine (to 0 over the run, per step).")
 EVAL_EVERY = opt("--eval-every", type=int, check=at_least(0), valid="0 (never) or more epochs", panel="Training",
                  help="Test accuracy every N epochs, for the learning curve (0: only at the end).")
-UNTIL_FIT = opt("--until-fit", type=bool, panel="Training", help="Stop once training accuracy reaches 100% (--epochs is the cap).")
+# In a panel of its own: typer gives a --x/--no-x flag a column of its own, which in a long panel leaves the help
+# text a few words a line at 80 columns
+UNTIL_FIT = opt("--until-fit", type=bool, panel="Stopping",
+                help="Stop once training accuracy reaches 100% (--epochs is the cap).")
 AUGMENT = opt("--augment", type=bool, panel="Training", help="Random crop (zero padding by side/8) and horizontal flip.")
 CONFIDENCE_PENALTY = opt("--confidence-penalty", type=float, check=non_negative, valid="0 or more",
                          panel="Training", help="beta: loss = NLL - beta * entropy (Pereyra et al. 2017).")

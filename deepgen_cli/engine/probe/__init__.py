@@ -43,7 +43,8 @@ MAX_PROBE_MB = opt("--max-probe-mb", type=float, check=lambda v: positive(v), va
 MAX_TOTAL_PROBE_MB = opt("--max-total-probe-mb", type=float, check=lambda v: positive(v), valid="a positive number",
                          help="MiB of probes at once (training mode: with one batch's features); post hoc, more "
                               "passes beyond it.")
-CONTROL = opt("--control", type=bool, help="Control-task probes (random label per example) for selectivity.")
+CONTROL = opt("--control", type=bool, panel="Control task",  # alone: see UNTIL_FIT in engine/config.py
+              help="Control-task probes (random label per example) for selectivity.")
 # The unbiased HSIC estimator divides by n - 3: 1 to 3 examples would silently give no CKA at all.
 CKA_EXAMPLES = opt("--cka-examples", type=int, check=lambda v: v == 0 or v >= CKA_MIN_EXAMPLES,
                    valid=f"0 (off) or {CKA_MIN_EXAMPLES} or more (the unbiased estimator divides by n - 3)",
