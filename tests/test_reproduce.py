@@ -11,7 +11,8 @@ import time
 import pytest
 
 from deepgen_cli.cli import kinds
-from deepgen_cli.cli.reproduce import EXPERIMENTS, claim_rows, paper_of, prepared
+from deepgen_cli.cli.suite import EXPERIMENTS, prepared
+from deepgen_cli.report.claims import claim_rows, paper_of
 from deepgen_cli.report.saved import SavedFinding, to_report
 
 

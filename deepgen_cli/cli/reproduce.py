@@ -1,120 +1,16 @@
 """`deepgen reproduce`: every command's default experiment in one go, one record each in --output-dir, and one
-table of every paper's claims with what this machine measured and the verdict."""
+table of every paper's claims with what this machine measured and the verdict (what runs: cli/suite.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import sys
 from pathlib import Path
 
 import typer
 
-from deepgen_cli.cli import kinds
 from deepgen_cli.cli.options import PAGE_FORMAT, QUIET, RESUME, PageFormat, typer_option
+from deepgen_cli.cli.suite import render, run_all
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.report.record import Report
-from deepgen_cli.report.table import Column, text
-
-# The papers' models for `efficiency`: each finding needs two of them (SqueezeNet vs AlexNet, MobileNet with and
-# without depthwise convolutions, 0.50 MobileNet-160 vs both) or counts against a published figure (DenseNet-121:
-# torchvision's). One thread:
-# on shared cores a second thread waits at every barrier (measured: squeezenet 1.4 s a forward on 2 busy cores).
-PAPER_MODELS = ("squeezenet", "squeezenet1_1", "alexnet", "mobilenet", "mobilenet-conv", "mobilenet:0.5@160",
-                "densenet121")
-
-# (command, its config's overrides, and those of --quick on top). One line per experiment.
-# --quick keeps every finding's inputs: efficiency's verdicts are counts, so only its timing shrinks; memorize
-# trains on 400 of digits' 1,347 training examples (p=1 then fits in about a third of the steps); probe trains 2
-# epochs, not 4; norm-compare drops the microbatch-2 setting and trains 2 epochs on 500 examples (about a fifteenth
-# of the steps: its default is most of reproduce's time); reuse trains 3 epochs, not 15.
-EXPERIMENTS = (
-    ("efficiency", dict(models=PAPER_MODELS, threads=1, min_time_s=0.2), dict(min_time_s=0.01, warmup_runs=1)),
-    ("memorize", {}, dict(subset=400)),
-    ("probe", {}, dict(epochs=2)),
-    ("norm-compare", {}, dict(microbatch=(4, 32), epochs=2, subset=500)),
-    ("reuse", {}, dict(epochs=3)),
-)
-
-# The paper a claim tests when its text does not name one.
-PAPERS = {"efficiency": "Howard et al. 2017; Iandola et al. 2016", "memorize": "Zhang et al. 2017",
-          "probe": "Alain & Bengio 2016", "norm-compare": "Ioffe 2017", "reuse": "Huang et al. 2017"}
-_CITED = re.compile(r"\(([A-Z][\w&.\s-]*?\d{4})[,)]")
-
-COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
-           Column("basis", "basis", text, numeric=False), Column("measured", "measured", text, numeric=False),
-           Column("verdict", "verdict", text, numeric=False)]
-
-
-def paper_of(command: str, claim: str) -> str:
-    cited = _CITED.search(claim)
-    return cited.group(1) if cited else PAPERS.get(command, command)
-
-
-def claim_rows(command: str, report: Report) -> list[dict]:
-    from deepgen_cli.report.html import finding_value
-
-    return [{"command": command, "paper": paper_of(command, finding_value(f, "claim", "")),
-             "claim": finding_value(f, "claim", ""), "basis": finding_value(f, "basis") or "",
-             "measured": finding_value(f, "measured", ""),
-             "verdict": "yes" if finding_value(f, "reproduced") else "no"} for f in report.findings]
-
-
-def prepared(kind: kinds.Kind, overrides: dict):
-    """The config a command would run with these options given: device resolved, dependent defaults filled."""
-    from deepgen_cli.engine.env import resolve_device
-
-    config = kind.config_cls(**overrides)
-    config = dataclasses.replace(config, device=str(resolve_device(config.device))).resolved()
-    config.check()
-    return config
-
-
-def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[list, list[str]]:
-    """Each experiment into OUTPUT_DIR/COMMAND.json; (kind, report) pairs and the failures (rows that failed)."""
-    from deepgen_cli.cli.options import SessionOptions
-    from deepgen_cli.cli.progress import display_for
-    from deepgen_cli.cli.session import record, stderr
-
-    display = None if quiet else display_for(stderr)
-    done, failures = [], []
-    try:
-        for i, (name, overrides, fast) in enumerate(EXPERIMENTS, 1):
-            kind = kinds.get(name)
-            config = prepared(kind, {**overrides, **(fast if quick else {})})
-            path = output_dir / f"{name}.json"
-            if display is not None:
-                display.stage(f"reproduce {i}/{len(EXPERIMENTS)}: {name}")
-            options = SessionOptions(output=str(path), resume=resume, quiet=quiet)
-            report, unsaved = record(name, config, options, kind.engine, kind.sweep, display=display)
-            if unsaved is not None:
-                raise RunError(f"{unsaved}; stopped at {name}")
-            failed = [r["error"] for r in report.rows if r.get("error")]
-            if failed:
-                failures.append(f"{name}: {len(failed)} rows failed; first: {failed[0]}")
-            done.append((kind, report))
-    finally:
-        if display is not None:
-            display.stop()
-    return done, failures
-
-
-def render(done: list, fmt: PageFormat, title: str) -> None:
-    from deepgen_cli.report.table import emit_rows
-
-    rows = [r for kind, report in done for r in claim_rows(kind.name, report)]
-    if fmt != PageFormat.html:
-        emit_rows(rows, fmt.value, COLUMNS, title)
-        return
-    from deepgen_cli.cli.report import plot_png
-    from deepgen_cli.report import html
-
-    body = [html.table([c.header for c in COLUMNS], [[c.fmt(r[c.key]) for c in COLUMNS] for r in rows],
-                       [False] * len(COLUMNS))]
-    for kind, report in done:
-        columns, table_title = kind.view(kind.config(report.config))
-        body.append(html.section(report, columns, f"deepgen {kind.name}: {table_title}", plot_png(kind, report)))
-    sys.stdout.write(html.page(title, body))
 
 
 def register(app: typer.Typer) -> None:

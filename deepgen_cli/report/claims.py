@@ -1,0 +1,32 @@
+"""`deepgen reproduce`'s table: every finding of every record as a row of paper, claim, basis, measured and
+verdict, the paper being the one the claim's text cites, else the command's."""
+
+from __future__ import annotations
+
+import re
+
+from deepgen_cli.report.record import Report
+from deepgen_cli.report.table import Column, text
+
+# The paper a claim tests when its text does not name one.
+PAPERS = {"efficiency": "Howard et al. 2017; Iandola et al. 2016", "memorize": "Zhang et al. 2017",
+          "probe": "Alain & Bengio 2016", "norm-compare": "Ioffe 2017", "reuse": "Huang et al. 2017"}
+_CITED = re.compile(r"\(([A-Z][\w&.\s-]*?\d{4})[,)]")
+
+COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
+           Column("basis", "basis", text, numeric=False), Column("measured", "measured", text, numeric=False),
+           Column("verdict", "verdict", text, numeric=False)]
+
+
+def paper_of(command: str, claim: str) -> str:
+    cited = _CITED.search(claim)
+    return cited.group(1) if cited else PAPERS.get(command, command)
+
+
+def claim_rows(command: str, report: Report) -> list[dict]:
+    from deepgen_cli.report.html import finding_value
+
+    return [{"command": command, "paper": paper_of(command, finding_value(f, "claim", "")),
+             "claim": finding_value(f, "claim", ""), "basis": finding_value(f, "basis") or "",
+             "measured": finding_value(f, "measured", ""),
+             "verdict": "yes" if finding_value(f, "reproduced") else "no"} for f in report.findings]
