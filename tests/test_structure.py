@@ -275,3 +275,18 @@ def test_training_threads_default_from_the_input_size_and_are_recorded(cli, tmp_
     assert cli("memorize", "--noise", "1", "--subset", "60", "--epochs", "1", "-q", "-o", out).exit_code == 0
     record = json.loads(out.read_text())
     assert record["config"]["threads"] == 1 and record["environment"]["threads"] == 1
+
+
+def test_measuring_and_evaluating_leave_the_model_in_its_own_mode():
+    import torch
+    from torch import nn
+
+    from deepgen_cli.engine.layers import norms
+    from deepgen_cli.engine.measure import measure_latency
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3)).train()
+    measure_latency(model, torch.randn(2, 4), min_time_s=0.0, min_runs=2, warmup_runs=1)
+    assert model.training  # a training loop that times its model goes on training it
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    norms.batch_statistics_eval(model, x, y, [torch.arange(8)], "cpu")
+    assert model.training

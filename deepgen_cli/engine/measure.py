@@ -105,9 +105,8 @@ def measure_latency(model: nn.Module, example: torch.Tensor, min_time_s: float =
     they are queued.
     """
     cuda = example.is_cuda
-    model.eval()
     samples: list[float] = []
-    with torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():  # the caller's mode again afterwards
         for _ in range(warmup_runs):
             model(example)
         if cuda:

@@ -12,6 +12,7 @@ from deepgen_cli.engine import models
 from deepgen_cli.engine.layers.batch_renorm import (RenormSchedule, _BatchRenorm, BatchRenorm1d, BatchRenorm2d,
                                                     to_batch_norm)
 from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroBatchNorm1d, MicroBatchNorm2d
+from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.errors import UsageError
 
 NORMS = ("batch", "renorm", "group", "none")
@@ -109,9 +110,8 @@ def as_batch_norm(model: nn.Module) -> nn.Module:
 def batch_statistics_eval(model, x, y, batches, device) -> tuple[float, float, int]:
     """(accuracy, mean TV distance to eval-mode outputs, examples) with norms using each batch's statistics."""
     twin = batch_statistics_copy(model)
-    model.eval()
     correct, gap, n = 0, 0.0, 0
-    with torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for idx in batches:
             xb, yb = x[idx.to(x.device)].to(device), y[idx.to(y.device)].to(device)
             p_train, p_eval = twin(xb).softmax(1), model(xb).softmax(1)

@@ -98,8 +98,7 @@ def train_probes(fed: Fed, group: list[Probed], x: torch.Tensor, y: torch.Tensor
         if feats.shape[0] > 1:  # standardizing needs two examples
             p.probe.step(feats, current["y"], scratch=True)  # the reducer's own copy
 
-    fed.eval()
-    with torch.no_grad():
+    with eval_mode(fed), torch.no_grad():  # the frozen model's eval-mode features; its own mode afterwards
         for epoch in range(epochs):
             if progress:
                 progress(f"probes on {group[0].layer.name}..{group[-1].layer.name}: pass {epoch + 1}/{epochs}")
