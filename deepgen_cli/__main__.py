@@ -1,5 +1,5 @@
 """`python -m deepgen_cli` runs the same app as the `deepgen` script."""
 
-from deepgen_cli.cli.app import app
+from deepgen_cli.cli.entry import main
 
-app(prog_name="deepgen")
+main()

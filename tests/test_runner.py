@@ -76,6 +76,25 @@ def test_a_signal_leaves_valid_json_with_finished_rows_and_exits_130(tmp_path, s
     assert stdout == b"" and b"Traceback" not in stderr
 
 
+def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(monkeypatch, capsys):
+    # Importing torch and the commands takes a second or more; a Ctrl-C there once ended in a traceback
+    import builtins
+
+    from deepgen_cli.cli import entry
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "deepgen_cli.cli.app":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        entry.main()
+    assert stop.value.code == 130 and capsys.readouterr().err == "deepgen: interrupted\n"
+
+
 def test_stdout_closed_early_exits_quietly():
     shell = f"{sys.executable} -m deepgen_cli efficiency --models squeezenet1_1@48,mobilenet:0.25@48 -q --min-time 0.01 -f csv | head -1"
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True)
