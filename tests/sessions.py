@@ -8,6 +8,9 @@ class Recorder:
     def row(self, row):
         self.rows.append(row)
 
+    def add_rows(self, rows):
+        self.rows.extend(rows)
+
     def progress(self, message):
         pass
 

@@ -36,6 +36,16 @@ def test_time_left_is_the_mean_measured_row_times_the_rows_to_go():
     assert tally.eta(60.0) == 0.0 and tally.how_far() == "4/4 rows"
 
 
+def test_rows_that_finish_together_share_the_time_since_the_last():
+    tally = Tally(start=0.0)
+    tally.plan(180, now=0.0)  # reuse: 2 seeds x 2 networks x 45 cells
+    tally.row_done(60.0, count=45)  # a trained network's cells, then its initialization's, at once
+    tally.row_done(60.0, count=45)
+    assert (tally.done, tally.how_far()) == (90, "90/180 rows")
+    assert tally.eta(60.0) == 60.0  # 60 s per 90 rows: another 60 s for the second seed
+    assert tally.eta(80.0) == 40.0
+
+
 def test_clock():
     assert (clock(65.2), clock(3725), clock(None), clock(0.4)) == ("1:05", "1:02:05", "?", "0:00")
 

@@ -38,11 +38,13 @@ class Tally:
     def plan(self, total: int, now: float) -> None:
         self.total, self.last = total, now
 
-    def row_done(self, now: float, reused: bool = False) -> None:
+    def row_done(self, now: float, reused: bool = False, count: int = 1) -> None:
+        """`count` rows finished together (an engine that reports several at once, as reuse does a network's
+        cells): the time since the last one is theirs, shared."""
         if not reused:
-            self.measured += 1
+            self.measured += count
             self.measured_s += now - self.last
-        self.done += 1
+        self.done += count
         self.last = now
 
     def eta(self, now: float) -> float | None:
@@ -114,8 +116,8 @@ class LiveProgress:
         self._progress.detail = text
         self._progress.refresh()
 
-    def row_done(self, reused: bool = False) -> None:
-        self.tally.row_done(self.now(), reused)
+    def row_done(self, reused: bool = False, count: int = 1) -> None:
+        self.tally.row_done(self.now(), reused, count)
         self._progress.update(self._task, completed=self.tally.done)
 
     def log(self, text: str) -> None:
@@ -173,8 +175,8 @@ class PlainProgress:
         if self.row_label is None:
             self.row_label = text
 
-    def row_done(self, reused: bool = False) -> None:
-        self.tally.row_done(self.now(), reused)
+    def row_done(self, reused: bool = False, count: int = 1) -> None:
+        self.tally.row_done(self.now(), reused, count)
         eta = self.tally.eta(self.now())
         left = "" if not eta else f", about {clock(eta)} left"
         what = "reused from the earlier run" if reused else f"done: {self.row_label or self.current}"

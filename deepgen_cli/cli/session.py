@@ -50,6 +50,14 @@ class Session:
             self.display.row_done(reused)
         self.results.write(self.report)
 
+    def add_rows(self, rows) -> None:
+        """Several rows that finished together: one progress update and one write of the record."""
+        for row in rows:
+            self.report.add_row(row)
+        if self.display is not None and rows:
+            self.display.row_done(False, len(rows))
+        self.results.write(self.report)
+
     def resumed(self, **key) -> dict | None:
         """The earlier run's row whose fields equal `key` (and that did not fail), if --resume found one."""
         for row in self.previous:

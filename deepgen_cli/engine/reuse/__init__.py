@@ -17,6 +17,7 @@ from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.models.densenet import NAMES, DenseNet
 from deepgen_cli.engine.models.loading import load_weights
 from deepgen_cli.engine.modes import torch_threads
+from deepgen_cli.engine.sweep import plan_rows
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.reuse import findings as verdicts
 from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
@@ -137,6 +138,10 @@ def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
         data = data_mod.load(data_mod.config_for(config))
+        # The rows to come, for rows done of total: one per cell of a network's blocks (fixed by the architecture;
+        # a throwaway copy, since build() reseeds), for each network and seed
+        cells = len(rows_of(block_weights(build(config, data, config.seed)), "untrained", config.seed))
+        plan_rows(session, config.repeats * cells * (1 if config.untrained else 2))
         for i in range(config.repeats):
             seed = config.seed + i
             untrained, trained, info = one_seed(config, data, seed, device, session, f"[{i + 1}/{config.repeats}] seed {seed}")
@@ -144,8 +149,7 @@ def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
             for network, blocks in (("trained", trained), ("untrained", untrained)):
                 if blocks is not None:
                     nets[network].append(blocks)
-                    for row in rows_of(blocks, network, seed):
-                        session.row(row)
+                    session.add_rows(rows_of(blocks, network, seed))  # a network's cells, known at once
     notes = [f"{config.model} on {config.dataset}, test accuracy: " + "; ".join(_accuracies(r) for r in runs)]
     if config.weights:
         notes.append(f"trained weights loaded from {config.weights}; the baseline is seed {config.seed}'s initialization")
