@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from rich.console import Console
 
 from deepgen_cli.cli.progress import LiveProgress, PlainProgress, Tally, clock
