@@ -185,7 +185,7 @@ def main() -> None:
     if args.child:
         return child(args)
     if args.full_strength:  # digits resized once at load: the model sees 32x32 with no per-batch resize
-        return overhead("resnet18", DataConfig(dataset="digits", image_size=32), 1, min(args.repeats, 2), batch_size=32,
+        return overhead("resnet18", DataConfig(dataset="digits", image_size=32), 1, args.repeats, batch_size=32,
                         lr=0.02)
     overhead(args.model, DataConfig(dataset="digits"), args.epochs, args.repeats)
     overhead("alexnet-small", DataConfig(dataset="synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
