@@ -16,8 +16,8 @@ from deepgen_cli.engine import distributed, schedules, train_sharded
 from deepgen_cli.engine.errors import RunError
 # The shared parts, re-exported: callers use train.TrainConfig, train.evaluate, train.entropy, ...
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult,  # noqa: F401
-                                           _autocast, _prepare, augment, batch_loss, penalty, default_batches, entropy,
-                                           evaluate, loss_terms)
+                                           _autocast, _prepare, augment, batch_loss, default_batches, entropy, evaluate,
+                                           loss_terms, penalty, set_lr, sgd_step)
 
 
 def train(model: nn.Module, data, cfg: TrainConfig, device, *,
@@ -60,8 +60,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     for epoch in range(1, cfg.epochs + 1):
         lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
         beta = penalty(cfg, epoch)  # the confidence penalty's weight this epoch (--cp-anneal)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_lr(opt, lr)
         net.train()
         start = time.perf_counter()
         # Per step only an argmax is kept; comparing and summing once per epoch costs fewer tensor ops
@@ -76,8 +75,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
             batches = list(batches)
         for i, idx in enumerate(batches):
             if stepwise and i:  # the first step of the epoch has its rate already
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(batches))
+                set_lr(opt, cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(batches)))
             if move_idx:
                 idx = idx.to(device)
             xb, yb = x_all[idx], y_all[idx]
@@ -85,15 +83,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
                 xb = augment(xb, gen)
             if before_step is not None:
                 before_step(step + 1, epoch, xb, yb)
-            if amp is None:
-                logits = net(xb)
-            else:
-                with amp:
-                    logits = net(xb)
-            loss = batch_loss(logits, yb, cfg, beta)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss, logits = sgd_step(net, opt, xb, yb, cfg, beta, amp)
             step += 1
             losses.append(loss.detach())
             preds.append(logits.argmax(1))  # integer output: no graph to detach from

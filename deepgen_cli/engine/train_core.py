@@ -117,6 +117,28 @@ def batch_loss(logits: Tensor, y: Tensor, cfg: TrainConfig, beta: float | None =
     return loss_terms(logits, y, beta, cfg.cp_threshold, cfg.label_smoothing).mean()
 
 
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def sgd_step(net: nn.Module, opt: torch.optim.Optimizer, xb: Tensor, yb: Tensor, cfg: TrainConfig, beta: float,
+             amp, scale: float = 1.0) -> tuple[Tensor, Tensor]:
+    """One optimizer step on a batch, as both training loops take it: the forward (under `amp`, an autocast
+    context, where set), the loss with the penalty's `beta`, its gradient times `scale` (a rank's share of the
+    global batch), the step. Returns (loss, logits), not detached."""
+    if amp is None:
+        logits = net(xb)
+    else:
+        with amp:
+            logits = net(xb)
+    loss = batch_loss(logits, yb, cfg, beta)
+    opt.zero_grad(set_to_none=True)
+    (loss * scale if scale != 1.0 else loss).backward()
+    opt.step()
+    return loss, logits
+
+
 def augment(x: Tensor, gen: torch.Generator) -> Tensor:
     """Random crop after zero padding by side/8 pixels (4 at 32) and a random horizontal flip, per image; the
     result keeps the input's memory format (channels-last stays channels-last)."""

@@ -17,8 +17,8 @@ from deepgen_cli.engine import distributed, schedules
 from deepgen_cli.engine.data import streamed
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult, _autocast,
-                                           augment, batch_loss, penalty, default_batches, entropy, eval_logits,
-                                           evaluate)
+                                           augment, default_batches, entropy, eval_logits, evaluate, penalty, set_lr,
+                                           sgd_step)
 
 EVAL_BATCH = 1024  # examples per evaluation forward pass, as train.evaluate (streamed: at most the training batch,
 # so evaluation holds no larger batches than training: 1024 images at 3x224x224 would be 617 MB each)
@@ -109,8 +109,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     for epoch in range(1, cfg.epochs + 1):
         lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
         beta = penalty(cfg, epoch)  # the confidence penalty's weight this epoch (--cp-anneal)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_lr(opt, lr)
         net.train()
         start = time.perf_counter()
         batches = batch_order(epoch, gen) if batch_order is not None else default_batches(feed.n, cfg.batch_size, gen)
@@ -121,21 +120,12 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
         mine = 0  # this rank's examples this epoch
         for i, ((xb, yb), (_, share)) in enumerate(zip(feed([p for p, _ in parts]), parts)):
             if stepwise and i:  # as train.train: the rate within the epoch, the same on every rank
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(parts))
+                set_lr(opt, cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(parts)))
             if cfg.augment:
                 xb = augment(xb, aug)
             if before_step is not None:
                 before_step(step + 1, epoch, xb, yb)
-            if amp is None:
-                logits = net(xb)
-            else:
-                with amp:
-                    logits = net(xb)
-            loss = batch_loss(logits, yb, cfg, beta)
-            opt.zero_grad(set_to_none=True)
-            (loss * share if share != 1.0 else loss).backward()
-            opt.step()
+            loss, logits = sgd_step(net, opt, xb, yb, cfg, beta, amp, share)
             step += 1
             totals += torch.stack([loss.detach().double() * len(yb), (logits.argmax(1) == yb).sum().double()])
             mine += len(yb)
