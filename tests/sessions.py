@@ -8,7 +8,7 @@ class Recorder:
     def row(self, row):
         self.rows.append(row)
 
-    def add_rows(self, rows):
+    def add_rows(self, rows, reused=False):
         self.rows.extend(rows)
 
     def progress(self, message):

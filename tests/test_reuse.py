@@ -1,5 +1,6 @@
 """`reuse` engine: per-source weight slicing of dense layers, the four Figure 5 verdicts, the DenseNet models."""
 
+import json
 import math
 
 import pytest
@@ -189,3 +190,21 @@ def test_a_weights_file_is_measured_instead_of_training(tmp_path, one_thread):
     out = run(ReuseConfig(weights=str(tmp_path / "w.pt"), subset=64), torch.device("cpu"), Recorder())
     assert out.analysis["networks"]["trained"][2]["normalized"][-1] == [0.5, 0.5, 0.5, 0.5, 1.0]
     assert "trained weights loaded from" in out.notes[1]
+
+
+def test_resume_reuses_each_seeds_trained_network_and_trains_only_the_new_seeds(cli, tmp_path, one_thread):
+    out = tmp_path / "r.json"
+    args = ("reuse", "--epochs", "1", "--subset", "128", "--batch-size", "32", "-q", "-o", out)
+    assert cli(*args).exit_code == 0
+    first = json.loads(out.read_text())
+    more = cli(*args, "--repeats", "2", "--resume", "-f", "json")
+    assert more.exit_code == 0, more.stderr
+    second = json.loads(more.stdout)
+    runs = second["analysis"]["runs"]
+    assert [r["seed"] for r in runs] == [0, 1] and runs[0].get("resumed") and "train_time_s" in runs[1]
+    trained = lambda record, seed: [r for r in record["rows"] if r["network"] == "trained" and r["seed"] == seed]  # noqa: E731
+    assert trained(second, 0) == trained(first, 0) and len(trained(second, 1)) == 45
+    assert "trained network's cells from the earlier run" in second["notes"][0]
+    # a record of other training settings holds no rows to reuse: the seed trains again
+    other = json.loads(cli(*args, "--lr", "0.05", "--resume", "-f", "json").stdout)
+    assert not other["analysis"]["runs"][0].get("resumed")

@@ -15,9 +15,9 @@ ROW_KEYS = {
     "memorize": ("corruption", "regularizer", "noise", "seed"),
     "probe": ("snapshot", "layer"),
     "norm-compare": ("norm", "microbatch", "sampling", "seed"),
-    "reuse": ("network", "seed", "block", "target", "source"),  # no --resume: what names one of its rows
+    "reuse": ("network", "seed", "block", "target", "source"),  # --resume reuses a seed's trained network
 }
-RESUMED = ("efficiency", "memorize", "probe", "norm-compare")  # the commands whose engines take --resume
+RESUMED = ("efficiency", "memorize", "probe", "norm-compare", "reuse")  # the commands whose engines take --resume
 BY_LAYER_KEY = ("module",)  # efficiency --by-layer: one row per module, never resumed
 
 

@@ -21,5 +21,5 @@ COLUMNS = [
 
 def register(app: typer.Typer) -> None:
     experiment(app, "reuse", ReuseConfig, run, lambda config: (COLUMNS, "Feature reuse (Huang et al. 2017, Fig. 5)"),
-               plot=("reuse", "reuse_plot"),
+               plot=("reuse", "reuse_plot"), sweep=("repeats",),
                help="Train a small DenseNet and measure how much each layer weighs every earlier layer's features.")

@@ -50,12 +50,15 @@ class Session:
             self.display.row_done(reused)
         self.results.write(self.report)
 
-    def add_rows(self, rows) -> None:
-        """Several rows that finished together: one progress update and one write of the record."""
+    def add_rows(self, rows, reused: bool = False) -> None:
+        """Several rows that finished together (`reused`: all from the earlier run, each handed out by
+        resumed()): one progress update and one write of the record."""
         for row in rows:
             self.report.add_row(row)
+        if reused:
+            self._reused = max(self._reused - len(rows), 0)
         if self.display is not None and rows:
-            self.display.row_done(False, len(rows))
+            self.display.row_done(reused, len(rows))
         self.results.write(self.report)
 
     def resumed(self, **key) -> dict | None:

@@ -47,8 +47,7 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
         data_mod.check(data_mod.config_for(self))
 
     def ignored(self) -> dict[str, str]:
-        why = "a reuse run trains each seed's network whole; rerun it instead"
-        out = {"resume": why, "eval_every": "reuse reads the trained weights, it records no learning curve"}
+        out = {"eval_every": "reuse reads the trained weights, it records no learning curve"}
         if self.untrained or self.weights:
             out.update({name: "--untrained and --weights train nothing" for name in
                         ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_schedule")})
@@ -103,18 +102,40 @@ def _analysis_blocks(per_seed: list[list[BlockWeights]]) -> list[dict]:
 
 def _accuracies(r: dict) -> str:
     text = f"seed {r['seed']}: {r['untrained_test_accuracy']:.1%} untrained"
-    if "test_accuracy" in r:
+    if r.get("resumed"):
+        text += ", trained network's cells from the earlier run (--resume)"
+    elif "test_accuracy" in r:
         text += f", {r['test_accuracy']:.1%} trained" + (f" ({r['train_time_s']:.1f} s)" if "train_time_s" in r else "")
     return text
 
 
+def resumed_blocks(session, like: list[BlockWeights], seed: int) -> list[BlockWeights] | None:
+    """The trained network's cells of `seed` from the run --resume continues, shaped like `like`; None unless
+    every cell is there (a run writes a network's cells at once, so a record holds all of them or none)."""
+    blocks = []
+    for b in like:
+        columns = []
+        for t, column in enumerate(b.columns):
+            cells = [session.resumed(network="trained", seed=seed, block=b.block, target=b.targets[t], source=s)
+                     for s in range(len(column))]
+            if not all(cells):
+                return None
+            columns.append([float(c["weight"]) for c in cells])
+        blocks.append(BlockWeights(b.block, b.targets, columns))
+    return blocks
+
+
 def one_seed(config: ReuseConfig, data: data_mod.Dataset, seed: int, device: torch.device, session, label: str):
-    """(untrained blocks, trained blocks or None, accuracies and times) of one seed's network."""
+    """(untrained blocks, trained blocks or None, accuracies and times) of one seed's network. The network at its
+    initial weights is measured again (seconds); with --resume a trained network the earlier run has is not."""
     model = build(config, data, seed).to(device)
     untrained = block_weights(model)
     info = {"seed": seed, "untrained_test_accuracy": train.evaluate(model, data.x_test, data.y_test, device).accuracy}
     if config.untrained:
         return untrained, None, info
+    earlier = None if config.weights else resumed_blocks(session, untrained, seed)
+    if earlier is not None:
+        return untrained, earlier, {**info, "resumed": True}
     if config.weights:
         load_weights(model.cpu(), config.weights)
         model.to(device)
@@ -149,7 +170,8 @@ def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
             for network, blocks in (("trained", trained), ("untrained", untrained)):
                 if blocks is not None:
                     nets[network].append(blocks)
-                    session.add_rows(rows_of(blocks, network, seed))  # a network's cells, known at once
+                    reused = network == "trained" and info.get("resumed", False)
+                    session.add_rows(rows_of(blocks, network, seed), reused)  # a network's cells, known at once
     notes = [f"{config.model} on {config.dataset}, test accuracy: " + "; ".join(_accuracies(r) for r in runs)]
     if config.weights:
         notes.append(f"trained weights loaded from {config.weights}; the baseline is seed {config.seed}'s initialization")
