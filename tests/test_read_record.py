@@ -125,6 +125,6 @@ def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, c
     ([3, 8, 8], "tuple[int, int, int]", True), ([3, 8], "tuple[int, int, int]", False), ("a", "str | None", True),
     (["x"], "tuple[str, ...] | None", True), (1, "bool", False), (False, "bool", True)])
 def test_fits_by_annotation(value, annotation, ok):
-    from deepgen_cli.engine.config import fits
+    from deepgen_cli.engine.recorded import fits
 
     assert fits(value, annotation) is ok

@@ -32,7 +32,7 @@ class Kind:
 
     def config(self, values: dict):
         """The config a record holds, as this version's class (unknown keys dropped, missing ones defaulted)."""
-        from deepgen_cli.engine.config import from_record
+        from deepgen_cli.engine.recorded import from_record
 
         try:
             return self.config_cls(**from_record(self.config_cls, values))

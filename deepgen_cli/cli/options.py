@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 import typer
 
-from deepgen_cli.engine.config import Opt, from_record, opt, option_fields
+from deepgen_cli.engine.config import Opt, opt, option_fields
+from deepgen_cli.engine.recorded import from_record
 from deepgen_cli.engine.errors import UsageError
 
 

@@ -9,7 +9,6 @@ config inherits the groups it uses and redeclares a field only to change its def
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -300,45 +299,3 @@ class TrainOptions(Options):
     weight_decay: float = WEIGHT_DECAY(0.0)
     lr_schedule: str = LR_SCHEDULE("constant")
     eval_every: int = EVAL_EVERY(1)  # epochs between test evaluations for the learning curve; 0: none
-
-
-_SCALARS = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "str": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool)}
-
-
-def fits(value, annotation: str) -> bool:
-    """Whether a JSON value can be a field of this annotation ("int", "float | None", "tuple[int, ...]" ...).
-    A record is a file from anywhere: a value of the wrong type would fail deep in a run as an internal error."""
-    kinds = [k.strip() for k in annotation.split("|")]
-    if value is None:
-        return "None" in kinds
-    for kind in kinds:
-        if kind.startswith("tuple[") and isinstance(value, (list, tuple)):
-            items = [t.strip() for t in kind[len("tuple["):-1].split(",")]
-            if items[-1] == "...":
-                items = [items[0]] * len(value)
-            if len(items) == len(value) and all(_SCALARS.get(t, lambda v: True)(v) for t, v in zip(items, value)):
-                return True
-        elif kind in _SCALARS and _SCALARS[kind](value):
-            return True
-        elif kind not in _SCALARS and not kind.startswith("tuple[") and kind != "None":
-            return True  # a type this check does not know: the config's own check() judges it
-    return False
-
-
-def from_record(cls, config: dict, skip=frozenset()) -> dict:
-    """Field values of `cls` from a record's config (JSON lists back to tuples); keys `cls` lacks, and those in
-    `skip`, are dropped. A value of the wrong type is a usage error naming the field."""
-    out = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in config or f.name in skip:
-            continue
-        value = config[f.name]
-        if not fits(value, str(f.type)):
-            raise UsageError(f"the record's config has {f.name} = {json.dumps(value)[:60]}, not of type "
-                             f"{f.type}: not a config deepgen wrote")
-        if isinstance(value, list) and "tuple" in str(f.type):
-            value = tuple(value)
-        out[f.name] = value
-    return out
