@@ -32,9 +32,11 @@ def test_the_paper_is_the_one_the_claim_cites_else_the_commands(command, claim, 
 def test_every_experiment_is_a_command_whose_config_takes_its_settings(quick):
     assert [name for name, _, _ in EXPERIMENTS] == ["efficiency", "memorize", "probe", "norm-compare", "reuse"]
     for name, overrides, fast in EXPERIMENTS:
-        config = prepared(kinds.get(name), {**overrides, **(fast if quick else {})})
+        config, derived = prepared(kinds.get(name), {**overrides, **(fast if quick else {})})
         for field, value in {**overrides, **(fast if quick else {})}.items():
             assert getattr(config, field) == value
+        # what the records will name as derived, for --config to derive again
+        assert ("noise" in derived) == (name == "memorize") and ("snapshots" in derived) == (name == "probe")
 
 
 def test_claim_rows_carry_the_basis_when_the_record_has_one():

@@ -3,17 +3,15 @@ plus the session options; it builds the config (over a record's with --config), 
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Callable
 
 import typer
 
 from deepgen_cli.cli import kinds
-from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters
+from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters, resolve
 from deepgen_cli.cli.session import run
 from deepgen_cli.engine.config import option_fields
-from deepgen_cli.engine.env import resolve_device
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.plots import plotter
 
@@ -36,10 +34,7 @@ def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callabl
             if given(ctx, field_name):
                 flag = next((o.flag for f, o in option_fields(cls) if f.name == field_name), f"--{field_name}")
                 raise UsageError(f"{flag}: {why}; drop it")
-        given_config = dataclasses.replace(config, device=str(resolve_device(config.device)))
-        config = given_config.resolved()
-        derived = tuple(f.name for f in dataclasses.fields(config)  # filled in from other options (None before)
-                        if getattr(given_config, f.name) is None and getattr(config, f.name) is not None)
+        config, derived = resolve(config)
         config.check()
         after = plotter(session.plot, *plot) if plot else None
         columns, title = view(config)

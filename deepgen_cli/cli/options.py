@@ -145,3 +145,18 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
     except TypeError as err:  # a record whose config no longer fits this version's options
         raise UsageError(f"--config: the record's config does not fit this command ({err})") from None
     return config
+
+
+def resolve(config) -> tuple[object, tuple[str, ...]]:
+    """The config as a run uses and records it (device resolved, defaults that depend on other options filled
+    in), and the names of the fields so filled in: the record's `derived`, which --config derives again."""
+    import dataclasses
+
+    from deepgen_cli.engine.env import resolve_device
+
+    given_config = dataclasses.replace(config, device=str(resolve_device(config.device)))
+    config = given_config.resolved()
+    derived = tuple(f.name for f in dataclasses.fields(config)
+                    if getattr(given_config, f.name) is None and getattr(config, f.name) is not None)
+    return config, derived
+

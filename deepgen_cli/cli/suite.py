@@ -3,12 +3,11 @@ folder with one progress display (`run_all`), and the claims of all of them as o
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
 from deepgen_cli.cli import kinds
-from deepgen_cli.cli.options import PageFormat
+from deepgen_cli.cli.options import PageFormat, resolve
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.report.claims import COLUMNS, claim_rows
 
@@ -33,13 +32,11 @@ EXPERIMENTS = (
 )
 
 def prepared(kind: kinds.Kind, overrides: dict):
-    """The config a command would run with these options given: device resolved, dependent defaults filled."""
-    from deepgen_cli.engine.env import resolve_device
-
-    config = kind.config_cls(**overrides)
-    config = dataclasses.replace(config, device=str(resolve_device(config.device))).resolved()
+    """The config a command would run with these options given (device resolved, dependent defaults filled)
+    and the fields so filled."""
+    config, derived = resolve(kind.config_cls(**overrides))
     config.check()
-    return config
+    return config, derived
 
 
 def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[list, list[str]]:
@@ -53,12 +50,12 @@ def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[l
     try:
         for i, (name, overrides, fast) in enumerate(EXPERIMENTS, 1):
             kind = kinds.get(name)
-            config = prepared(kind, {**overrides, **(fast if quick else {})})
+            config, derived = prepared(kind, {**overrides, **(fast if quick else {})})
             path = output_dir / f"{name}.json"
             if display is not None:
                 display.stage(f"reproduce {i}/{len(EXPERIMENTS)}: {name}")
             options = SessionOptions(output=str(path), resume=resume, quiet=quiet)
-            report, unsaved = record(name, config, options, kind.engine, kind.sweep, display=display)
+            report, unsaved = record(name, config, options, kind.engine, kind.sweep, display=display, derived=derived)
             if unsaved is not None:
                 raise RunError(f"{unsaved}; stopped at {name}")
             failed = [r["error"] for r in report.rows if r.get("error")]
