@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -80,11 +81,19 @@ def _legend(report: Report) -> str | None:
     return LEGEND if any(f.basis != "measured" for f in report.findings) else None
 
 
+class _Stdout(Console):
+    def on_broken_pipe(self) -> None:
+        # The reader closed stdout early (`| head -3`): print nothing more and finish as a CSV or JSON run
+        # does (exit 0), where rich's default exits 1 as if the run had failed.
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def stdout_console() -> Console:
     # Piped output gets a wide fixed width so a table is not squeezed into 80 columns.
-    console = Console(file=sys.stdout, soft_wrap=False)
+    console = _Stdout(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal:
-        console = Console(file=sys.stdout, width=240, color_system=None, soft_wrap=False)
+        console = _Stdout(file=sys.stdout, width=240, color_system=None, soft_wrap=False)
     return console
 
 
