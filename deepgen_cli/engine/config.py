@@ -68,11 +68,16 @@ def flag_of(cls, name: str) -> str:
 
 # --- parsing and checking helpers ----------------------------------------------------------------------
 
+def split_list(text) -> list[str]:
+    """The items of a comma list, stripped, empty ones skipped: " a, ,b " -> ["a", "b"]."""
+    return [p.strip() for p in str(text).split(",") if p.strip()]
+
+
 def parse_list(kind: type, example: str) -> Callable[[str, str], tuple]:
     """A parser of comma-separated values of `kind` ("0,0.5,1" -> (0.0, 0.5, 1.0)); empty items are skipped."""
 
     def parse(text: str, flag: str) -> tuple:
-        parts = [p.strip() for p in str(text).split(",") if p.strip()]
+        parts = split_list(text)
         if not parts:
             raise UsageError(f"{flag}: give at least one value, e.g. {flag} {example}")
         try:

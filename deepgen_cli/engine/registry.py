@@ -12,6 +12,7 @@ from typing import Callable
 
 from torch import nn
 
+from deepgen_cli.engine.config import split_list
 from deepgen_cli.engine.errors import UsageError
 
 # Width multipliers outside this range either round channels to zero or are not a MobileNet.
@@ -121,7 +122,7 @@ def parse_spec(text: str, flag: str = "--models") -> ModelSpec:
 
 
 def parse_specs(text: str, flag: str = "--models") -> list[ModelSpec]:
-    parts = [p for p in (s.strip() for s in text.split(",")) if p]
+    parts = split_list(text)
     if not parts:
         raise UsageError(f"{flag}: no model given; valid: {', '.join(names())}")
     return [parse_spec(p, flag) for p in parts]

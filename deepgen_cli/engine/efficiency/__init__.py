@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import torch
 
 from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt)
+from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
+                                       split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings
@@ -25,7 +26,7 @@ TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "c
 
 def _specs(text: str, flag: str) -> tuple[str, ...]:
     """Comma-separated model specs, each checked (name, alpha, resolution); none at all only with --model-file."""
-    specs = tuple(p.strip() for p in str(text).split(",") if p.strip())
+    specs = tuple(split_list(text))
     for spec in specs:
         models.parse_spec(spec, flag)  # fail on a bad name before anything heavy
     return specs
