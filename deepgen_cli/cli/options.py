@@ -7,6 +7,7 @@ options here), and becomes a Typer parameter with the same flags, help and defau
 from __future__ import annotations
 
 import inspect
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Optional
@@ -150,8 +151,6 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
 def resolve(config) -> tuple[object, tuple[str, ...]]:
     """The config as a run uses and records it (device resolved, defaults that depend on other options filled
     in), and the names of the fields so filled in: the record's `derived`, which --config derives again."""
-    import dataclasses
-
     from deepgen_cli.engine.env import resolve_device
 
     given_config = dataclasses.replace(config, device=str(resolve_device(config.device)))
