@@ -73,3 +73,24 @@ def test_outcomes_pack_eight_examples_a_byte():
     bits = [True, False, False, False, False, False, False, False, True, True]
     assert stats.pack_outcomes(bits) == "0103"
     assert stats.unpack_outcomes("0103", 10) == bits
+
+
+def test_one_sided_bounds_noninferiority_and_tost_by_hand():
+    # diffs 0.01, 0.02, 0.015: mean 0.015, sd 0.005; one-sided t(2) = 2.920, half = 2.920 * 0.005 / sqrt(3)
+    p = stats.paired_seeds({0: 0.01, 1: 0.02, 2: 0.015}, {0: 0.0, 1: 0.0, 2: 0.0})
+    lo, hi = stats.one_sided_bounds(p)
+    assert round(lo, 6) == 0.006571 and round(hi, 6) == 0.023429
+    assert stats.noninferior(p, 0.05) is True  # upper bound 0.023 < 0.05
+    assert stats.noninferior(p, 0.005) is False  # lower bound 0.0066 > 0.005: harm beyond the margin shown
+    assert stats.noninferior(p, 0.01) is None  # the interval straddles the margin
+    assert stats.equivalent(p, 0.03) is True
+    assert stats.equivalent(p, 0.005) is False
+    assert stats.equivalent(p, 0.01) is None
+    one = stats.paired_seeds({0: 0.0}, {0: 0.0})
+    assert stats.noninferior(one, 1.0) is None  # one seed: no spread, cannot tell
+
+
+def test_fragile_rules():
+    assert stats.fragile_p(0.0485) and stats.fragile_p(0.0609)  # the probe trend on two CPUs
+    assert not stats.fragile_p(0.001) and not stats.fragile_p(0.2)
+    assert stats.fragile_bound(0.011, 0.01, 0.002) and not stats.fragile_bound(0.02, 0.01, 0.002)

@@ -21,15 +21,33 @@ class Finding:
 
     claim: str  # what the paper says
     measured: str  # what this run found, with the numbers
-    reproduced: bool  # the verdict, computed from `measured`
+    # The verdict, computed from `measured`: True (yes), False (no) or None ("cannot tell": the interval is wider
+    # than the claim's margin, a premise failed, the timing was too noisy, or the network did not train).
+    reproduced: bool | None
     basis: str  # one of BASES
+    reason: str = ""  # why the verdict is None; empty otherwise
+    fragile: bool = False  # the statistic lies near its threshold by the claim's stated rule: another seed may flip it
 
     def __post_init__(self):
         if self.basis not in BASES:
             raise ValueError(f"Finding basis must be one of {', '.join(BASES)}, got {self.basis!r}")
+        if self.reproduced is None and not self.reason:
+            raise ValueError("a Finding that cannot tell (reproduced=None) must say why (reason)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Control:
+    """A negative control: a small setting of an experiment in which a claim's phenomenon is absent, so the claim's
+    verdict there must not be yes (`deepgen reproduce --controls` fails when it is). Each engine package lists its
+    own in `CONTROLS` (its controls.py)."""
+
+    label: str  # the setting, e.g. "untrained network (0 epochs)"
+    overrides: dict  # config fields over the command's reproduce defaults
+    claims: tuple[str, ...]  # the claims it controls, by the start of their text; a yes on any fails the run
+    why: str  # why the phenomenon is absent in this setting
 
 
 @dataclass

@@ -90,6 +90,70 @@ def paired_seeds(a: dict, b: dict) -> Paired | None:
     return Paired(diffs, mean(diffs), spread, half)
 
 
+# --- equivalence and non-inferiority (three outcomes: True, False, None = cannot tell) -----------------------
+
+# One-sided 95% critical values of Student's t (the two-sided 90% ones), for non-inferiority and for the two
+# one-sided tests (TOST) of equivalence; between listed df the next smaller df's value (the wider interval).
+T95_ONE_SIDED = {1: 6.314, 2: 2.920, 3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860, 9: 1.833,
+                 10: 1.812, 12: 1.782, 15: 1.753, 20: 1.725, 30: 1.697, 60: 1.671, 120: 1.658}
+
+
+def t95_one_sided(df: int) -> float:
+    return T95_ONE_SIDED[max(k for k in T95_ONE_SIDED if k <= df)]
+
+
+def one_sided_bounds(p: Paired) -> tuple[float, float]:
+    """The mean difference's one-sided 95% lower and upper bounds (together, the two-sided 90% interval);
+    (-inf, inf) with one seed."""
+    if p.n < 2:
+        return -math.inf, math.inf
+    half = t95_one_sided(p.n - 1) * p.sd / math.sqrt(p.n)
+    return p.mean - half, p.mean + half
+
+
+def noninferior(p: Paired, margin: float) -> bool | None:
+    """Is the harm a - b at most `margin` (a 'does not hurt' / 'no worse' claim), at 95%? True when the one-sided
+    upper bound lies below the margin; False when the one-sided lower bound lies above it (harm beyond the margin
+    shown); None when the interval straddles the margin: the run cannot tell."""
+    lo, hi = one_sided_bounds(p)
+    if hi < margin:
+        return True
+    if lo > margin:
+        return False
+    return None
+
+
+def equivalent(p: Paired, margin: float) -> bool | None:
+    """Two one-sided tests at 95%: True when the 90% interval of a - b lies inside (-margin, margin); False when it
+    lies wholly outside (a difference beyond the margin shown); None otherwise (wider than the margin)."""
+    lo, hi = one_sided_bounds(p)
+    if -margin < lo and hi < margin:
+        return True
+    if lo > margin or hi < -margin:
+        return False
+    return None
+
+
+# --- fragile verdicts ---------------------------------------------------------------------------------------
+# One rule for every claim. A verdict is fragile when one more seed or another CPU could flip it:
+# - a p-value within a factor of two of its level (alpha/2 <= p <= 2 alpha): the probe trend moved from
+#   p = 0.0485 to 0.0609 between two CPUs at the same seed, a factor of 1.26;
+# - an interval whose deciding bound lies within one standard error of the mean (sd / sqrt(n)) of the threshold:
+#   a further seed moves the mean by about that much.
+
+def fragile_p(p: float, alpha: float = 0.05) -> bool:
+    return alpha / 2 <= p <= 2 * alpha
+
+
+def standard_error(p: Paired) -> float:
+    return p.sd / math.sqrt(p.n) if p.n > 1 else math.inf
+
+
+def fragile_bound(bound: float, threshold: float, se: float) -> bool:
+    """The interval's bound that decides the verdict lies within one standard error of the threshold."""
+    return abs(bound - threshold) < se
+
+
 # --- binomial spreads and paired tests on examples ----------------------------------------------------------
 
 def binomial_sd(p: float, n: int) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from deepgen_cli.report.record import Report
-from deepgen_cli.report.table import Column, text
+from deepgen_cli.report.table import Column, text, verdict_word
 
 # The paper a claim tests when its text does not name one.
 PAPERS = {"efficiency": "Howard et al. 2017; Iandola et al. 2016", "memorize": "Zhang et al. 2017",
@@ -29,4 +29,4 @@ def claim_rows(command: str, report: Report) -> list[dict]:
     return [{"command": command, "paper": paper_of(command, finding_value(f, "claim", "")),
              "claim": finding_value(f, "claim", ""), "basis": finding_value(f, "basis") or "",
              "measured": finding_value(f, "measured", ""),
-             "verdict": "yes" if finding_value(f, "reproduced") else "no"} for f in report.findings]
+             "verdict": verdict_word(finding_value(f, "reproduced"))} for f in report.findings]

@@ -142,7 +142,7 @@ def _findings(fa: list[dict], fb: list[dict]) -> list[tuple[str, dict | None, di
         g = b_by.pop(f.get("claim"), None)
         if g is None:
             only.append(("only in A", f, None))
-        elif bool(f.get("reproduced")) != bool(g.get("reproduced")):
+        elif f.get("reproduced") != g.get("reproduced"):
             changed.append(("verdict changed", f, g))
         else:
             same.append(("same verdict", f, g))

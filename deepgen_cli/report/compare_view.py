@@ -28,7 +28,7 @@ NUMERIC = [False, False, True, True, True, False, False]
 
 def _finding_lines(cmp: Comparison) -> list[str]:
     def mark(f) -> str:
-        return "-" if f is None else ("yes" if f.get("reproduced") else "no")
+        return "-" if f is None else verdict_word(f.get("reproduced"))
 
     out = []
     for status, fa, fb in cmp.findings:

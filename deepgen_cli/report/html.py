@@ -8,7 +8,7 @@ from html import escape
 
 from deepgen_cli.report.record import Report
 from deepgen_cli.report.saved import SavedFinding
-from deepgen_cli.report.table import VERDICTS, Column, _cells, _with_errors
+from deepgen_cli.report.table import MARKS, VERDICTS, Column, _cells, _with_errors, verdict_word
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
@@ -16,7 +16,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
 th { background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.yes { color: #176f2c; } .no { color: #b3261e; }
+.yes { color: #176f2c; } .no { color: #b3261e; } .unsure { color: #8a6d00; }
 .basis { font-size: 0.8em; border: 1px solid #999; border-radius: 0.8em; padding: 0 0.5em; color: #555; }
 .meta, .note { color: #666; font-size: 0.85em; }
 img { max-width: 100%; }
@@ -44,13 +44,18 @@ def table(headers: list[str], rows: list[list[str]], numeric: list[bool], captio
 def verdicts(findings) -> str:
     items = []
     for f in findings:
-        ok = bool(finding_value(f, "reproduced"))
+        ok = finding_value(f, "reproduced")
         basis = finding_value(f, "basis")
-        verdict = f"{VERDICTS.get(basis or 'measured', 'claim reproduced')}: {'yes' if ok else 'no'}"
+        word = verdict_word(ok)
+        verdict = f"{VERDICTS.get(basis or 'measured', 'claim reproduced')}: {word}"
+        if ok is None and finding_value(f, "reason"):
+            verdict += f" ({finding_value(f, 'reason')})"
         badge = f' <span class="basis">basis: {escape(str(basis))}</span>' if basis else ""
-        items.append(f'<li><span class="{"yes" if ok else "no"}">{"✓" if ok else "✗"}</span> '
+        cls = "unsure" if ok is None else ("yes" if ok else "no")
+        sign = "?" if ok is None else MARKS.get(basis, "✓" if ok else "✗")
+        items.append(f'<li><span class="{cls}">{sign}</span> '
                      f"{escape(str(finding_value(f, 'claim', '')))}: {escape(str(finding_value(f, 'measured', '')))} "
-                     f'(<b class="{"yes" if ok else "no"}">{verdict}</b>){badge}</li>')
+                     f'(<b class="{cls}">{escape(verdict)}</b>){badge}</li>')
     return f"<ul>\n{''.join(items)}\n</ul>\n" if items else ""
 
 

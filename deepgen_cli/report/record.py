@@ -286,8 +286,8 @@ def read_record(path: str | os.PathLike, flag: str,
     for i, f in enumerate(findings):
         if not isinstance(f, dict):
             raise bad(f"finding {i} is a JSON {_kind(f)}, not an object")
-        if not isinstance(f.get("claim"), str) or not isinstance(f.get("reproduced"), bool):
-            raise bad(f"finding {i} lacks a string 'claim' and a boolean 'reproduced'")
+        if not isinstance(f.get("claim"), str) or not isinstance(f.get("reproduced", 0), (bool, type(None))):
+            raise bad(f"finding {i} lacks a string 'claim' and a 'reproduced' of true, false or null")
         if "basis" in f and f["basis"] not in BASES:
             raise bad(f"finding {i} has basis {json.dumps(f['basis'])[:40]}, not one of {', '.join(BASES)}")
     return record

@@ -69,11 +69,20 @@ LEGEND = ("✓/✗ measured in this run; = exact arithmetic on the architecture;
           "(papers, torchvision's metadata): these two check a claim but do not reproduce it")
 
 
+def verdict_word(reproduced) -> str:
+    """A finding's three outcomes: yes, no, and cannot tell (reproduced is None)."""
+    return "cannot tell" if reproduced is None else ("yes" if reproduced else "no")
+
+
 def _verdict(f) -> str:
-    return f"{VERDICTS[f.basis]}: {'yes' if f.reproduced else 'no'}"
+    text = f"{VERDICTS[f.basis]}: {verdict_word(f.reproduced)}"
+    reason = getattr(f, "reason", "") if f.reproduced is None else ""
+    return f"{text} ({reason})" if reason else text
 
 
 def _mark(f) -> str:
+    if f.reproduced is None:
+        return "?"
     return MARKS.get(f.basis) or ("✓" if f.reproduced else "✗")
 
 
@@ -107,7 +116,8 @@ def print_table(report: Report, columns: list[Column], title: str, console: Cons
         table.add_row(*cells)
     console.print(table)
     for f in report.findings:
-        mark = f"[{'green' if f.reproduced else 'red'}]{_mark(f)}[/]"
+        colour = "yellow" if f.reproduced is None else ("green" if f.reproduced else "red")
+        mark = f"[{colour}]{_mark(f)}[/]"
         console.print(f"{mark} {f.claim}: {f.measured} ([bold]{_verdict(f)}[/])", highlight=False, soft_wrap=True)
     if _legend(report):
         console.print(f"  legend: {_legend(report)}", highlight=False, soft_wrap=True)
