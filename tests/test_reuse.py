@@ -290,3 +290,24 @@ def test_resume_reuses_each_seeds_trained_network_and_trains_only_the_new_seeds(
     # a record of other training settings holds no rows to reuse: the seed trains again
     other = json.loads(cli(*args, "--repeats", "1", "--lr", "0.05", "--resume", "-f", "json").stdout)
     assert not other["analysis"]["runs"][0].get("resumed")
+
+
+def control_verdicts(control):
+    """Each claim the control covers (by the start of its text) and the verdicts of the findings it matches."""
+    out = run(ReuseConfig(**control.overrides), torch.device("cpu"), Recorder())
+    return {c: [f.reproduced for f in out.findings if f.claim.startswith(c)] for c in control.claims}
+
+
+@pytest.mark.parametrize("control", [pytest.param(c, marks=[pytest.mark.slow] if c.overrides.get("epochs") else [],
+                                                  id=c.label) for c in CONTROLS])
+def test_no_control_says_yes(control, one_thread):
+    got = control_verdicts(control)
+    assert len(got) == 4 and all(v == [None] for v in got.values()), got  # 'cannot tell' in every one of them
+
+
+def test_the_untrained_control_through_the_cli(cli):
+    (untrained,) = [c for c in CONTROLS if c.overrides == {"untrained": True}]
+    result = cli("reuse", "--untrained", "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)["findings"]
+    assert [f["claim"] for f in found] == list(untrained.claims) and {f["reproduced"] for f in found} == {None}
