@@ -246,8 +246,12 @@ def test_untrained_only_and_bad_options(one_thread):
     assert "initial weights 0.96, 0.99, 1.00" in out.findings[0].measured  # seeds 0, 1, 2: 3 by default
     with pytest.raises(UsageError, match="--model: 'cnn' is not a dense network"):
         run(ReuseConfig(model="cnn"), torch.device("cpu"), Recorder())
-    with pytest.raises(UsageError, match="--repeats"):
-        run(ReuseConfig(weights="w.pt", repeats=2), torch.device("cpu"), Recorder())
+    assert ReuseConfig(weights="w.pt").resolved().repeats == 1  # the default 3 seeds: one file is one network
+
+
+def test_repeats_with_weights_is_a_usage_error(cli):
+    result = cli("reuse", "--weights", "w.pt", "--repeats", "2")
+    assert result.exit_code == 2 and "--repeats: one --weights file is one network; drop it" in result.stderr
 
 
 def test_plot_draws_one_heat_map_per_block(tmp_path, one_thread):

@@ -24,13 +24,6 @@ from deepgen_cli.engine.reuse import findings as verdicts
 from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
 
 
-# The verdicts' intervals and the argmax test are over seeds: 3 is the fewest at which observation 4's test can
-# pass (findings.ARGMAX_SEEDS) and one seed cannot flip an interval verdict on its own
-DEFAULT_SEEDS = 3
-SEEDS = dataclasses.replace(REPEATS, optional=True, help="Seeds (seed, seed+1, ...); the verdicts are over seeds. "
-                            f"Unset: {DEFAULT_SEEDS} (1 with --weights).")
-
-
 @dataclass(frozen=True, kw_only=True)
 class ReuseConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("densenet-small")  # a dense network from models/densenet.py (NAMES)
@@ -41,14 +34,16 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
     lr: float = LR(0.1)  # SGD, the paper's initial rate
     momentum: float = MOMENTUM(0.9)  # the paper's (Nesterov there, plain here)
     weight_decay: float = WEIGHT_DECAY(1e-4)  # the paper's
-    repeats: int | None = SEEDS(None)  # seeds seed, seed+1, ...; None: 3, or 1 with --weights (one network)
+    # seeds seed, seed+1, ...: the verdicts are over seeds, and 3 is the fewest at which observation 4's test can
+    # pass (findings.ARGMAX_SEEDS) and one seed cannot flip an interval verdict alone; 1 with --weights
+    repeats: int = REPEATS(3)
     untrained: bool = UNTRAINED(False)  # measure only the network at its initial weights: no training
     weights: str | None = WEIGHTS(None)  # a state_dict of --model to measure instead of training one
 
     def resolved(self) -> ReuseConfig:
         config = super().resolved()
-        if config.repeats is None:
-            return dataclasses.replace(config, repeats=1 if config.weights else DEFAULT_SEEDS)
+        if config.weights and config.repeats > 1:  # --repeats given with --weights is refused first (ignored())
+            return dataclasses.replace(config, repeats=1)
         return config
 
     def check(self) -> None:
@@ -57,7 +52,7 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
             raise UsageError(f"--model: '{self.model}' is not a dense network whose layers reuse; valid: {', '.join(NAMES)}")
         if self.weights and self.untrained:
             raise UsageError("--weights: loads a trained network; --untrained measures initial weights; give one")
-        if self.weights and (self.repeats or 1) > 1:
+        if self.weights and self.repeats > 1:
             raise UsageError("--repeats: one --weights file is one network; drop --repeats")
         train_config(self, self.seed).check()
         data_mod.check(data_mod.config_for(self))
@@ -67,6 +62,8 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
         if self.untrained or self.weights:
             out.update({name: "--untrained and --weights train nothing" for name in
                         ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_schedule")})
+        if self.weights:
+            out["repeats"] = "one --weights file is one network"
         return out
 
 
