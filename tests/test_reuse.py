@@ -315,3 +315,12 @@ def test_the_untrained_control_through_the_cli(cli):
     assert result.exit_code == 0, result.stderr
     found = json.loads(result.stdout)["findings"]
     assert [f["claim"] for f in found] == list(untrained.claims) and {f["reproduced"] for f in found} == {None}
+
+
+def test_one_loaded_network_cannot_tell(tmp_path, one_thread):
+    torch.save(models.get("densenet-small", in_channels=1).state_dict(), tmp_path / "w.pt")
+    out = run(ReuseConfig(weights=str(tmp_path / "w.pt"), subset=64), torch.device("cpu"), Recorder())
+    assert {f.reproduced for f in out.findings} == {None}
+    # initial weights at chance accuracy: the floor speaks first
+    assert all("under the test-accuracy floor" in f.reason for f in out.findings)
+    assert threshold_verdict([0.9], [0.3], 0.25)[2].endswith("(a --weights file is one network)")

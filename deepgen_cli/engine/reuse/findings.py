@@ -114,7 +114,7 @@ def threshold_verdict(trained: list[float], initial: list[float], threshold: flo
                 f"weights {_fmt(initial)}; change {d.mean:+.2f} (bounds {dlo:+.2f}..{dhi:+.2f}); needs >= {threshold}"
                 f" and above the initial weights")
     if t.n < 2:
-        return None, measured, stats.NEEDS_SEEDS, False
+        return None, measured, f"{stats.NEEDS_SEEDS} (a --weights file is one network)", False
     if hi < threshold:
         return False, measured, "", stats.fragile_bound(hi, threshold, se)
     if stats.mean(initial) >= threshold:
@@ -137,7 +137,8 @@ def argmax_verdict(trained: list[bool], initial: list[bool], chance: float) -> t
     measured = (f"{k}/{m} trained networks (p = {p:.3f} against chance {chance:.2f} per seed, one-sided binomial), "
                 f"{k0}/{len(initial)} at the initial weights; needs p < {ALPHA} over >= {ARGMAX_SEEDS} seeds")
     if m < ARGMAX_SEEDS:
-        return None, measured, f"needs --repeats {ARGMAX_SEEDS} or more: with fewer seeds a hit in every one is within chance", False
+        return None, measured, (f"needs --repeats {ARGMAX_SEEDS} or more (a --weights file is one network): with "
+                                "fewer seeds a hit in every one is within chance"), False
     if k <= m * chance:
         return False, measured, "", False
     if p0 < ALPHA:
