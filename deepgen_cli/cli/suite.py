@@ -22,7 +22,7 @@ PAPER_MODELS = ("squeezenet", "squeezenet1_1", "alexnet", "mobilenet", "mobilene
 # --quick keeps every finding's inputs: efficiency's verdicts are counts, so only its timing shrinks; memorize
 # trains on 400 of digits' 1,347 training examples (p=1 then fits in about a third of the steps); probe trains 2
 # epochs, not 4; norm-compare drops the microbatch-2 setting and trains 2 epochs on 500 examples (about a fifteenth
-# of the steps: its default is most of reproduce's time); reuse trains 3 epochs, not 15.
+# of the steps: its default is most of reproduce's time); reuse trains 3 epochs, not 7.
 EXPERIMENTS = (
     ("efficiency", dict(models=PAPER_MODELS, threads=1, min_time_s=0.2), dict(min_time_s=0.01, warmup_runs=1)),
     ("memorize", {}, dict(subset=400)),

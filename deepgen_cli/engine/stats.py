@@ -294,3 +294,11 @@ def pack_outcomes(correct: Iterable[bool]) -> str:
 def unpack_outcomes(text: str, n: int) -> list[bool]:
     data = bytes.fromhex(text)
     return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(n)]
+
+
+# --- reuseverdict: how often a per-seed event lands where a claim says, against its chance ---------------------
+
+def binomial_upper_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the one-sided p-value of k hits in n tries each with chance p.
+    3 hits of 3 at p = 1/5: 1/125 = 0.008; 2 of 3: 3 * (1/5)^2 * 4/5 + 1/125 = 0.104."""
+    return min(1.0, sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(max(k, 0), n + 1)))
