@@ -66,7 +66,10 @@ def run_all(specs, output_dir: Path, quick: bool, resume: bool, quiet: bool,
     try:
         for i, (s, control, overrides, file_name) in enumerate(plan, 1):
             name = s.name if control is None else f"{s.name} control: {control.label}"
-            config, derived = prepared(s, overrides)
+            try:
+                config, derived = prepared(s, overrides)
+            except TypeError as err:  # a setting naming no field of the config: a bug in the spec or control
+                raise RunError(f"{name}: its settings do not fit {s.name}'s config ({err})") from None
             if display is not None:
                 display.stage(f"reproduce {i}/{len(plan)}: {name}")
             options = SessionOptions(output=str(output_dir / file_name), resume=resume, quiet=quiet)
@@ -119,10 +122,10 @@ def control_rows(done: list[Done]) -> tuple[list[dict], list[str]]:
         for row in claims:
             pairs = []
             for control, report in d.controls:
-                if _controlled(control, row["claim"]) is not None:
-                    verdicts = [v for v in claim_rows(d.spec.name, report) if v["claim"].startswith(
-                        _controlled(control, row["claim"]))]
-                    pairs.append((control.label, verdicts[0]["verdict"] if verdicts else "not judged"))
+                prefix = _controlled(control, row["claim"])
+                if prefix is not None:  # the control's verdict on the claim its record holds under that prefix
+                    there = [v["verdict"] for v in claim_rows(d.spec.name, report) if v["claim"].startswith(prefix)]
+                    pairs.append((control.label, there[0] if there else "not judged"))
             for label, verdict in pairs or [("-", "-")]:
                 rows.append({**row, "control": label, "control_verdict": verdict})
         for control, report in d.controls:
