@@ -22,4 +22,4 @@ SPEC = ExperimentSpec(
     config="deepgen_cli.engine.reuse:ReuseConfig", row="deepgen_cli.engine.reuse:ReuseRow",
     run="deepgen_cli.engine.reuse:run", columns=tuple(COLUMNS), title="Feature reuse (Huang et al. 2017, Fig. 5)",
     plot=("reuse", "reuse_plot"), sweep=("repeats",), papers="Huang et al. 2017", torchrun=True, quick=dict(epochs=3),
-    smoke=("--epochs", "1", "--subset", "64"))  # reruns under --resume: a seed's CPU run repeats exactly
+    smoke=("--epochs", "1", "--subset", "64"))  # --resume keeps the trained cells; the untrained ones it measures again
