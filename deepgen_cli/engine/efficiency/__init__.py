@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -73,6 +74,8 @@ class EfficiencyConfig(RunOptions):
 
 @dataclass
 class EfficiencyRow:
+    KEY: ClassVar[tuple[str, ...]] = ("model",)  # --resume's and report's
+
     model: str  # as given, e.g. mobilenet:0.5@160
     name: str
     alpha: float | None  # width multiplier, for models that take one
@@ -144,7 +147,7 @@ def run(config: EfficiencyConfig, device: torch.device, session) -> Outcome:
     with torch_threads(config.threads):
         if config.by_layer:
             return run_by_layer(cands[0], config, session)
-        rows = measure_rows(session, cands, row_type=EfficiencyRow, key=lambda c: {"model": c.label},
+        rows = measure_rows(session, cands, row_type=EfficiencyRow, key=lambda c: (c.label,),
                             measure=lambda c, label: measure_one(c, config, device),
                             label=lambda c: f"{c.label}: counting and timing", complete=_with_ratios)
         session.progress("checking the published claims")

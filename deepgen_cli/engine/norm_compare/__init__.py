@@ -142,7 +142,7 @@ def run(config: NormCompareConfig, device, session):
         data = data_mod.load(data_mod.config_for(config))
         rows = measure_rows(
             session, plan(config), row_type=NormCompareRow,
-            key=lambda item: dict(norm=item[2], microbatch=item[0].microbatch, sampling=item[0].sampling, seed=item[1]),
+            key=lambda item: (item[2], item[0].microbatch, item[0].sampling, item[1]),
             measure=lambda item, label: train_one(config, data, item[2], item[0], item[1], device, session, label),
             label=lambda item: f"{item[2]}, {item[0].describe()}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
         timing = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -18,7 +19,7 @@ from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.models.densenet import NAMES, DenseNet
 from deepgen_cli.engine.models.loading import load_weights
 from deepgen_cli.engine.modes import torch_threads
-from deepgen_cli.engine.sweep import plan_rows
+from deepgen_cli.engine.sweep import plan_rows, row_key
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.reuse import findings as verdicts
 from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
@@ -69,6 +70,8 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
 
 @dataclass
 class ReuseRow:
+    KEY: ClassVar[tuple[str, ...]] = ("network", "seed", "block", "target", "source")  # --resume's and report's
+
     network: str  # "trained" (or loaded from --weights) or "untrained" (initial weights)
     seed: int  # initial weights and batch order
     block: int  # 1-based
@@ -131,7 +134,7 @@ def resumed_blocks(session, like: list[BlockWeights], seed: int) -> tuple[list[B
     for b in like:
         columns = []
         for t, column in enumerate(b.columns):
-            cells = [session.resumed(network="trained", seed=seed, block=b.block, target=b.targets[t], source=s)
+            cells = [session.resumed(**row_key(ReuseRow, ("trained", seed, b.block, b.targets[t], s)))
                      for s in range(len(column))]
             if not all(cells):
                 return None
