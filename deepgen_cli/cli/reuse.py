@@ -16,7 +16,7 @@ COLUMNS = [
 ]
 
 
-# `reproduce --quick` trains 3 epochs, not 15.
+# `reproduce --quick` trains 3 epochs, not 7.
 SPEC = ExperimentSpec(
     name="reuse", help="Train a small DenseNet and measure how much each layer weighs every earlier layer's features.",
     config="deepgen_cli.engine.reuse:ReuseConfig", row="deepgen_cli.engine.reuse:ReuseRow",
