@@ -256,3 +256,44 @@ def test_a_diverged_run_is_a_failed_row_and_the_sweep_goes_on(cli, tmp_path):
                                     "training diverged")
     rows = json.loads(out.read_text())["rows"]
     assert [(r["norm"], "diverged" in r["error"]) for r in rows] == [("batch", True), ("none", True)]
+
+
+# --- negative controls: settings where a claim's phenomenon is absent, so its verdict must not be yes ----------
+
+from deepgen_cli.engine.norm_compare.controls import CONTROLS  # noqa: E402
+
+
+def test_controls_name_real_fields_and_claims():
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(NormCompareConfig)}
+    claims = (PREMISE, RECOVERY, GAP, SPEED)
+    for c in CONTROLS:
+        assert set(c.overrides) <= fields and c.why and c.claims
+        assert all(any(full.startswith(start) for full in claims) for start in c.claims)
+        NormCompareConfig(**c.overrides).check()
+
+
+def _run_control(control):
+    from deepgen_cli.engine import norm_compare
+    from tests.sessions import Recorder
+
+    with torch_threads(1):
+        out = norm_compare.run(NormCompareConfig(**control.overrides), torch.device("cpu"), Recorder())
+    judged = {start: [f for f in out.findings if f.claim.startswith(start)] for start in control.claims}
+    assert all(len(v) == 1 for v in judged.values()), judged  # each controlled claim gets its verdict
+    return {start: v[0] for start, v in judged.items()}
+
+
+@pytest.mark.slow
+def test_control_renorm_that_is_batch_norm_recovers_nothing():
+    # rmax 1, dmax 0: the premise holds (microbatch 2 loses accuracy), renorm is batch norm and must not recover it
+    got = _run_control(CONTROLS[0])
+    assert all(f.reproduced is not True for f in got.values()), got
+
+
+def test_control_large_microbatches_have_no_premise():
+    got = _run_control(CONTROLS[1])
+    assert all(f.reproduced is not True for f in got.values()), got
+    # nothing shown lost, so the recovery verdict cannot tell (null), with its reason: not a false no
+    assert got["Batch renorm recovers"].reproduced is None and "nothing to recover" in got["Batch renorm recovers"].reason

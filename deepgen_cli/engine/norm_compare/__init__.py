@@ -148,7 +148,7 @@ def run(config: NormCompareConfig, device, session):
             measure=lambda item, label: train_one(config, data, item[2], item[0], item[1], device, session, label),
             label=lambda item: f"{item[2]}, {item[0].describe()}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
         timing = {}
-        if {"batch", "renorm"} <= set(config.norms):
+        if {"batch", "renorm"} <= set(config.norms) and config.timing_blocks:  # 0: a run that times nothing
             for m in sorted(set(config.microbatch)):
                 session.progress(f"timing training steps: batch norm, batch norm again, renorm at microbatch {m}")
                 timing[m] = time_steps(config, data, m, device)

@@ -149,7 +149,8 @@ def _recovery(acc, ref, hard, states, k, analysis) -> list[Finding]:
     if not verdicts:
         return [_measured(claim, "batch norm's loss is shown in no small or non-i.i.d. setting (finding above): "
                           "there is nothing to recover; " + head + "; ".join(parts), None,
-                          "the premise failed: batch norm lost nothing here, so there is nothing to recover")]
+                          "the premise failed: batch norm's loss is shown in no setting (premise no or cannot "
+                          "tell), so there is nothing to recover")]
     v, f = _overall(verdicts, fragile)
     rule = (f" (yes: in every setting where batch norm's loss is shown, the 95% interval of gain − "
             f"{RECOVERED_SHARE:g} × loss lies above 0, at least {RECOVERED_SHARE:.0%} of the loss recovered as in "
