@@ -296,4 +296,5 @@ def test_control_large_microbatches_have_no_premise():
     got = _run_control(CONTROLS[1])
     assert all(f.reproduced is not True for f in got.values()), got
     # nothing shown lost, so the recovery verdict cannot tell (null), with its reason: not a false no
-    assert got["Batch renorm recovers"].reproduced is None and "nothing to recover" in got["Batch renorm recovers"].reason
+    recovery = got["Batch renorm recovers"]
+    assert recovery.reproduced is None and "nothing to recover" in recovery.reason
