@@ -13,7 +13,7 @@ from deepgen_cli.engine.errors import UsageError
 ROW_KEYS = {
     "efficiency": ("model",),
     "memorize": ("corruption", "regularizer", "noise", "seed"),
-    "probe": ("snapshot", "layer"),
+    "probe": ("seed", "snapshot", "layer"),
     "norm-compare": ("norm", "microbatch", "sampling", "seed"),
     "reuse": ("network", "seed", "block", "target", "source"),  # --resume reuses a seed's trained network
 }
