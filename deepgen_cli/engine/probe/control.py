@@ -47,11 +47,17 @@ CONTROL_SEED = 500
 # Converged: the solve's relative residual ||A w - b|| / ||b|| at most this. fp64 Cholesky at condition number
 # <= 2e8 leaves about 1e-8; a residual above 1e-6 means the factorization lost the digits the fit needs.
 RESIDUAL_TOL = 1e-6
-# A layer with more features than training examples can fit any labelling (the wide layers of a 28x28 network:
-# 25,088 features on 4,000 images); its probe at the optimum has almost no training error. A fit that reads a sketch
-# narrower than the training set (the fit's memory budget) and ends above this training error is not that optimum:
-# its row says it did not converge, and the verdicts cannot tell (raise --max-probe-mb for a wider sketch).
+# A layer with more independent features than training examples can fit any labelling (the wide layers of a 28x28
+# network: 25,088 features on 4,000 images); its probe at the optimum has almost no training error. A fit that reads
+# a sketch narrower than the training set (the fit's memory budget), at the sketch's full rank (so the sketch may
+# have dropped directions of the layer), and ends above this training error is not shown to be that optimum: its
+# row says it did not converge, and the verdicts cannot tell (raise --max-probe-mb for a wider sketch). A sketch of
+# lower rank than its width holds the layer's whole span (a generic sketch keeps rank min(rank, width)), so its fit
+# is the layer's own: the convolution before a ReLU, a linear map of 784 pixels, stays at the input's error.
 WIDE_TRAIN_ERROR = 0.05
+# Eigenvalues of the standardized scatter / n (1 per feature on average) above this count towards the rank; fp32
+# features carry ~1e-7 relative noise, whose square is far below it.
+RANK_TOL = 1e-6
 
 
 def control_width(features: int, budget_mb: float) -> int:
@@ -70,12 +76,13 @@ class ControlFit:
     test_correct: torch.Tensor | None = None  # (test examples,) bools: the task fit on the test set, in order
     layer_features: int = 0  # the probe input's own width (features is the sketch's, when narrower)
     examples: int = 0  # training examples fit
+    rank: int | None = None  # numerical rank of the sketched features (only where the sketch is narrower than n)
 
     @property
     def converged(self) -> bool:
         """The solve is exact, and a layer wider than the training set is fit as well as its width allows."""
-        sketched_short = self.layer_features > self.examples > self.features
-        return self.residual <= RESIDUAL_TOL and not (sketched_short and 1 - self.task_accuracy > WIDE_TRAIN_ERROR)
+        lossy = self.rank is not None and self.rank >= self.features  # a full-rank sketch short of n examples
+        return self.residual <= RESIDUAL_TOL and not (lossy and 1 - self.task_accuracy > WIDE_TRAIN_ERROR)
 
 
 class _Normal:
@@ -83,7 +90,8 @@ class _Normal:
     products do not cancel). fp64 products cost about what fp32 ones summed into fp64 do (measured on CPU: 0.8 s
     vs 2.7 s for 21 batches of 64 x 2048, the mixed-type add being the slow part)."""
 
-    def __init__(self, d: int, n: int, outputs: int, device, keep: bool = False):
+    def __init__(self, d: int, n: int, outputs: int, device, keep: bool = False, rank: bool = False):
+        self.want_rank, self.rank = rank, None
         self.zz = torch.zeros(d, d, dtype=torch.float64, device=device)
         # The features themselves (fp32), when they fit: the training predictions then need no second pass.
         self.kept = torch.empty(n, d, device=device) if keep else None
@@ -114,6 +122,8 @@ class _Normal:
         a -= n * torch.outer(mu, mu)  # centered scatter
         s = (a.diagonal() / n + EPS).rsqrt()  # standardize as the SGD probes do
         a *= s[:, None] * s[None, :]
+        if self.want_rank:
+            self.rank = int((torch.linalg.eigvalsh(a) > RANK_TOL * n).sum())
         a.diagonal().add_(RIDGE * n)
         rhs = (self.zy - n * torch.outer(mu, y_mean)) * s[:, None]
         w = torch.cholesky_solve(rhs, _cholesky(a))
@@ -208,7 +218,8 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
                 progress(f"converged probes on {group[0].layer.name}..{group[-1].layer.name}")
             solvers = {p.layer.name: _Kernel(width[p.layer.name], n, outputs, device)
                        if width[p.layer.name] > n else _Normal(width[p.layer.name], n, outputs, device,
-                                                               keep=p.layer.name in keep) for p in group}
+                                                               keep=p.layer.name in keep,
+                                                               rank=p.reduction.out_features > n) for p in group}
             current = {}
 
             def accumulate(p: Probed, feats: torch.Tensor) -> None:
@@ -217,7 +228,7 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
             for idx in batches(n, batch_size, None):
                 current["t"] = targets[idx].to(device)
                 forward_layers(fed, group, x[idx].to(device), accumulate)
-            solved, hits, residual, second = {}, {}, {}, []
+            solved, hits, residual, second, ranks = {}, {}, {}, [], {}
             for p in group:
                 name = p.layer.name
                 solver = solvers.pop(name)  # each fit's memory goes before the next one's solve
@@ -227,7 +238,7 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
                     solved[name] = solver.solve()
                     center, w, y_mean = solved[name]
                     pred = None if solver.kept is None else torch.addmm(y_mean, solver.kept - center, w)
-                residual[name] = solver.residual
+                residual[name], ranks[name] = solver.residual, getattr(solver, "rank", None)
                 if pred is None:  # the features were not kept: scored in a second pass
                     hits[name] = torch.zeros(2, dtype=torch.long)
                     second.append(p)
@@ -258,5 +269,6 @@ def fit_controls(fed: Fed, probed: list[Probed], x: torch.Tensor, y: torch.Tenso
                 name = p.layer.name
                 task, ctrl = (int(v) for v in hits[name])
                 fits[name] = ControlFit(width[name], task / n, ctrl / n if control else None, residual[name],
-                                        torch.cat(tested[name]) if tested[name] else None, p.reduction.out_features, n)
+                                        torch.cat(tested[name]) if tested[name] else None, p.reduction.out_features, n,
+                                        ranks[name])
     return {p.layer.name: fits[p.layer.name] for p in probed}

@@ -207,8 +207,9 @@ def _gate(seeds: list[list[dict]], classes: int | None, trained: bool) -> str:
                     if r.get("probe_converged") is not True})
     if loose:
         return (f"the probes at {', '.join(loose[:SHOWN])}{' and more' if len(loose) > SHOWN else ''} did not reach "
-                f"their optimum (solve residual above its tolerance, or no converged fit in the row), so their "
-                f"errors measure the optimizer, not linear separability")
+                f"their optimum (a solve residual above its tolerance, a full-rank sketch narrower than the training "
+                f"set on a layer wider than it ending above 5% training error: raise --max-probe-mb, or no converged "
+                f"fit in the row), so their errors measure the fit, not the layer's linear separability")
     if trained and classes:
         floor = trained_floor(classes)
         low = [(s[0].get("seed", 0), s[0].get("model_test_accuracy")) for s in seeds]

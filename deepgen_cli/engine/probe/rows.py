@@ -42,6 +42,7 @@ class ProbeRow:
     test_correct: dict | None = None
     probe_converged: bool | None = None  # the converged probe's solve met its residual test (control.RESIDUAL_TOL)
     fit_residual: float | None = None  # its relative residual ||A w - b|| / ||b||
+    fit_rank: int | None = None  # numerical rank of its sketch, where the sketch is narrower than the training set
     # The SGD probe (the paper's: trained alongside the model, one step per model step, or post hoc for
     # --probe-epochs at one --probe-lr whatever the width), kept beside the optimum: on wide layers it stops far
     # from it.
@@ -58,11 +59,11 @@ def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int,
     sgd_train = None if train is None else train.error()
     sgd_test = None if test is None else test.error()
     right = test.correct().tolist() if test is not None else []
-    ctrl, fitted, selectivity, width, converged, residual = None, None, None, None, None, None
+    ctrl, fitted, selectivity, width, converged, residual, rank = None, None, None, None, None, None, None
     train_error, test_error = sgd_train, sgd_test
     if control is not None:
         ctrl, fitted, width = control.control_accuracy, control.task_accuracy, control.features
-        converged, residual = control.converged, control.residual
+        converged, residual, rank = control.converged, control.residual, control.rank
         selectivity = None if ctrl is None else task_minus_control(fitted, ctrl)
         train_error = 1 - fitted
         if control.test_correct is not None:
@@ -73,7 +74,7 @@ def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int,
                     (r.out_features + 1) * classes, probe_bytes(r.out_features, classes) / MB,
                     probe_bytes(r.in_features, classes) / MB, train_error, test_error, ctrl, selectivity, cka,
                     fitted, width, {"examples": len(right), "hex": pack_outcomes(right)} if right else None,
-                    converged, residual, sgd_train, sgd_test, seed, model_accuracy)
+                    converged, residual, rank, sgd_train, sgd_test, seed, model_accuracy)
 
 
 def resumed_row(session, label: str, layer: str, seed: int) -> ProbeRow | None:
