@@ -143,19 +143,15 @@ def test_on_28x28_mnist_files_every_probe_of_a_layer_wider_than_the_training_set
 
     from tests.test_data import _idx
 
-    # A tiny MNIST-format file set: 300 training and 100 test images of 28 x 28, each class a blob of its own
-    # place and brightness plus pixel noise (the digits of MNIST are not at hand in tests)
+    # A tiny MNIST-format file set: 300 training and 100 test images of 28 x 28 pixel noise, labels 0..9 in turn:
+    # nothing to learn, but a layer with more (independent) features than the 300 examples can fit any labelling,
+    # so a probe at its optimum fits these; an SGD probe at one learning rate does not in one epoch
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 300), ("t10k", 100)):
-        y = np.arange(n) % 10
-        images = rng.integers(0, 60, (n, 28, 28))
-        for i, label in enumerate(y):
-            r, c = 2 + 2 * label, 4 + (label % 3) * 7
-            images[i, r:r + 8, c:c + 8] += 120 + 10 * label
-        _idx(raw / f"{prefix}-images-idx3-ubyte", images.clip(0, 255))
-        _idx(raw / f"{prefix}-labels-idx1-ubyte", y)
+        _idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
     result = cli("probe", "--dataset", "mnist", "--data-dir", tmp_path, "--epochs", "1", "--repeats", "1",
                  "--cka-examples", "0", "--no-control", "--batch-size", "50", "--format", "json", "--quiet")
     assert result.exit_code == 0, result.stderr
@@ -166,4 +162,4 @@ def test_on_28x28_mnist_files_every_probe_of_a_layer_wider_than_the_training_set
     # every training image; the row records its solve and the SGD probe's error beside it
     assert all(r["train_error"] <= 0.05 and r["probe_converged"] and r["fit_residual"] < 1e-6 for r in wide)
     assert [r["control_features"] for r in wide] == [784] + [2048] * 5
-    assert all(r["sgd_train_error"] is not None for r in wide)
+    assert max(r["sgd_train_error"] for r in wide) > 0.05  # what the verdicts read before
