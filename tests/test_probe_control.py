@@ -93,3 +93,37 @@ def test_features_too_big_to_keep_are_scored_in_a_second_pass_with_the_same_resu
     assert control_width(16, 6400 / 2 ** 20) == 16
     passed, _, _ = fits_of(budget_mb=6400 / 2 ** 20)
     assert passed["input"] == kept["input"] and passed["2"].features == 20
+
+
+def test_the_task_fit_is_scored_on_the_test_set_and_its_convergence_recorded():
+    fed, probed, x, y = setup()
+    g = torch.Generator().manual_seed(5)
+    x_test = torch.randn(40, 1, 4, 4, generator=g)
+    y_test = torch.randint(0, CLASSES, (40,), generator=g)
+    fits = fit_controls(fed, probed, x, y, classes=CLASSES, seed=0, batch_size=32, budget_mb=64.0, total_mb=1024.0,
+                        device="cpu", control=False, x_test=x_test, y_test=y_test)
+    # By hand for the input: the training set's standardization and ridge fit, applied to the test examples
+    z = x.reshape(N, -1).double()
+    mu, sd = z.mean(0), (z.var(0, unbiased=False) + 1e-5).sqrt()
+    t = nn.functional.one_hot(y, CLASSES).double()
+    zs = (z - mu) / sd
+    w = torch.linalg.solve(zs.T @ zs + RIDGE * N * torch.eye(16, dtype=torch.float64), zs.T @ (t - t.mean(0)))
+    pred = ((x_test.reshape(40, -1).double() - mu) / sd) @ w + t.mean(0)
+    assert fits["input"].test_correct.tolist() == (pred.argmax(1) == y_test).tolist()
+    assert fits["input"].control_accuracy is None  # --no-control: the task fit alone
+    # the kernel form (400 ReLU features > 120 examples) fits every (random) training label, its solve exact
+    assert fits["2"].task_accuracy == 1.0 and fits["2"].residual < 1e-9 and all(f.converged for f in fits.values())
+    assert len(fits["2"].test_correct) == 40
+
+
+def test_a_full_rank_sketch_short_of_the_training_set_is_not_the_layers_optimum():
+    # 0.1 MiB: an 80-feature sketch of 400-wide layers, 120 examples with random labels
+    fits, _, _ = fits_of(budget_mb=0.1)
+    relu, linear = fits["2"], fits["1"]
+    # the ReLU layer (rank up to 120) could fit every label at its width; its sketch has full rank 80 and misses
+    # more than 5% of them: not shown to be the layer's optimum
+    assert relu.rank == 80 and relu.task_accuracy < 0.95 and not relu.converged
+    # the linear layer's features span at most 17 dimensions (16 inputs and the bias, centered: 16): the sketch
+    # holds all of them, so its fit is the layer's own, however high its training error
+    assert linear.rank == 16 and linear.task_accuracy < 0.95 and linear.converged
+    assert fits["input"].rank is None and fits["input"].converged  # 16 features: no sketch

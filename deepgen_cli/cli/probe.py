@@ -9,6 +9,7 @@ COLUMNS = [
     Column("snapshot", "snapshot", text, numeric=False),
     Column("depth", "depth", text),
     Column("layer", "layer", text, numeric=False),
+    Column("seed", "seed", text),
     Column("type", "type", text, numeric=False),
     Column("shape", "shape", text),
     Column("features", "features", count),
@@ -18,7 +19,9 @@ COLUMNS = [
     Column("full_probe_mib", "full MiB", fixed(2)),
     Column("probe_mib", "used MiB", fixed(2)),
     Column("train_error", "train err", percent),
-    Column("test_error", "test err", percent),
+    Column("test_error", "test err", percent),  # the probe at its optimum: what the verdicts read
+    Column("probe_converged", "converged", lambda v: "" if v is None else ("yes" if v else "no"), numeric=False),
+    Column("sgd_test_error", "SGD test err", percent),
     Column("control_train_accuracy", "control acc", percent),
     Column("selectivity", "selectivity", percent),
     Column("cka_prev", "CKA prev", fixed(3)),

@@ -330,3 +330,38 @@ def all_of(verdicts: Iterable[bool | None]) -> bool | None:
     if any(x is False for x in v):
         return False
     return True if v and all(x is True for x in v) else None
+
+# --- probeverdict: a rank trend pooled over seeds ----------------------------------------------------------
+
+def pooled_spearman_trend(series: Sequence[Sequence[float]], permutations: int = PERMUTATIONS,
+                          seed: int = 0) -> Trend:
+    """Spearman's rank correlation of each series with its position (depth), averaged over the series (seeds),
+    and its two-sided permutation p-value: under "no trend" each series' ranks are an independent random
+    ordering, so the mean correlation's null distribution shuffles each series apart. One series: exactly
+    spearman_trend. Exact (every combination) while the orderings number at most 8! = 40,320, else that many
+    seeded random ones ((k + 1) / (N + 1), so p > 0)."""
+    if len(series) == 1:
+        return spearman_trend(range(len(series[0])), series[0], permutations, seed)
+    centered = []
+    for y in series:
+        rx, ry = ranks(range(len(y))), ranks(y)
+        mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+        cx, cy = [r - mx for r in rx], [r - my for r in ry]
+        den = math.sqrt(sum(a * a for a in cx) * sum(b * b for b in cy))
+        if len(y) < 2 or den == 0:
+            return Trend(float("nan"), 1.0, 0, True)
+        centered.append((cx, cy, den))
+
+    def total(orders) -> float:
+        return sum(sum(map(operator.mul, cx, cy)) / den for (cx, _, den), cy in zip(centered, orders))
+
+    observed = total([cy for _, cy, _ in centered])
+    bar = abs(observed) * (1 - 1e-12)
+    rng = random.Random(seed)
+    shuffled = [list(cy) for _, cy, _ in centered]
+    hits = 0
+    for _ in range(permutations):
+        for s in shuffled:
+            rng.shuffle(s)
+        hits += abs(total(shuffled)) >= bar
+    return Trend(observed / len(series), (hits + 1) / (permutations + 1), permutations, False)

@@ -55,7 +55,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     snapshots = config.snapshot_epochs()
     kept = {}  # snapshot epoch -> the earlier run's rows, for snapshots complete there
     for s in snapshots:
-        old = [resumed_row(session, f"epoch {s}", p.layer.name) for p in probed]
+        old = [resumed_row(session, f"epoch {s}", p.layer.name, config.seed) for p in probed]
         if all(old):
             kept[s] = old
     rows: list[dict] = []
@@ -122,13 +122,11 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         on_train = score_banks(fed, probed, data.x_train, data.y_train, config, device)
         on_test = score_banks(fed, probed, data.x_test, data.y_test, config, device)
         cka = cka_series(fed, probed, data.x_test[:config.cka_examples], device) if config.cka_examples else {}
-        controls = fit_controls(fed, probed, data.x_train, data.y_train, classes=classes, seed=config.seed,
-                                batch_size=config.batch_size, budget_mb=config.max_probe_mb,
-                                total_mb=config.max_total_probe_mb, device=device,
-                                progress=session.progress) if config.control else {}
+        fits = converged_fits(fed, probed, data, config, device, session.progress, control=config.control)
+        accuracy = model_accuracy(fed, data, device)
         for depth, p in enumerate(probed):
             emit(make_row(p, depth, f"epoch {stats.epoch}", stats.epoch, classes, on_train[depth], on_test[depth],
-                          cka.get(p.layer.name), controls.get(p.layer.name)))
+                          cka.get(p.layer.name), fits[p.layer.name], seed=config.seed, model_accuracy=accuracy))
 
     with tap(fed.model, hooked, fold, when=_in_training_forward):
         train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step,
@@ -138,6 +136,21 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
             for row in kept[s]:
                 emit(row)
     return rows
+
+
+def converged_fits(fed: Fed, probed: list[Probed], data, config, device, progress, control: bool) -> dict:
+    """Every layer's probe at its optimum (control.py), scored on the training and the test set."""
+    return fit_controls(fed, probed, data.x_train, data.y_train, classes=data.num_classes, seed=config.seed,
+                        batch_size=config.batch_size, budget_mb=config.max_probe_mb,
+                        total_mb=config.max_total_probe_mb, device=device, progress=progress, control=control,
+                        x_test=data.x_test, y_test=data.y_test)
+
+
+def model_accuracy(fed: Fed, data, device) -> float:
+    """The network's own test accuracy (eval mode): the floor a claim about a trained network checks."""
+    from deepgen_cli.engine.train import evaluate
+
+    return evaluate(fed, data.x_test, data.y_test, device).accuracy
 
 
 def _banks(probed: list[Probed], classes: int, config, device) -> tuple[ProbeBank | None, dict[str, slice]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from deepgen_cli.engine.probe.inputs import Fed
-from deepgen_cli.engine.probe.control import fit_controls
+from deepgen_cli.engine.probe.alongside import converged_fits, model_accuracy
 from deepgen_cli.engine.probe.passes import Probed, cka_series, groups, score, train_probes
 from deepgen_cli.engine.probe.rows import make_row, resumed_row
 
@@ -17,7 +17,9 @@ def run_posthoc(fed: Fed, data, probed: list[Probed], config, device, session) -
     classes = data.num_classes
     kw = dict(batch_size=config.batch_size, device=device)
     depth = {p.layer.name: i for i, p in enumerate(probed)}
-    kept = {p.layer.name: resumed_row(session, label, p.layer.name) for p in probed}
+    kept = {p.layer.name: resumed_row(session, label, p.layer.name, config.seed) for p in probed}
+    accuracy = None if config.untrained or not any(row is None for row in kept.values()) else \
+        model_accuracy(fed, data, device)
     cka = {}
     if config.cka_examples and any(row is None for row in kept.values()):
         session.progress("CKA between layers")
@@ -33,13 +35,12 @@ def run_posthoc(fed: Fed, data, probed: list[Probed], config, device, session) -
             on_test = score(fed, fresh, data.x_test, data.y_test, **kw)
             for p in group:
                 p.probe = None  # free this group's probes before the control fits and the next group's probes
-            controls = fit_controls(fed, fresh, data.x_train, data.y_train, classes=classes, seed=config.seed,
-                                    budget_mb=config.max_probe_mb, total_mb=config.max_total_probe_mb,
-                                    progress=session.progress, **kw) if config.control else {}
+            controls = converged_fits(fed, fresh, data, config, device, session.progress, control=config.control)
         for p in group:
             name = p.layer.name
             row = kept[name] or make_row(p, depth[name], label, None, classes, on_train[name], on_test[name],
-                                         cka.get(name), controls.get(name))
+                                         cka.get(name), controls.get(name),
+                                         seed=config.seed, model_accuracy=accuracy)
             session.row(row)
             rows.append(dataclasses.asdict(row))
     return rows
