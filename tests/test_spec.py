@@ -141,8 +141,9 @@ def test_a_name_registered_twice_is_an_error_and_absent_controls_are_none(toy_cl
         spec.register(toy_spec("toy", ()))
     assert spec.get("toy").negative_controls() == CONTROLS  # named as "module:CONTROLS"
     assert spec.get("toy").key(ToyConfig()) == ("point",)
-    # None: the engine package's controls.py, where there is one; this branch has none for probe
-    assert spec.get("probe").negative_controls() == ()
+    # None: the engine package's controls.py, where there is one; a run outside the engine has none
+    assert dataclasses.replace(toy_spec("toy-bare", ()), controls=None).negative_controls() == ()
+    assert spec.get("probe").negative_controls()[0].claims  # probe's own, read from engine/probe/controls.py
 
 
 def test_a_claim_without_a_control_shows_a_dash(tmp_path):
