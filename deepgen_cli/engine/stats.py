@@ -294,3 +294,18 @@ def pack_outcomes(correct: Iterable[bool]) -> str:
 def unpack_outcomes(text: str, n: int) -> list[bool]:
     data = bytes.fromhex(text)
     return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(n)]
+
+
+# --- memorize verdicts (memverdict): difference claims at 95% ------------------------------------------------
+
+def difference(p: Paired, threshold: float = 0.0) -> bool | None:
+    """Is the mean difference a - b above `threshold`, at 95% (the two-sided t interval)? True when the whole interval
+    lies above it, False when the whole interval lies below it, None when it straddles the threshold or one seed
+    leaves no spread: the run cannot tell."""
+    if p.n < 2:
+        return None
+    if p.mean - p.half_width > threshold:
+        return True
+    if p.mean + p.half_width < threshold:
+        return False
+    return None
