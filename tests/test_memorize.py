@@ -30,7 +30,8 @@ def test_random_labels_are_fit_and_test_accuracy_is_near_chance():
 
 def _row(noise, test_acc, fit_epoch=10, train_acc=1.0, steps=None, seed=0, per_epoch=11):
     return MemorizeRow(seed, "mlp1x512", "digits", "labels", noise, 0, noise, train_acc, test_acc,
-                       train_acc - test_acc, fit_epoch, steps if steps is not None else (fit_epoch and per_epoch * fit_epoch),
+                       train_acc - test_acc, fit_epoch,
+                       steps if steps is not None else (fit_epoch and per_epoch * fit_epoch),
                        fit_epoch and 0.1 * fit_epoch, fit_epoch or 300, 1.0, 0.01, 0.1, 0.2, 1.0, 1347, 450, 10)
 
 
@@ -81,7 +82,8 @@ def test_rise_falls_and_untrained_networks():
     dip = _by(clean + _seeds(0.5, (0.60,) * 3) + _seeds(1.0, (0.65,) * 3))["Test error rises with the noise level p"]
     assert dip.reproduced is False  # error falls 5 points in every seed from p=0.5 to p=1
     # a network that learned nothing (12% at p=0, under the floor 10 + 0.25 x 90 = 32.5%): null, not a verdict
-    flat = _by(_seeds(0.0, (0.12, 0.11, 0.12)) + _seeds(1.0, (0.10, 0.11, 0.09)))["Test error rises with the noise level p"]
+    flat = _by(_seeds(0.0, (0.12, 0.11, 0.12)) + _seeds(1.0, (0.10, 0.11, 0.09))
+               )["Test error rises with the noise level p"]
     assert flat.reproduced is None and "under the trained floor 32.5%" in flat.reason
 
 
@@ -156,7 +158,8 @@ def test_missing_dataset_files_exit_1_naming_download(cli, tmp_path):
 
 def test_a_diverged_level_is_a_failed_row_and_the_run_exits_1(cli, tmp_path):
     out = tmp_path / "d.json"
-    result = cli("memorize", "--noise", "0,1", "--lr", "1e30", "--subset", "100", "--epochs", "3", "--repeats", "1", "-q", "-o", out)
+    result = cli("memorize", "--noise", "0,1", "--lr", "1e30", "--subset", "100", "--epochs", "3", "--repeats", "1",
+                 "-q", "-o", out)
     assert result.exit_code == 1
     assert result.stderr.startswith("deepgen: error: 2 of 2 rows failed; first: p=0: training diverged in epoch ")
     assert result.stderr.endswith("(loss nan); lower --lr\n") and result.stderr.count("\n") == 1
@@ -167,7 +170,8 @@ def test_a_diverged_level_is_a_failed_row_and_the_run_exits_1(cli, tmp_path):
 
 def test_synthetic_data_of_any_shape_and_class_count(cli):
     result = cli("memorize", "--dataset", "synthetic", "--synthetic-shape", "3x8x8", "--synthetic-classes", "4",
-                 "--synthetic-examples", "60,40", "--model", "cnn", "--noise", "1", "--epochs", "2", "--repeats", "1", "-q", "-f", "json")
+                 "--synthetic-examples", "60,40", "--model", "cnn", "--noise", "1", "--epochs", "2", "--repeats", "1",
+                 "-q", "-f", "json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     (row,) = record["rows"]
@@ -200,8 +204,8 @@ def test_same_seed_same_numbers_and_repeats_report_mean_and_sd(cli):
 
 
 def test_the_record_holds_the_threads_the_rows_ran_on(cli):
-    record = json.loads(cli("memorize", "--noise", "1", "--subset", "50", "--epochs", "1", "--threads", "1", "--repeats", "1",
-                            "-q", "-f", "json").stdout)
+    record = json.loads(cli("memorize", "--noise", "1", "--subset", "50", "--epochs", "1", "--threads", "1",
+                            "--repeats", "1",                            "-q", "-f", "json").stdout)
     assert record["environment"]["threads"] == 1 and record["config"]["threads"] == 1
     assert {"python", "torch", "torchvision", "device", "device_name"} <= set(record["environment"])
     assert record["seed"] == 0 and record["config"]["noise"] == [1.0]
@@ -222,7 +226,8 @@ def test_resume_reuses_levels_already_measured(cli, tmp_path):
 def test_the_curve_holds_test_accuracy_and_the_table_the_epochs_run(cli, one_thread):
     import json as json_mod
 
-    result = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "--eval-every", "2", "--repeats", "1",
+    result = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "--eval-every", "2",
+                 "--repeats", "1",
                  "-q", "-f", "json")
     assert result.exit_code == 0, result.stderr
     row = json_mod.loads(result.stdout)["rows"][0]
@@ -230,5 +235,6 @@ def test_the_curve_holds_test_accuracy_and_the_table_the_epochs_run(cli, one_thr
     assert [t is not None for t in tests] == [False, True, False, True, False, True]
     best = max(t for t in tests if t is not None)
     assert row["best_test_accuracy"] == best and tests[row["best_test_epoch"] - 1] == best
-    table = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "--repeats", "1", "-q").stdout
+    table = cli("memorize", "--noise", "1", "--subset", "200", "--epochs", "6", "--no-until-fit", "--repeats", "1",
+                "-q").stdout
     assert "epochs run" in table and "s run" in table

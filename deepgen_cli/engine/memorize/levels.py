@@ -119,11 +119,12 @@ def slowdown_verdict(clean: dict, full: dict) -> tuple[Verdict, str]:
         v = Verdict(None, reason=f"the least ratio's 95% interval ({math.exp(low.mean - low.half_width):.2f}x to "
                                  f"{math.exp(low.mean + low.half_width):.2f}x) reaches 1x or below, the most ratio's "
                                  f"({math.exp(high.mean - high.half_width):.2f}x to "
-                                 f"{math.exp(high.mean + high.half_width):.2f}x) 1x or above: fit counted at epoch ends, "
-                                 f"the run cannot tell")
+                                 f"{math.exp(high.mean + high.half_width):.2f}x) 1x or above: fit counted at epoch "
+                                 f"ends, the run cannot tell")
     per = ", ".join(f"{full[s].fit_steps}/{clean[s].fit_steps}" for s in seeds)
     text = (f"steps to fit, p=1/p=0 per seed: {per}; geometric mean {math.exp(mid.mean):.2f}x (95% interval "
-            f"{math.exp(mid.mean - mid.half_width):.2f}x to {math.exp(mid.mean + mid.half_width):.2f}x, {mid.n} seeds); "
+            f"{math.exp(mid.mean - mid.half_width):.2f}x to {math.exp(mid.mean + mid.half_width):.2f}x, "
+            f"{mid.n} seeds); "
             f"an epoch is {_n(_per_epoch(full[seeds[0]]))} steps, so the least ratio is "
             f"{math.exp(low.mean):.2f}x (lower 95% bound {math.exp(low.mean - low.half_width):.2f}x)")
     return v, text

@@ -33,7 +33,8 @@ def trained_floor(num_classes: int) -> float:
 
 
 def untrained(rows, what: str) -> Verdict | None:
-    """None when the rows' mean test accuracy on true labels reaches the trained floor; else a null verdict saying so."""
+    """None when the rows' mean test accuracy on true labels reaches the trained floor; else a null verdict
+    saying so."""
     rows = list(rows)
     if not rows:
         return None
