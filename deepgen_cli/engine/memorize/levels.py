@@ -125,7 +125,7 @@ def slowdown_verdict(clean: dict, full: dict) -> tuple[Verdict, str]:
     text = (f"steps to fit, p=1/p=0 per seed: {per}; geometric mean {math.exp(mid.mean):.2f}x (95% interval "
             f"{math.exp(mid.mean - mid.half_width):.2f}x to {math.exp(mid.mean + mid.half_width):.2f}x, "
             f"{mid.n} seeds); "
-            f"an epoch is {_n(_per_epoch(full[seeds[0]]))} steps, so the least ratio is "
+            f"{_n(_per_epoch(full[seeds[0]]))} steps an epoch, so the least ratio is "
             f"{math.exp(low.mean):.2f}x (lower 95% bound {math.exp(low.mean - low.half_width):.2f}x)")
     return v, text
 
