@@ -12,7 +12,7 @@ from deepgen_cli.engine import train
 from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, build_model, load_data, row_config, run
 from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import expected_calibration_error, summarize
-from deepgen_cli.engine.stats import paired_seeds as paired, t95
+from deepgen_cli.engine.stats import difference, paired_seeds as paired, t95
 from deepgen_cli.engine.memorize.regularized import regularizer_findings
 from tests.sessions import Recorder
 
@@ -110,6 +110,9 @@ def test_paired_interval_by_hand():
     tight = paired({0: 2.0, 1: 2.1, 2: 1.9}, {0: 0.0, 1: 0.0, 2: 0.0})
     assert tight.above_zero and not tight.below_zero
     assert not paired({0: 5.0}, {0: 0.0}).above_zero  # one seed: no spread, no verdict
+    # the three outcomes of a difference claim: 2 ± 2.48 straddles 0 (cannot tell); 2 ± 0.25 lies above 0 and below 3
+    assert difference(wide) is None and difference(tight) is True and difference(tight, 3.0) is False
+    assert difference(paired({0: 5.0}, {0: 0.0})) is None
 
 
 def _row(reg, p, seed, test_acc, fit_epoch=20, train_acc=1.0, confident=0.5, ece=0.02, confidence=0.97):

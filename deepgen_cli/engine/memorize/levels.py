@@ -161,7 +161,7 @@ def chance_verdict(full: dict) -> tuple[Verdict, str]:
     return Verdict(result, stats.fragile_bound(bound, margin, stats.standard_error(p))), text
 
 
-def rise_verdict(by_level: dict) -> tuple[Verdict, str]:
+def rise_verdict(by_level: dict) -> Verdict:
     """Test error rises with p: the top level's error above the lowest's at 95% (paired by seed); no when a neighbour
     falls by more than RISE_SLACK at 95%; null when a mean fall beyond the slack lies within the seed spread."""
     levels = sorted(by_level)
@@ -176,7 +176,7 @@ def rise_verdict(by_level: dict) -> tuple[Verdict, str]:
                                                               f"from p={a:g} to p={b:g}, within the seed spread")
         if shown:
             break
-    return v, ""
+    return v
 
 
 def _what(kind: str, p: float) -> str:
@@ -230,7 +230,7 @@ def level_findings(group: list, config, kind: str, reg: str, scope: str) -> tupl
         errors = [1 - r.test_accuracy for r in rows]
         series = ", ".join(f"p={r.noise:g}: {_pct(e)}" for r, e in zip(rows, errors))
         low = by_level[rows[0].noise]
-        v = untrained(low.values(), f"at p={rows[0].noise:g} the network") or rise_verdict(by_level)[0]
+        v = untrained(low.values(), f"at p={rows[0].noise:g} the network") or rise_verdict(by_level)
         rise = paired_seeds({s: 1 - r.test_accuracy for s, r in by_level[rows[-1].noise].items()},
                             {s: 1 - r.test_accuracy for s, r in low.items()})
         out.append(v.finding(
