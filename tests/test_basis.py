@@ -23,7 +23,7 @@ def test_a_finding_needs_a_known_basis():
 def _memorize():
     from deepgen_cli.engine.memorize import MemorizeConfig, run
 
-    return run(MemorizeConfig(noise=(0.0, 1.0), subset=100), CPU, Recorder())
+    return run(MemorizeConfig(noise=(0.0, 1.0), subset=100, repeats=1), CPU, Recorder())
 
 
 def _norm_compare():

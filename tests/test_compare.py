@@ -159,7 +159,7 @@ def test_two_real_memorize_seeds_compare(cli, tmp_path):
     paths = []
     for seed in (0, 1):
         paths.append(tmp_path / f"s{seed}.json")
-        run = cli("memorize", "--noise", "0,1", "--subset", "100", "--epochs", "3", "--seed", seed, "-q",
+        run = cli("memorize", "--noise", "0,1", "--subset", "100", "--epochs", "3", "--seed", seed, "--repeats", "1", "-q",
                   "-o", paths[-1], "-f", "csv")
         assert run.exit_code == 0, run.stderr
     records = [json.loads(p.read_text()) for p in paths]
@@ -175,7 +175,8 @@ def test_two_real_memorize_runs_that_fit_compare_their_fit_times(cli, tmp_path, 
     runs = []
     for seed in (0, 1):
         out = tmp_path / f"m{seed}.json"
-        assert cli("memorize", "--noise", "0", "--subset", "120", "--seed", seed, "-q", "-o", out).exit_code == 0
+        assert cli("memorize", "--noise", "0", "--subset", "120", "--seed", seed, "--repeats", "1", "-q", "-o",
+                   out).exit_code == 0
         runs.append(out)
     assert json.loads(runs[0].read_text())["rows"][0]["fit_time_s"] is not None  # the row fit: a timing to compare
     result = cli("compare", *runs, "-f", "json")

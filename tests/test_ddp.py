@@ -45,7 +45,8 @@ def test_two_ranks_train_the_weights_of_one_process(tmp_path):
 
 
 def test_memorize_streamed_under_torchrun_rank_0_prints_and_writes(tmp_path, cli, one_thread):
-    args = ["memorize", "--noise", "1", "--subset", "120", "--epochs", "3", "--no-until-fit", "--quiet"]
+    args = ["memorize", "--noise", "1", "--subset", "120", "--epochs", "3", "--no-until-fit", "--repeats", "1",
+            "--quiet"]
     # each rank streams its shards through a DataLoader worker; compared below with one process in memory
     streamed = ["--data-in-memory", "no", "--workers", "1"]
     run = subprocess.run([*TORCHRUN, "-m", "deepgen_cli", *args, *streamed, "--format", "json", "--output",

@@ -12,7 +12,7 @@ from deepgen_cli.engine import train
 from deepgen_cli.engine.memorize import MemorizeConfig, MemorizeRow, build_model, load_data, row_config, run
 from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import expected_calibration_error, summarize
-from deepgen_cli.engine.stats import paired_seeds as paired, t95
+from deepgen_cli.engine.stats import difference, paired_seeds as paired, t95
 from deepgen_cli.engine.memorize.regularized import regularizer_findings
 from tests.sessions import Recorder
 
@@ -110,6 +110,9 @@ def test_paired_interval_by_hand():
     tight = paired({0: 2.0, 1: 2.1, 2: 1.9}, {0: 0.0, 1: 0.0, 2: 0.0})
     assert tight.above_zero and not tight.below_zero
     assert not paired({0: 5.0}, {0: 0.0}).above_zero  # one seed: no spread, no verdict
+    # the three outcomes of a difference claim: 2 ± 2.48 straddles 0 (cannot tell); 2 ± 0.25 lies above 0 and below 3
+    assert difference(wide) is None and difference(tight) is True and difference(tight, 3.0) is False
+    assert difference(paired({0: 5.0}, {0: 0.0})) is None
 
 
 def _row(reg, p, seed, test_acc, fit_epoch=20, train_acc=1.0, confident=0.5, ece=0.02, confidence=0.97):
@@ -124,27 +127,60 @@ def _claims(rows):
 
 
 def test_regularizer_findings_follow_the_numbers():
-    base = [_row("none", 0.0, s, a) for s, a in enumerate((0.970, 0.965, 0.975))]
+    accs = (0.970, 0.965, 0.975)
+    base = [_row("none", 0.0, s, a, ece=0.03, confidence=a + 0.03) for s, a in enumerate(accs)]
     base += [_row("none", 1.0, s, 0.1, fit_epoch=60) for s in range(3)]
-    cp = [_row("confidence-penalty", 0.0, s, a + 0.010, confident=0.0, ece=0.2, confidence=0.6)
-          for s, a in enumerate((0.970, 0.965, 0.975))]
+    # the penalty: 1.0, 0.9, 1.1 points more accurate; ECE 0.010-0.012 against 0.030; 0.5 points over-confident
+    cp = [_row("confidence-penalty", 0.0, s, a + d, confident=0.0, ece=e, confidence=a + d + 0.005)
+          for s, (a, d, e) in enumerate(zip(accs, (0.010, 0.009, 0.011), (0.010, 0.012, 0.011)))]
     cp += [_row("confidence-penalty", 1.0, s, 0.1, fit_epoch=None, train_acc=0.6) for s in range(3)]
     by = _claims(base + cp)
-    assert by["Explicit regularization is not necessary for generalization"].reproduced  # +1.0 point < 5.15
-    assert not by["Regularization does not prevent memorization"].reproduced  # 60% train accuracy at p=1
+    # harm of none against the best (the penalty): +1.0 points, 90% interval within 0.3 of it, under 5.15
+    assert by["Explicit regularization is not necessary for generalization"].reproduced is True
+    assert by["Regularization does not prevent memorization"].reproduced is False  # 60% train accuracy at p=1
     over = by["The confidence penalty lowers over-confidence"]
-    assert over.reproduced and "-50.0 points ± 0.0" in over.measured and "penalty -38.0 points" in over.measured
-    assert by["The confidence penalty lowers test error against none (Pereyra's MNIST table"].reproduced
-    assert by["The confidence penalty does not hurt test error against none (its error is not higher beyond the "
-              "95% interval of the paired difference)"].reproduced
-    # a 6-point gain is more than Zhang's largest: regularization looks necessary here
-    big = _claims(base + [_row("augment", 0.0, s, a + 0.06) for s, a in enumerate((0.970, 0.965, 0.975))])
-    assert not big["Explicit regularization is not necessary for generalization"].reproduced
-    # the same mean gain with a seed spread that swallows it: no improvement claimed
+    # ECE differences -2.0, -1.8, -1.9 points: mean -1.9, SD 0.1, 95% half-width 4.303 x 0.1 / sqrt(3) = 0.25
+    assert over.reproduced is True and "-1.9 points ± 0.2 (95% interval, 3 seeds)" in over.measured
+    assert "calibration moved better, over-confident" in over.measured
+    # error differences -1.0, -0.9, -1.1 points: the 95% interval -1.25 to -0.75 lies below 0 and below the 1 point
+    assert by["The confidence penalty lowers test error against none (Pereyra's MNIST table"].reproduced is True
+    assert by["The confidence penalty does not hurt test error against none (non-inferiority at 95%, paired by "
+              "seed"].reproduced is True
+    # a 6-point gain is more than Zhang's largest (90% interval 6 ± 0.4 points above 5.15): regularization needed
+    big = _claims(base + [_row("augment", 0.0, s, a + d) for s, (a, d) in enumerate(zip(accs, (0.06, 0.059, 0.061)))])
+    assert big["Explicit regularization is not necessary for generalization"].reproduced is False
+    # the same mean gain with a seed spread that swallows it: the run cannot tell
     noisy = [_row("confidence-penalty", 0.0, s, a + d, confident=0.0) for s, (a, d) in
-             enumerate(zip((0.970, 0.965, 0.975), (0.04, -0.03, 0.02)))]
-    assert not _claims(base + noisy)["The confidence penalty lowers test error against none (Pereyra's MNIST table"
-                                     ].reproduced
+             enumerate(zip(accs, (0.04, -0.03, 0.02)))]
+    unsure = _claims(base + noisy)["The confidence penalty lowers test error against none (Pereyra's MNIST table"]
+    assert unsure.reproduced is None and "includes +0.00" in unsure.reason
+
+
+def test_the_penalty_judged_by_calibration_error_and_harm_margin():
+    accs = (0.970, 0.965, 0.975)
+    base = [_row("none", 0.0, s, a, ece=0.10, confidence=a + 0.10) for s, a in enumerate(accs)]
+    # ECE lower (0.04 against 0.10), but mean confidence 4 points under the accuracy, over 2 binomial SDs (1.6 points
+    # at 97.9% on 450): under-confident does not pass
+    under = [_row("confidence-penalty", 0.0, s, a, confident=0.0, ece=0.04, confidence=a - 0.04)
+             for s, a in enumerate(accs)]
+    f = _claims(base + under)["The confidence penalty lowers over-confidence"]
+    assert f.reproduced is False and "calibration moved better, under-confident" in f.measured
+    # a collapsed penalty: ECE 0.02 -> 0.5, no predictions at >= 0.99 (which the old rule counted as a pass)
+    collapsed = [_row("confidence-penalty", 0.0, s, a - 0.30, confident=0.0, ece=0.5, confidence=0.2)
+                 for s, a in enumerate(accs)]
+    by = _claims(base + collapsed)
+    assert by["The confidence penalty lowers over-confidence"].reproduced is False
+    # 30 points more error in every seed: harm beyond the 1-point margin shown, so "does not hurt" is no
+    assert by["The confidence penalty does not hurt test error against none (non-inferiority at 95%, paired by "
+              "seed"].reproduced is False
+    # two seeds, 8 and 62 points of harm (the quoted setting's spread): the run cannot tell, never yes
+    two = [_row("confidence-penalty", 0.0, s, a - d) for s, (a, d) in enumerate(zip(accs, (0.08, 0.62)))]
+    hurt = _claims(base[:2] + two)["The confidence penalty does not hurt test error against none (non-inferiority at "
+                                   "95%, paired by seed"]
+    assert hurt.reproduced is None and "straddles the margin +1.00" in hurt.reason
+    # the unregularized network did not train (20%, under the floor 32.5%): every comparison with it is null
+    dead = [_row("none", 0.0, s, 0.2) for s in range(3)] + under
+    assert all(f.reproduced is None and "did not train" in f.reason for f in _claims(dead).values())
 
 
 def test_arpit_dropout_hinders_noise_more_than_real_data():
@@ -157,7 +193,7 @@ def test_arpit_dropout_hinders_noise_more_than_real_data():
     assert f.reproduced and "random labels 4.00x" in f.measured
     same = [_row("dropout", 1.0, s, 0.1, fit_epoch=e) for s, e in enumerate((80, 84, 76))]  # ~1.33x too
     f = next(f for f in regularizer_findings(rows + same, MemorizeConfig()).findings if f.claim.startswith(arpit[:40]))
-    assert not f.reproduced
+    assert f.reproduced is None  # the same 1.33x slowdown both ways in every seed: log ratio 0, interval [0, 0]
 
 
 def test_cli_regularizer_sweep_with_noise_repeats_and_resume(cli, tmp_path):
@@ -189,7 +225,8 @@ def test_regularizer_options_refused_with_one_line(cli, args, message):
 
 def test_engine_rows_carry_the_regularizer_and_calibration():
     s = Recorder()
-    run(MemorizeConfig(noise=(0.0,), subset=100, epochs=2, regularizer=("none", "confidence-penalty")), CPU, s)
+    run(MemorizeConfig(noise=(0.0,), subset=100, epochs=2, regularizer=("none", "confidence-penalty"), repeats=1),
+        CPU, s)
     assert [r.regularizer for r in s.rows] == ["none", "confidence-penalty"]
     assert all(r.ece is not None and len(r.max_prob_hist) == 20 for r in s.rows)
 
@@ -202,9 +239,10 @@ def test_streamed_rows_without_calibration_say_so_rather_than_asking_for_seeds()
     assert not any(f.claim.startswith("The confidence penalty lowers over-confidence") for f in out.findings)
     assert any("streamed path does not measure" in n for n in out.notes)
     assert not any("over-confidence verdict needs --repeats" in n for n in out.notes)
-    # the test-error verdicts rest on accuracies, which streamed rows have: both still given (equal errors: "no")
+    # the test-error verdicts rest on accuracies, which streamed rows have: both still given (equal errors: no harm,
+    # and no improvement shown either way with no spread: cannot tell)
     errs = [f for f in out.findings if f.claim.startswith("The confidence penalty")]
-    assert [f.reproduced for f in errs] == [True, False]
+    assert [f.reproduced for f in errs] == [True, None]
 
 
 def test_arpit_gives_no_verdict_when_dropout_does_not_fit_true_labels():

@@ -104,7 +104,7 @@ def test_the_live_display_shows_rows_of_total_elapsed_time_left_and_the_epoch_li
 def _memorize(tmp_path, *extra):
     with open(tmp_path / "err.log", "w") as err:
         proc = subprocess.run([sys.executable, "-m", "deepgen_cli", "memorize", "--noise", "0,1", "--subset", "100",
-                               "--epochs", "3", "-f", "csv", *extra], stdout=subprocess.PIPE, stderr=err, text=True)
+                               "--epochs", "3", "--repeats", "1", "-f", "csv", *extra], stdout=subprocess.PIPE, stderr=err, text=True)
     return proc, (tmp_path / "err.log").read_text()
 
 

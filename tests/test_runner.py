@@ -119,7 +119,7 @@ def test_an_internal_error_is_one_line_without_a_traceback(cli, monkeypatch):
 
 def test_json_through_a_pipe_parses_with_progress_on(tmp_path):
     # not --quiet: the progress spinner and logs must stay on stderr, leaving stdout pure JSON
-    shell = (f"{sys.executable} -m deepgen_cli memorize --noise 0,1 --subset 100 --epochs 2 -f json -o {tmp_path}/m.json"
+    shell = (f"{sys.executable} -m deepgen_cli memorize --noise 0,1 --subset 100 --epochs 2 --repeats 1 -f json -o {tmp_path}/m.json"
              f" | {sys.executable} -c 'import json,sys; r=json.load(sys.stdin); print(len(r[\"rows\"]), r[\"status\"])'")
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -131,7 +131,7 @@ def test_memorize_on_an_image_folder(cli, tmp_path):
     root = write_folder(tmp_path / "images")
     out = tmp_path / "m.json"
     result = cli("memorize", "--dataset", "imagefolder", "--data-dir", root, "--image-size", "16", "--model", "cnn",
-                 "--noise", "0,1", "--epochs", "3", "--batch-size", "4", "--workers", "1", "--quiet",
+                 "--noise", "0,1", "--epochs", "3", "--batch-size", "4", "--workers", "1", "--repeats", "1", "--quiet",
                  "--format", "json", "--output", out)
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
@@ -182,7 +182,8 @@ def test_an_image_past_pillows_pixel_limit_is_refused_by_name(tmp_path, monkeypa
 def test_cifar10_streamed_at_a_larger_size(cli, tmp_path):
     write_cifar(tmp_path, per_batch=4, test=6)
     args = ("memorize", "--dataset", "cifar10", "--data-dir", tmp_path, "--image-size", "40", "--model", "cnn",
-            "--noise", "1", "--epochs", "2", "--no-until-fit", "--batch-size", "8", "--quiet", "--format", "json")
+            "--noise", "1", "--epochs", "2", "--no-until-fit", "--batch-size", "8", "--repeats", "1", "--quiet",
+            "--format", "json")
     st = json.loads(cli(*args, "--data-in-memory", "no", "--workers", "0").stdout)
     mem = json.loads(cli(*args, "--data-in-memory", "yes").stdout)
     (a,), (b,) = st["rows"], mem["rows"]
@@ -196,7 +197,7 @@ def test_memorize_engine_streamed_fits_like_in_memory(one_thread):
     rows = {}
     for mode in ("yes", "no"):
         s = Recorder()
-        run(MemorizeConfig(noise=(1.0,), subset=150, data_in_memory=mode, workers=0), CPU, s)
+        run(MemorizeConfig(noise=(1.0,), subset=150, data_in_memory=mode, workers=0, repeats=1), CPU, s)
         rows[mode] = s.rows[0]
     a, b = rows["yes"], rows["no"]
     assert a.fit_epoch == b.fit_epoch and a.test_accuracy == b.test_accuracy and a.train_accuracy == 1.0

@@ -160,7 +160,8 @@ def test_configs_are_keyword_only_and_frozen():
 
 def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):
     first = tmp_path / "first.json"
-    args = ("memorize", "--noise", "0,1", "--subset", "120", "--epochs", "3", "--no-until-fit", "--seed", "4", "-q")
+    args = ("memorize", "--noise", "0,1", "--subset", "120", "--epochs", "3", "--no-until-fit", "--seed", "4", "--repeats",
+            "1", "-q")
     assert cli(*args, "-o", first).exit_code == 0
     again = cli("memorize", "--config", first, "-q", "-f", "json")
     assert again.exit_code == 0, again.stderr

@@ -365,3 +365,17 @@ def pooled_spearman_trend(series: Sequence[Sequence[float]], permutations: int =
             rng.shuffle(s)
         hits += abs(total(shuffled)) >= bar
     return Trend(observed / len(series), (hits + 1) / (permutations + 1), permutations, False)
+
+# --- memorize verdicts (memverdict): difference claims at 95% ------------------------------------------------
+
+def difference(p: Paired, threshold: float = 0.0) -> bool | None:
+    """Is the mean difference a - b above `threshold`, at 95% (the two-sided t interval)? True when the whole interval
+    lies above it, False when the whole interval lies below it, None when it straddles the threshold or one seed
+    leaves no spread: the run cannot tell."""
+    if p.n < 2:
+        return None
+    if p.mean - p.half_width > threshold:
+        return True
+    if p.mean + p.half_width < threshold:
+        return False
+    return None

@@ -29,7 +29,7 @@ from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
 from deepgen_cli.engine.train_sharded import evaluate_data
 
-DEFAULT_NOISE = (0.0, 0.5, 1.0)  # the sweep when --noise is not given; random-labels is p=1 alone
+DEFAULT_NOISE = (0.0, 1.0)  # the sweep when --noise is not given (3 seeds each); random-labels is p=1 alone
 CORRUPTION = opt("--corruption", parse=parse_list(str, "labels,gaussian"), show=show_list,
                  check=lambda v: len(v) > 0 and all(k in corrupt.CORRUPTIONS for k in v),
                  valid="a comma list of: " + ", ".join(corrupt.CORRUPTIONS),
@@ -37,7 +37,7 @@ CORRUPTION = opt("--corruption", parse=parse_list(str, "labels,gaussian"), show=
                       "each, one set of rows per corruption (Zhang et al. Figure 1a).")
 NOISE = opt("--noise", "-p", optional=True, parse=parse_list(float, "0,0.5,1"), show=show_list,
             help="Fractions p of training examples corrupted; a comma list sweeps, one row each "
-                 "(default 0,0.5,1; random-labels: 1).")
+                 "(default 0,1; random-labels: 1).")
 DROPOUT = opt("--dropout", type=float, check=lambda v: 0 <= v < 1, valid="in [0, 1)",
               help="Dropout rate, for models that have dropout layers (set on every one).")
 REGULARIZER = opt("--regularizer", optional=True, parse=parse_list(str, "none,wd"), show=show_list,
@@ -69,7 +69,7 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     amp: str = AMP("none")
     channels_last: bool = CHANNELS_LAST(False)
     compile: bool = COMPILE(False)
-    repeats: int = REPEATS(1)  # seeds seed, seed+1, ... per level (corruption, initial weights, batch order)
+    repeats: int = REPEATS(3)  # seeds seed, seed+1, ... per level; 3: the verdicts are intervals over seeds
     regularizer: tuple[str, ...] | None = REGULARIZER(None)  # None: one row set, regularized as the flags say
     corrupt_test: bool = CORRUPT_TEST(False)
 

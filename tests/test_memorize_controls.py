@@ -1,0 +1,59 @@
+"""memorize's negative controls (engine/memorize/controls.py), each run through the CLI with its overrides as flags:
+in every one the controlled claims come out no or cannot tell, never yes."""
+
+import dataclasses
+import json
+
+import pytest
+
+from deepgen_cli.engine.memorize import MemorizeConfig
+from deepgen_cli.engine.memorize.controls import CONTROLS
+
+BY_LABEL = {c.label: c for c in CONTROLS}
+SLOW = {"a model too small to memorize (mlp1x8)", "a destructive confidence penalty (beta 30)"}  # over 10 s each
+
+
+def _flags(overrides: dict) -> list[str]:
+    out = []
+    for field, value in overrides.items():
+        text = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple) \
+            else f"{value:g}" if isinstance(value, float) else str(value)
+        out += [f"--{field.replace('_', '-')}", text]
+    return out
+
+
+def _verdicts(cli, control) -> dict:
+    result = cli("memorize", *_flags(control.overrides), "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    return {start: [f for f in findings if f["claim"].startswith(start)] for start in control.claims}
+
+
+def test_every_control_is_a_valid_setting_of_the_command():
+    fields = {f.name for f in dataclasses.fields(MemorizeConfig)}
+    for c in CONTROLS:
+        assert set(c.overrides) <= fields and c.claims and c.why
+        MemorizeConfig(**c.overrides).resolved().check()
+    assert _flags({"noise": (0.0, 1.0), "lr": 1e-5, "epochs": 3}) == ["--noise", "0,1", "--lr", "1e-05", "--epochs", "3"]
+
+
+@pytest.mark.parametrize("label", [pytest.param(c.label, marks=[pytest.mark.slow] if c.label in SLOW else [])
+                                   for c in CONTROLS])
+def test_a_control_never_says_yes(cli, one_thread, label):
+    control = BY_LABEL[label]
+    verdicts = _verdicts(cli, control)
+    found = [f for fs in verdicts.values() for f in fs]
+    assert found, f"{label}: none of {control.claims} was judged"  # a control that judges nothing proves nothing
+    assert all(f["reproduced"] is not True for f in found), [(f["claim"][:50], f["reproduced"]) for f in found]
+    assert all(f["reason"] for f in found if f["reproduced"] is None)
+
+
+def test_too_few_epochs_and_an_untrained_network_give_their_numbers(cli, one_thread):
+    short = _verdicts(cli, BY_LABEL["too few epochs (3)"])
+    (fit,) = short["mlp1x512 fits random labels"]
+    assert fit["reproduced"] is False and "not fit as trained in 3 epochs run" in fit["measured"]
+    (chance,) = short["Test accuracy falls to chance at p=1"]
+    assert chance["reproduced"] is None and "did not fit the random labels" in chance["reason"]
+    untrained = _verdicts(cli, BY_LABEL["an untrained network (1 epoch at lr 1e-5)"])
+    (rise,) = untrained["Test error rises with the noise level p"]
+    assert rise["reproduced"] is None and "under the trained floor 32.5%" in rise["reason"]
