@@ -1,6 +1,7 @@
 """One ExperimentSpec per command: a toy experiment registered here, in the test alone, is a command with --resume,
 `report`, `compare` and `reproduce` (--controls included), with no other file edited."""
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import ClassVar
