@@ -88,7 +88,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--repeats", type=int, default=41, help="pairs of timed runs, in ABBA order (6 or more; 41: about 25 s)")
+    p.add_argument("--repeats", type=int, default=41,
+                   help="pairs of timed runs, in ABBA order (6 or more; 41 take about 25 s)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: CPU time then sums no waiting)")
     p.add_argument("--amp", default="none", choices=AMP_MODES)
