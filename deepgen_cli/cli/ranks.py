@@ -9,7 +9,7 @@ from deepgen_cli.engine import distributed
 from deepgen_cli.engine.errors import UsageError
 
 # Commands whose engines run the same steps on every rank: training through train.train (which shards every
-# batch under torchrun) and evaluation through train_sharded.evaluate_data or train.evaluate (the same model on
+# batch under torchrun) and evaluation through train.evaluate_data or train.evaluate (the same model on
 # every rank after training). The hook for more: add a command here once its engine does only that; `reuse`
 # qualifies as written (train.train, then train.evaluate on every rank), and so does `norm-compare`, whose
 # microbatches then lie inside each rank's slice of the minibatch (norm_compare.check_ranks).
