@@ -31,12 +31,14 @@ class Tensors:
         if cfg.channels_last and self.x.dim() == 4:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
         self.n, self.device = len(self.y), device
-        self.move = device.type != "cpu"  # indices are drawn on the CPU; there .to() would be a needless dispatch
 
     def __call__(self, parts: Parts) -> Iterator[Batch]:
+        if self.device.type != "cpu":
+            # The epoch's indices in one copy: a copy from pageable host memory first waits for the GPU's queue
+            # (CUDA's rule), so one per step would stall every step.
+            on_device = torch.cat([idx for idx, _ in parts]).to(self.device).split([len(idx) for idx, _ in parts])
+            parts = [(idx, share) for idx, (_, share) in zip(on_device, parts)]
         for idx, share in parts:
-            if self.move:
-                idx = idx.to(self.device)
             yield self.x[idx], self.y[idx], share
 
 
