@@ -117,7 +117,8 @@ class Tally:
     CPU step; the graphs kept meanwhile hold no saved tensors, backward freed those.)"""
 
     def __init__(self, device: torch.device):
-        self.device, self.sums = device, torch.zeros(2, dtype=torch.float64, device=device)
+        self.device = device
+        self.folds: list[Tensor] = []  # (loss summed over examples, examples right) per fold, float64
         self.losses: list[Tensor] = []
         self.logits: list[Tensor] = []
         self.labels: list[Tensor] = []
@@ -136,7 +137,7 @@ class Tally:
         sizes = [len(y) for y in self.labels]
         weights = torch.tensor(sizes, dtype=torch.float64, device=self.device)
         right = (torch.cat(self.logits).argmax(1) == torch.cat(self.labels)).sum()
-        self.sums += torch.stack([torch.stack(self.losses).double() @ weights, right.double()])
+        self.folds.append(torch.stack([torch.stack(self.losses).double() @ weights, right.double()]))
         self.seen += sum(sizes)
         self.losses, self.logits, self.labels, self.held = [], [], [], 0
 
@@ -144,8 +145,11 @@ class Tally:
         """(loss summed over examples, examples right, examples), summed over ranks."""
         if self.losses:
             self._fold()
-        seen = torch.tensor([float(self.seen)], dtype=torch.float64, device=self.device)
-        loss_sum, right, seen = distributed.all_sum(torch.cat([self.sums, seen])).tolist()
+        sums = self.folds[0] if len(self.folds) == 1 else torch.stack(self.folds).sum(0)
+        if distributed.current() is None:
+            (loss_sum, right), seen = sums.tolist(), self.seen
+        else:  # ranks' shares differ by an example or so: their counts are summed too
+            loss_sum, right, seen = distributed.all_sum(torch.cat([sums, sums.new_tensor([self.seen])])).tolist()
         return loss_sum, round(right), round(seen)
 
 
