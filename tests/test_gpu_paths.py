@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from deepgen_cli.engine import env, train, train_sharded
+from deepgen_cli.engine import env, train
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.modes import deterministic
 
@@ -50,7 +50,7 @@ def test_evaluation_runs_as_training_does(amp, channels_last, expect):
     assert model.seen == [expect] * 3 and result.examples == 10  # batches of 4, 4 and 2
     model.seen.clear()
     data = type("D", (), {"x_train": x, "y_train": y, "x_test": x, "y_test": y})()
-    again = train_sharded.evaluate_data(model, data, "test", "cpu", cfg, batch_size=4)
+    again = train.evaluate_data(model, data, "test", "cpu", cfg, batch_size=4)
     assert model.seen == [expect] * 3 and again.accuracy == result.accuracy
 
 
@@ -61,7 +61,7 @@ def test_train_result_holds_the_module_evaluated_as_trained(one_thread):
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
     result = train.train(model, d, train.TrainConfig(epochs=1, batch_size=32), "cpu")
     assert result.model is model  # not compiled: the module itself
-    net, eval_net = train_sharded.prepare(nn.Linear(2, 2), train.TrainConfig(compile=True), torch.device("cpu"), None)
+    net, eval_net = train.prepare(nn.Linear(2, 2), train.TrainConfig(compile=True), torch.device("cpu"), None)
     assert net is eval_net and type(net).__name__ == "OptimizedModule"  # compiled lazily, at the first call
 
 

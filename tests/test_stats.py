@@ -94,3 +94,13 @@ def test_fragile_rules():
     assert stats.fragile_p(0.0485) and stats.fragile_p(0.0609)  # the probe trend on two CPUs
     assert not stats.fragile_p(0.001) and not stats.fragile_p(0.2)
     assert stats.fragile_bound(0.011, 0.01, 0.002) and not stats.fragile_bound(0.02, 0.01, 0.002)
+
+
+def test_median_interval_is_the_sign_tests_order_statistics():
+    from deepgen_cli.engine.stats import median_interval
+
+    # 15 values: P(B <= 3) = 576 / 2^15 = 0.018 <= 0.025 < P(B <= 4) = 0.059, so the 4th and 12th smallest
+    assert median_interval([15 - i for i in range(15)]) == (4, 12)
+    # 6 values: P(B = 0) = 1/64 = 0.016: the extremes; 5 values: 1/32 > 0.025, no interval reaches 95%
+    assert median_interval([3.0, 1.0, 2.0, 6.0, 5.0, 4.0]) == (1.0, 6.0)
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) == (-math.inf, math.inf)

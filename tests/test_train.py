@@ -208,3 +208,16 @@ def test_the_curve_holds_test_accuracy_every_n_epochs(toy):
     got = [e.test_accuracy for e in r.epochs]
     assert [a is not None for a in got] == [False, True, False, True, True]  # every 2nd, and the last
     assert got[-1] == train.evaluate(m, toy.x_test, toy.y_test, "cpu").accuracy
+
+
+def test_the_tally_sums_loss_times_examples_and_examples_right_across_folds(monkeypatch):
+    monkeypatch.setattr(train, "FOLD_STEPS", 2)  # fold after steps 2 and 4, and the rest at the end
+    tally = train.Tally(torch.device("cpu"))
+    eye = torch.eye(3)
+    # (mean loss, logits, labels): batch sizes 2, 1, 3, 1, 2; right 1, 1, 2, 0, 2 -> 6 of 9
+    steps = [(1.0, eye[[0, 1]], [0, 2]), (2.0, eye[[2]], [2]), (3.0, eye[[0, 1, 2]], [0, 1, 0]),
+             (0.5, eye[[1]], [0]), (0.25, eye[[2, 2]], [2, 2])]
+    for loss, logits, labels in steps:
+        tally.add(torch.tensor(loss, requires_grad=True), logits.requires_grad_(), torch.tensor(labels))
+    assert tally.seen == 7  # two folds: 2 + 1 + 3 + 1 examples summed, the last batch still held
+    assert tally.total() == (1.0 * 2 + 2.0 * 1 + 3.0 * 3 + 0.5 * 1 + 0.25 * 2, 6, 9)  # (14.0, 6, 9)

@@ -12,7 +12,7 @@ from deepgen_cli.engine.errors import UsageError
 
 def data_parallel() -> list[str]:
     """The commands whose spec says torchrun=True: their engines run the same steps on every rank, training through
-    train.train (which shards every batch under torchrun) and evaluating through train_sharded.evaluate_data or
+    train.train (which shards every batch under torchrun) and evaluating through train.evaluate_data or
     train.evaluate (the same model on every rank after training). A command qualifies once its engine does only
     that; `reuse` does as written, and so does `norm-compare`, whose microbatches then lie inside each rank's
     slice of the minibatch (norm_compare.check_ranks)."""

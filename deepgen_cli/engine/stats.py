@@ -379,3 +379,19 @@ def difference(p: Paired, threshold: float = 0.0) -> bool | None:
     if p.mean + p.half_width < threshold:
         return False
     return None
+
+# --- one training loop: the median of repeated timings and its interval ------------------------------------
+
+def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """A distribution-free interval for the median of `values` (the sign test's): the k-th smallest and k-th
+    largest value for the largest k with P(Binomial(n, 1/2) < k) <= (1 - level) / 2, which covers the median
+    with probability >= level whatever the distribution. With 15 values: the 4th and 12th (96.5%). Under 6
+    values no pair of them reaches 95%: (-inf, inf)."""
+    v = sorted(values)
+    n, tail = len(v), Fraction(1 - level).limit_denominator(1000) / 2
+    k = 0
+    while k < n // 2 and _binom_half_cdf(k, n) <= tail:
+        k += 1
+    if k == 0:
+        return -math.inf, math.inf
+    return v[k - 1], v[n - k]

@@ -1,6 +1,6 @@
-"""The shared training engine: SGD with momentum over tensors held on the device (streamed data and runs under
-torchrun go to train_sharded.py, with the same contract), and `evaluate`. Batches are index permutations from a
-generator seeded with the config's seed; nothing here prints.
+"""The training loop, one for every run: SGD with momentum over the batches of a feed (feeds.py: tensors on the
+device indexed by a permutation, or a DataLoader over a streamed split), in one process or as one rank of several
+under torchrun. Batches are index permutations from a generator seeded with the config's seed; nothing here prints.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from deepgen_cli.engine import distributed, schedules, train_sharded
+from deepgen_cli.engine import distributed, feeds, schedules
 from deepgen_cli.engine.errors import RunError
+from deepgen_cli.engine.feeds import evaluate_data  # noqa: F401  (callers use train.evaluate_data)
 # The shared parts, re-exported: callers use train.TrainConfig, train.evaluate, train.entropy, ...
 from deepgen_cli.engine.train_core import (Diverged, EpochStats, Evaluation, TrainConfig, TrainResult,  # noqa: F401
-                                           _autocast, _prepare, augment, batch_loss, default_batches, entropy, evaluate,
+                                           _autocast, augment, batch_loss, default_batches, entropy, evaluate,
                                            loss_terms, penalty, set_lr, sgd_step)
+
+FOLD_STEPS = 64  # steps whose loss and logits an epoch's tally holds before it sums them (and lets their graphs go)
+FOLD_LOGITS = 1 << 20  # or logits held: 4 MB of float32 (a 1,000-class batch of 256 is a quarter of that)
 
 
 def train(model: nn.Module, data, cfg: TrainConfig, device, *,
@@ -26,7 +30,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
           before_step: Callable[[int, int, Tensor, Tensor], None] | None = None,
           batch_order: Callable[[int, torch.Generator], Iterable[Tensor]] | None = None,
           test: bool = False) -> TrainResult:
-    """Train `model` on data.x_train / data.y_train in place and return per-epoch statistics.
+    """Train `model` on data's training split in place and return per-epoch statistics.
 
     With `test`, the accuracy on the data's test split is measured every `cfg.eval_every` epochs and after the
     last (not counted in the training seconds), for the learning curve.
@@ -34,90 +38,143 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     on_step(step, epoch, xb, yb) runs after each optimizer step (1-based global step) and before_step(step,
     epoch, xb, yb) just before its forward pass (so forward hooks can know the batch's labels); on_epoch(stats)
     after each epoch. batch_order(epoch, generator) replaces the random permutation with its own index batches.
-    Streamed data and runs under torchrun train in train_sharded.train, with the same contract.
+
+    Under torchrun --batch-size is the global batch: each rank trains on its slice of every batch (the callbacks
+    see that slice), DistributedDataParallel averages the gradients, and the epoch's sums are taken over ranks, so
+    every rank takes the same decisions and the same seed trains the same model as one process, up to the order
+    of floating-point sums.
     """
-    if getattr(data, "streamed", False) or distributed.current() is not None:
-        return train_sharded.train(model, data, cfg, device, on_epoch=on_epoch, on_step=on_step,
-                                   before_step=before_step, batch_order=batch_order, test=test)
     device = torch.device(device)
     cfg.check()
-    x_all = data.x_train.to(device)
-    y_all = data.y_train.to(device)
-    if cfg.channels_last and x_all.dim() == 4:
-        x_all = x_all.contiguous(memory_format=torch.channels_last)
-    n = len(y_all)
-    if n == 0:
+    world = distributed.current()
+    feed = feeds.feed(data, cfg, device)
+    if feed.n == 0:
         raise RunError("training set is empty; check --subset")
-    gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation only, never the global RNG
-    net = _prepare(model, cfg, device)
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order (the same on every rank); never the global RNG
+    aug = gen if world is None else torch.Generator().manual_seed(augment_seed(cfg.seed, world.rank))
+    net, eval_net = prepare(model, cfg, device, world)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    result = TrainResult(model=net)
-    step = 0
-    # Hoisted out of the step loop: on tiny CPU models each avoided dispatch is ~1% of a step.
-    move_idx = device.type != "cpu"
+    result = TrainResult(model=eval_net)
     amp = _autocast(cfg, device)
     stepwise = schedules.per_step(cfg.lr_schedule)
+    step = 0
     for epoch in range(1, cfg.epochs + 1):
         lr = cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs)
         beta = penalty(cfg, epoch)  # the confidence penalty's weight this epoch (--cp-anneal)
         set_lr(opt, lr)
         net.train()
         start = time.perf_counter()
-        # Per step only an argmax is kept; comparing and summing once per epoch costs fewer tensor ops
-        # (measured on digits: per-step int(hits) cost 5% of CPU throughput, this about 2%). On a GPU the
-        # sums stay on the device, one sync per epoch.
-        losses: list[Tensor] = []
-        preds: list[Tensor] = []
-        labels: list[Tensor] = []
-        sizes: list[int] = []
-        batches = batch_order(epoch, gen) if batch_order is not None else default_batches(n, cfg.batch_size, gen)
-        if stepwise:
-            batches = list(batches)
-        for i, idx in enumerate(batches):
+        batches = batch_order(epoch, gen) if batch_order is not None else default_batches(feed.n, cfg.batch_size, gen)
+        parts = distributed.shards(list(batches), world)  # this rank's part of each batch and its loss's weight
+        if not parts:
+            raise RunError(f"epoch {epoch} had no batches; check --batch-size and --subset")
+        tally = Tally(device)
+        for i, (xb, yb, share) in enumerate(feed(parts)):
             if stepwise and i:  # the first step of the epoch has its rate already
-                set_lr(opt, cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(batches)))
-            if move_idx:
-                idx = idx.to(device)
-            xb, yb = x_all[idx], y_all[idx]
+                set_lr(opt, cfg.lr * schedules.lr_factor(cfg.lr_schedule, epoch, cfg.epochs, i / len(parts)))
             if cfg.augment:
-                xb = augment(xb, gen)
+                xb = augment(xb, aug)
             if before_step is not None:
                 before_step(step + 1, epoch, xb, yb)
-            loss, logits = sgd_step(net, opt, xb, yb, cfg, beta, amp)
+            loss, logits = sgd_step(net, opt, xb, yb, cfg, beta, amp, share)
             step += 1
-            losses.append(loss.detach())
-            preds.append(logits.argmax(1))  # integer output: no graph to detach from
-            labels.append(yb)
-            sizes.append(len(yb))
+            tally.add(loss, logits, yb)
             if on_step is not None:
                 on_step(step, epoch, xb, yb)
-        seen, steps = sum(sizes), len(sizes)
-        if not steps:
-            raise RunError(f"epoch {epoch} had no batches; check --batch-size and --subset")
-        weights = torch.tensor(sizes, dtype=torch.float32, device=device)
-        train_loss = float(torch.stack(losses).float() @ weights) / seen
-        correct = int((torch.cat(preds) == torch.cat(labels)).sum())
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        loss_sum, correct, seen = tally.total()  # over all ranks: the epoch's one wait for the device
         seconds = time.perf_counter() - start
-        if not math.isfinite(train_loss):
+        train_loss = loss_sum / seen
+        if not math.isfinite(train_loss):  # the same sum on every rank: all stop together
             raise Diverged(f"training diverged in epoch {epoch} (loss {train_loss}); lower --lr")
-        stats = EpochStats(epoch, train_loss, correct / seen, seconds, steps, lr, seen)
+        stats = EpochStats(epoch, train_loss, correct / seen, seconds, len(parts), lr, seen)
         result.epochs.append(stats)
         result.seconds += seconds
-        result.steps += steps
+        result.steps += len(parts)
         # A fit: every batch right as it was trained on, and then the model as it stands classifies every
         # training example right in eval mode (the accuracy a row reports): a later step can undo a batch.
         # The eval pass (about a third of an epoch's compute) runs only after such an epoch, so it costs
         # nothing until the end; it is not counted in the training seconds.
         if result.fit_epoch is None and correct == seen:
-            if evaluate(net, x_all, y_all, device, cfg=cfg).accuracy == 1.0:
+            distributed.broadcast_buffers(model)
+            if evaluate_data(eval_net, data, "train", device, cfg).accuracy == 1.0:
                 result.fit_epoch, result.fit_seconds = epoch, result.seconds
         last = epoch == cfg.epochs or (cfg.until_fit and result.fit_epoch is not None)
         if test and (last or cfg.eval_every and epoch % cfg.eval_every == 0):
-            stats.test_accuracy = evaluate(model, data.x_test, data.y_test, device, cfg=cfg).accuracy
+            distributed.broadcast_buffers(model)
+            stats.test_accuracy = evaluate_data(eval_net, data, "test", device, cfg).accuracy
         if on_epoch is not None:
             on_epoch(stats)
         if cfg.until_fit and result.fit_epoch is not None:
             break
+    distributed.broadcast_buffers(model)  # rank 0's running statistics everywhere: one model on every rank
     return result
+
+
+class Tally:
+    """An epoch's summed loss (times examples) and examples right, with as few tensor ops per step as can be: a
+    step only keeps its loss, logits and labels; they are summed every FOLD_STEPS steps, and all of it is read
+    back once, at the end of the epoch. (Per step, a detach, an argmax and a sum cost about 2% of a small model's
+    CPU step; the graphs kept meanwhile hold no saved tensors, backward freed those.)"""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.folds: list[Tensor] = []  # (loss summed over examples, examples right) per fold, float64
+        self.losses: list[Tensor] = []
+        self.logits: list[Tensor] = []
+        self.labels: list[Tensor] = []
+        self.held, self.seen = 0, 0
+
+    def add(self, loss: Tensor, logits: Tensor, yb: Tensor) -> None:
+        self.losses.append(loss)
+        self.logits.append(logits)
+        self.labels.append(yb)
+        self.held += logits.numel()
+        if len(self.losses) >= FOLD_STEPS or self.held >= FOLD_LOGITS:
+            self._fold()
+
+    @torch.no_grad()
+    def _fold(self) -> None:
+        sizes = [len(y) for y in self.labels]
+        weights = torch.tensor(sizes, dtype=torch.float64, device=self.device)
+        right = (torch.cat(self.logits).argmax(1) == torch.cat(self.labels)).sum()
+        self.folds.append(torch.stack([torch.stack(self.losses).double() @ weights, right.double()]))
+        self.seen += sum(sizes)
+        self.losses, self.logits, self.labels, self.held = [], [], [], 0
+
+    def total(self) -> tuple[float, int, int]:
+        """(loss summed over examples, examples right, examples), summed over ranks."""
+        if self.losses:
+            self._fold()
+        sums = self.folds[0] if len(self.folds) == 1 else torch.stack(self.folds).sum(0)
+        if distributed.current() is None:
+            (loss_sum, right), seen = sums.tolist(), self.seen
+        else:  # ranks' shares differ by an example or so: their counts are summed too
+            loss_sum, right, seen = distributed.all_sum(torch.cat([sums, sums.new_tensor([self.seen])])).tolist()
+        return loss_sum, round(right), round(seen)
+
+
+def augment_seed(seed: int, rank: int) -> int:
+    """Each rank draws its own crops and flips (the same distribution as one process, not the same draws)."""
+    return seed + 1_000_003 * (rank + 1)
+
+
+def prepare(model: nn.Module, cfg: TrainConfig, device: torch.device,
+            world: distributed.World | None) -> tuple[nn.Module, nn.Module]:
+    """(the module trained, the module evaluated): the model on the device, channels-last and compiled as asked,
+    and for training wrapped in DistributedDataParallel under torchrun. Evaluation uses the compiled model
+    without the wrapper, whose buffer broadcasts would make every rank run the same number of forward passes."""
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    net = model
+    if cfg.compile:
+        try:
+            net = torch.compile(model)
+        except Exception as err:
+            raise RunError(f"--compile: torch.compile failed ({type(err).__name__}: {err}); run without --compile")
+    if world is None:
+        return net, net
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    return DistributedDataParallel(net, device_ids=ids), net

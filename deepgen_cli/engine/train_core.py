@@ -1,5 +1,5 @@
-"""What every training loop shares: its config, statistics and results, the loss, augmentation, batch order,
-and `evaluate`. The loops are train.py (in memory) and train_sharded.py (streamed or under torchrun).
+"""What the training loop (train.py) and its feeds share: its config, statistics and results, the loss, one SGD
+step, augmentation, batch order, and `evaluate`.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
 
 def sgd_step(net: nn.Module, opt: torch.optim.Optimizer, xb: Tensor, yb: Tensor, cfg: TrainConfig, beta: float,
              amp, scale: float = 1.0) -> tuple[Tensor, Tensor]:
-    """One optimizer step on a batch, as both training loops take it: the forward (under `amp`, an autocast
+    """One optimizer step on a batch: the forward (under `amp`, an autocast
     context, where set), the loss with the penalty's `beta`, its gradient times `scale` (a rank's share of the
     global batch), the step. Returns (loss, logits), not detached."""
     if amp is None:
@@ -171,18 +171,6 @@ def _autocast(cfg: TrainConfig, device: torch.device):
     if cfg.amp == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return None
-
-
-def _prepare(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
-    model.to(device)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if cfg.compile:
-        try:
-            return torch.compile(model)
-        except Exception as err:
-            raise RunError(f"--compile: torch.compile failed ({type(err).__name__}: {err}); run without --compile")
-    return model
 
 
 def eval_logits(model: nn.Module, xb: Tensor, amp, channels_last: bool) -> Tensor:

@@ -27,7 +27,7 @@ from deepgen_cli.engine.memorize.levels import LABEL_KINDS
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
-from deepgen_cli.engine.train_sharded import evaluate_data
+from deepgen_cli.engine.train import evaluate_data
 
 DEFAULT_NOISE = (0.0, 1.0)  # the sweep when --noise is not given (3 seeds each); random-labels is p=1 alone
 CORRUPTION = opt("--corruption", parse=parse_list(str, "labels,gaussian"), show=show_list,
