@@ -20,7 +20,7 @@ from deepgen_cli.engine.env import resolve_device
 
 def build(args, d):
     torch.manual_seed(0)
-    return models.get(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
+    return models.create(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
 
 
 def reference(model, d, args, device) -> float:
