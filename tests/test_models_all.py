@@ -2,7 +2,8 @@
 
 Default run: every curated model on torch's meta device (shapes only, nothing allocated or initialized) and
 the digit nets for real at 8x8. `-m slow`: the rest of torchvision's classifiers on the meta device, and every
-other model for real (CIFAR-sized ones at 32x32, torchvision's at their registered side), batch 2, 3 classes."""
+other model for real (CIFAR-sized ones at 32x32, torchvision's at the smallest side they run at), batch
+2, 3 classes."""
 
 import pytest
 import torch
@@ -28,6 +29,23 @@ def _input_of(name: str) -> tuple[dict, torch.Size]:
     return dict(num_classes=CLASSES, in_channels=channels, image_size=side), torch.Size((2, channels, side, side))
 
 
+def _smallest(name: str, kw: dict, shape: torch.Size) -> tuple[dict, torch.Size]:
+    """A torchvision model at the smallest of 32, 64 and 128 pixels at which it runs on the meta device
+    (convnets pool adaptively; ViT and MaxViT take only their registered side); RegNets, which cannot be
+    built there, at 32."""
+    for side in (32, 64, 128):
+        small = torch.Size((*shape[:2], side, side))
+        try:
+            with torch.device("meta"):
+                models.create(name, **kw).train()(torch.zeros(small))
+            return {**kw, "image_size": side}, small
+        except NotImplementedError:
+            return {**kw, "image_size": side}, small
+        except Exception:  # noqa: BLE001  (any failure at this side: try the next)
+            continue
+    return kw, shape
+
+
 def _check(name: str, model: nn.Module, out) -> None:
     e = models.entry(name)
     if "trainable" in e.tags:
@@ -36,9 +54,8 @@ def _check(name: str, model: nn.Module, out) -> None:
     assert tuple(logits.shape) == (2, CLASSES)
     layers = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     assert "batchnorm" not in e.tags or layers, f"{name}: tagged batchnorm, has no batch norm layer"
-    if e.listed:  # the curated entries are tagged in full; torchvision's rest only as torchvision
-        can_drop = bool(dropout_layers(model)) or "dropout" in e.keywords()[0]
-        assert ("dropout" in e.tags) == can_drop, f"{name}: dropout tag disagrees with the network"
+    can_drop = bool(dropout_layers(model)) or e.declares("dropout")
+    assert ("dropout" in e.tags) == can_drop, f"{name}: dropout tag disagrees with the network"
     assert ("dense-sources" in e.tags) == isinstance(model, DenseNet)
 
 
@@ -65,6 +82,8 @@ REAL = _marked(models.names(), lambda e: "digits" not in e.tags)
 @pytest.mark.parametrize("name", REAL)
 def test_every_model_builds_and_runs_for_real(name, one_thread):
     kw, shape = _input_of(name)
+    if "torchvision" in models.entry(name).tags:
+        kw, shape = _smallest(name, kw, shape)
     torch.manual_seed(0)
     model = models.create(name, **kw)
     out = model.train()(torch.randn(shape))
@@ -118,3 +137,25 @@ def test_the_factory_passes_each_builder_only_what_it_takes():
         models.create("resnet18", in_channels=1)
     with pytest.raises(UsageError, match="--model mlp-bn: takes no option 'dropout'"):
         models.create("mlp-bn", dropout=0.5)
+
+
+def test_names_tags_and_usage_errors_need_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom deepgen_cli.engine import models\n"
+            "assert models.names(tag='batchnorm') == ['cnn', 'cnn-deep', 'inception-small', 'mlp-bn']\n"
+            "try:\n    models.parse_spec('squeezenett')\nexcept Exception as err:\n    print(err)\n"
+            "print('torch' in sys.modules, 'torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "False False" and "did you mean squeezenet?" in out
+
+
+def test_cli_lists_by_tag_and_refuses_a_typo_in_one_line(cli):
+    listed = cli("models", "--tag", "dense-sources", "--format", "csv")
+    assert listed.exit_code == 0
+    assert [line.split(",")[0] for line in listed.stdout.splitlines()[1:]] == ["densenet-40-k12", "densenet-small"]
+    typo = cli("efficiency", "--models", "mobilenet,squeezenett")
+    assert typo.exit_code == 2 and typo.stderr.count("\n") == 1
+    assert "--models: unknown model 'squeezenett'; did you mean squeezenet? valid: alexnet," in typo.stderr
+    assert cli("models", "--tag", "bn").exit_code == 2

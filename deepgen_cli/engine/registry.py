@@ -24,15 +24,16 @@ ALPHA_RANGE = (0.05, 4.0)
 RESOLUTION_RANGE = (16, 2048)
 # The three sizes every caller knows; a builder gets each only when its signature names it.
 SIZES = ("num_classes", "in_channels", "image_size")
-# Tags, what they promise, and who reads them (tests/test_models_all.py checks the checkable ones on every model).
+# Tags: what each promises, worded to follow "NAME is not ..." in a usage error; who reads it in brackets.
+# tests/test_models_all.py checks the checkable ones against every built network.
 TAGS = {
-    "trainable": "a training forward returns plain logits for any class count: memorize and probe train it",
-    "digits": "sized for 8x8 digits and quick on a CPU (small test and default runs)",
+    "trainable": "a model whose training forward returns plain logits (what memorize and probe train)",
+    "digits": "a model sized for 8x8 digits and quick on a CPU (small tests and default runs)",
     "batchnorm": "a plain stack whose batch norm layers norm-compare swaps",
-    "dense-sources": "a DenseNet whose layers record their input channels by source: reuse reads them",
-    "dropout": "has dropout layers, or takes a `dropout` rate: memorize's dropout regularizer applies",
-    "width-multiplier": "takes a width multiplier alpha (NAME:ALPHA)",
-    "torchvision": "built by torchvision without weights (nothing is downloaded)",
+    "dense-sources": "a DenseNet whose layers record their input channels by source (what reuse reads)",
+    "dropout": "a model with dropout layers or a dropout rate (memorize's dropout regularizer)",
+    "width-multiplier": "a model with a width multiplier alpha (NAME:ALPHA)",
+    "torchvision": "one of torchvision's classifiers, built without weights (nothing is downloaded)",
 }
 
 
@@ -76,6 +77,10 @@ class ModelEntry:
             self._keywords["named"] = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
             self._keywords["any"] = any(p.kind is p.VAR_KEYWORD for p in params)
         return self._keywords["named"], self._keywords["any"]
+
+    def declares(self, keyword: str) -> bool:
+        """The builder's signature names `keyword` (not only a **kw it passes on)."""
+        return keyword in self.keywords()[0]
 
     def takes(self, keyword: str) -> bool:
         """The builder uses `keyword`: one of SIZES only when it names it, an option also through **kw."""
@@ -126,7 +131,7 @@ def choices(tag: str | None = None) -> str:
     """The valid names for an error line: the listed ones, with torchvision's other classifiers summed up."""
     shown = [n for n in names(tag=tag) if _REGISTRY[n].listed]
     rest = len(names(tag=tag)) - len(shown)
-    return ", ".join(shown) + (f", or any of torchvision's {rest} other classifiers (deepgen models)" if rest else "")
+    return ", ".join(shown) + (f", or any of torchvision's {rest} other classifiers (deepgen models --tag {tag or 'torchvision'})" if rest else "")
 
 
 def suggestions(name: str, tag: str | None = None, cutoff: float = 0.75, margin: float = 0.05) -> list[str]:
@@ -150,7 +155,7 @@ def entry(name: str, flag: str = "--models", tag: str | None = None, why: str | 
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         raise UsageError(f"{flag}: unknown model '{name}'; {hint}valid: {choices(tag)}")
     if tag is not None and tag not in found.tags:
-        raise UsageError(f"{flag}: '{name}' is not {why or 'one of the models that ' + TAGS[tag].split(': ')[0]}; "
+        raise UsageError(f"{flag}: '{name}' is not {why or TAGS[tag]}; "
                          f"valid: {choices(tag)}")
     return found
 

@@ -107,7 +107,7 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
         if (self.dropout or wants) and not regularizers.has_dropout(self.model):
             flag = f"--regularizer {wants[0]}" if wants else "--dropout"
             raise UsageError(f"{flag}: {self.model} has no dropout layer; models with dropout (layers or a rate): "
-                             f"{', '.join(models.names(tag='dropout'))}")
+                             f"{models.choices('dropout')}")
         for name in self.regularizer or (regularizers.label(self),):
             train.TrainConfig.of(row_config(self, name)).check()
         data_mod.check(data_mod.config_for(self))
@@ -177,7 +177,7 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
                              f"{config.dataset} has {data.in_channels}")
         data = streamed.with_channels(data, entry.in_channels)
     # builders that add dropout layers only for a rate above 0 get the rate; set_dropout sets the rest
-    options = {"dropout": dropout} if dropout and entry.takes("dropout") else {}
+    options = {"dropout": dropout} if dropout and entry.declares("dropout") else {}
     torch.manual_seed(seed)  # initial weights: the same at every noise level and regularizer for one seed
     model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
                           image_size=data.image_size, **options)

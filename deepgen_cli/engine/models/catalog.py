@@ -67,7 +67,8 @@ declare("inception_v3", _ZOO + "inception_v3", description="Inception v3 (Szeged
 
 # The rest of torchvision 0.29's classification models (torchvision.models.list_models(module=torchvision.models);
 # tests/test_models_all.py checks this list against the installed torchvision), for counting and timing in
-# `efficiency`. Untagged "trainable": some return auxiliary outputs in training mode (googlenet).
+# `efficiency`, and trained by memorize and probe like the curated ones (googlenet excepted: in training mode
+# it returns its auxiliary outputs too).
 OTHER_TORCHVISION = (
     "convnext_base", "convnext_large", "convnext_small", "convnext_tiny", "densenet161", "efficientnet_b0",
     "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
@@ -85,6 +86,10 @@ CROP = {"efficientnet_b1": 240, "efficientnet_b2": 288, "efficientnet_b3": 300, 
         "efficientnet_b5": 456, "efficientnet_b6": 528, "efficientnet_b7": 600, "efficientnet_v2_l": 480,
         "efficientnet_v2_m": 480, "efficientnet_v2_s": 384, "regnet_y_128gf": 384, "swin_v2_b": 256,
         "swin_v2_s": 256, "swin_v2_t": 256}  # vit_h_14's are 518, but built without them it takes 224 only
+# The families built without any dropout layer (the rest have one, in the classifier at least).
+NO_DROPOUT = ("convnext_", "densenet", "regnet_", "resnet", "resnext", "shufflenet_", "wide_resnet")
 for _tv in OTHER_TORCHVISION:
+    _tags = ("torchvision",) + (() if _tv == "googlenet" else ("trainable",)) \
+        + (() if _tv.startswith(NO_DROPOUT) else ("dropout",))
     declare(_tv, _ZOO + "torchvision_model", _tv, description=f"torchvision {_tv}, built without weights",
-            resolution=CROP.get(_tv, 224), tags=("torchvision",), torchvision_name=_tv, listed=False)
+            resolution=CROP.get(_tv, 224), tags=_tags, torchvision_name=_tv, listed=False)
