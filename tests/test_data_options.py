@@ -1,8 +1,11 @@
 """The data options are the same in every training subcommand: synthetic shape, classes and counts."""
 
+import dataclasses
 import json
 
 import pytest
+
+from deepgen_cli.cli import spec
 
 SYNTHETIC = ("--dataset", "synthetic", "--synthetic-shape", "3x8x8", "--synthetic-classes", "4",
              "--synthetic-examples", "40,20", "-q", "-f", "json")
@@ -11,10 +14,17 @@ FAST = {
     "probe": ("--epochs", "1", "--layers", "input,6", "--cka-examples", "0", "--no-control"),
     "norm-compare": ("--norms", "batch", "--batch-size", "4", "--microbatch", "2,4", "--non-iid", "0", "--epochs", "1",
                      "--repeats", "1"),
+    "reuse": ("--epochs", "1"),
 }
+# Every registered command with the data options: one that takes them but has no FAST entry fails below.
+TRAINING = sorted(s.name for s in spec.every() if "synthetic_shape" in {f.name for f in dataclasses.fields(s.config_cls)})
 
 
-@pytest.mark.parametrize("command", sorted(FAST))
+def test_every_command_with_data_options_is_tested():
+    assert sorted(FAST) == TRAINING
+
+
+@pytest.mark.parametrize("command", TRAINING)
 def test_synthetic_data_reaches_every_training_command(cli, command):
     result = cli(command, *SYNTHETIC, *FAST[command])
     assert result.exit_code == 0, result.stderr
@@ -24,7 +34,7 @@ def test_synthetic_data_reaches_every_training_command(cli, command):
     assert record["rows"] and not any(r.get("error") for r in record["rows"])
 
 
-@pytest.mark.parametrize("command", sorted(FAST))
+@pytest.mark.parametrize("command", TRAINING)
 @pytest.mark.parametrize("flag, value", [("--synthetic-shape", "3x8"), ("--synthetic-classes", "1"),
                                          ("--synthetic-examples", "40"), ("--image-size", "1")])
 def test_bad_data_options_are_usage_errors_everywhere(cli, command, flag, value):

@@ -145,4 +145,4 @@ def test_commands_that_do_not_train_data_parallel_refuse_torchrun(cli, monkeypat
     result = cli(command, "--device", "cpu", "--quiet")  # refused before joining any process group
     assert result.exit_code == 2 and result.stdout == "" and distributed.current() is None
     assert result.stderr == (f"deepgen: error: deepgen {command} does not train data-parallel; run it without "
-                             f"torchrun (under torchrun: memorize, reuse, norm-compare)\n")
+                             f"torchrun (under torchrun: memorize, norm-compare, reuse)\n")

@@ -136,3 +136,36 @@ def test_version(cli):
     from deepgen_cli import __version__
 
     assert cli("--version").stdout.strip() == f"deepgen {__version__}"
+
+
+def test_block_orders_run_each_model_first_as_often_as_last():
+    from deepgen_cli.engine.measure import block_orders
+
+    assert block_orders(2, 4) == [[0, 1], [1, 0], [1, 0], [0, 1]]
+    three = block_orders(3, 6)
+    assert sorted(map(tuple, three)) == sorted(__import__("itertools").permutations(range(3)))
+
+
+# --- negative controls: settings where a timing claim's phenomenon is absent, so its verdict must not be yes ---
+
+from deepgen_cli.engine.efficiency.controls import CONTROLS  # noqa: E402
+
+
+def _run_control(control):
+    import torch
+
+    from deepgen_cli.engine import efficiency
+    from tests.sessions import Recorder
+
+    config = efficiency.EfficiencyConfig(**control.overrides)
+    out = efficiency.run(config, torch.device("cpu"), Recorder())
+    judged = [f for f in out.findings if any(f.claim.startswith(c) for c in control.claims)]
+    assert len(judged) == len(control.claims), [f.claim for f in out.findings]  # each controlled claim judged
+    assert "timing_blocks_ms" in out.analysis and all(len(v) == 8 for v in out.analysis["timing_blocks_ms"].values())
+    return judged
+
+
+@pytest.mark.parametrize("index", range(len(CONTROLS)))
+def test_timing_controls_never_say_yes(index):
+    # a few seconds each: the models at 32x32 take milliseconds a forward pass
+    assert all(f.reproduced is not True for f in _run_control(CONTROLS[index]))

@@ -3,16 +3,11 @@
 import pytest
 from typer.testing import CliRunner
 
+from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import SessionOptions
 from deepgen_cli.engine.config import option_fields
-from deepgen_cli.engine.efficiency import EfficiencyConfig
-from deepgen_cli.engine.memorize import MemorizeConfig
-from deepgen_cli.engine.norm_compare import NormCompareConfig
-from deepgen_cli.engine.probe import ProbeConfig
-from deepgen_cli.engine.reuse import ReuseConfig
 
-COMMANDS = {"efficiency": EfficiencyConfig, "memorize": MemorizeConfig, "probe": ProbeConfig,
-            "norm-compare": NormCompareConfig, "reuse": ReuseConfig}
+COMMANDS = {s.name: s.config_cls for s in spec.every()}
 
 
 def help_text(command: str, columns: str | None) -> str:

@@ -5,17 +5,10 @@ import json
 
 import pytest
 
-from deepgen_cli.cli import kinds
+from deepgen_cli.cli import spec
 
-# One tiny run of every experiment command (a few seconds each on a busy core).
-RUNS = {
-    "efficiency": ("--models", "squeezenet1_1@48,mobilenet:0.25@48", "--min-time", "0.01"),
-    "memorize": ("--noise", "0,1", "--subset", "100", "--epochs", "3"),
-    "probe": ("--epochs", "1", "--subset", "100", "--cka-examples", "16"),
-    "norm-compare": ("--norms", "batch,renorm", "--batch-size", "8", "--microbatch", "4,8", "--non-iid", "0",
-                     "--epochs", "1", "--subset", "64", "--repeats", "2"),
-    "reuse": ("--epochs", "1", "--subset", "64"),  # no --resume: reruns, and a seed's CPU run repeats exactly
-}
+# One tiny run of every experiment command (a few seconds each on a busy core): its spec's smoke-test arguments.
+RUNS = {s.name: s.smoke for s in spec.every()}
 
 
 @pytest.mark.parametrize("command", list(RUNS))
@@ -28,8 +21,7 @@ def test_report_renders_every_format_as_the_run_did(cli, tmp_path, command):
     assert again.exit_code == 0 and again.stdout == run.stdout
     for fmt in ("table", "csv", "markdown"):
         # the same config with --resume reuses every row (reuse reruns them), so this run's output is the original's
-        resume = ("--resume",) if command in kinds.RESUMED else ()
-        original = cli(command, *RUNS[command], "-q", "-o", rec, *resume, "-f", fmt)
+        original = cli(command, *RUNS[command], "-q", "-o", rec, "--resume", "-f", fmt)
         assert original.exit_code == 0, original.stderr
         rendered = cli("report", rec, "-f", fmt)
         assert rendered.exit_code == 0, rendered.stderr
@@ -146,12 +138,12 @@ class _KeyRecorder:
         pass
 
 
-@pytest.mark.parametrize("command", kinds.RESUMED)
+@pytest.mark.parametrize("command", list(RUNS))
 def test_report_keys_rows_as_each_engine_keys_resume(command, one_thread):
     import torch
 
-    kind = kinds.get(command)
-    config = kind.config({"subset": 64, "cka_examples": 0, "models": ["squeezenet1_1@48"], "device": "cpu"})
+    kind = spec.get(command)
+    config = kind.record_config({"subset": 64, "cka_examples": 0, "models": ["squeezenet1_1@48"], "device": "cpu"})
     session = _KeyRecorder()
     with pytest.raises(_Asked):
         kind.engine(config.resolved(), torch.device("cpu"), session)

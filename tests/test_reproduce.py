@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from deepgen_cli.cli import kinds
-from deepgen_cli.cli.suite import EXPERIMENTS, prepared
+from deepgen_cli.cli import spec
+from deepgen_cli.cli.suite import prepared
 from deepgen_cli.report.claims import claim_rows, paper_of
 from deepgen_cli.report.saved import SavedFinding, to_report
 
@@ -25,15 +25,18 @@ from deepgen_cli.report.saved import SavedFinding, to_report
     ("efficiency", "Measured Mult-Adds equal the published counts", "Howard et al. 2017; Iandola et al. 2016"),
 ])
 def test_the_paper_is_the_one_the_claim_cites_else_the_commands(command, claim, paper):
-    assert paper_of(command, claim) == paper
+    assert paper_of(spec.get(command).papers, claim) == paper
 
 
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_experiment_is_a_command_whose_config_takes_its_settings(quick):
-    assert [name for name, _, _ in EXPERIMENTS] == ["efficiency", "memorize", "probe", "norm-compare", "reuse"]
-    for name, overrides, fast in EXPERIMENTS:
-        config, derived = prepared(kinds.get(name), {**overrides, **(fast if quick else {})})
-        for field, value in {**overrides, **(fast if quick else {})}.items():
+    assert [s.name for s in spec.every()] == ["efficiency", "memorize", "probe", "norm-compare", "reuse"]
+    assert spec.get("norm-compare").settings(quick) == ({"microbatch": (4, 32), "epochs": 2, "subset": 500}
+                                                         if quick else {})
+    for s in spec.every():
+        name = s.name
+        config, derived = prepared(s, s.settings(quick))
+        for field, value in s.settings(quick).items():
             assert getattr(config, field) == value
         # what the records will name as derived, for --config to derive again
         assert ("noise" in derived) == (name == "memorize") and ("snapshots" in derived) == (name == "probe")
@@ -44,7 +47,7 @@ def test_claim_rows_carry_the_basis_when_the_record_has_one():
                         "findings": [{"claim": "fits", "measured": "100%", "reproduced": True, "basis": "measured"},
                                      {"claim": "c (Ioffe 2017)", "measured": "m", "reproduced": False}]})
     assert isinstance(report.findings[0], SavedFinding)
-    assert claim_rows("memorize", report) == [
+    assert claim_rows("memorize", report, spec.get("memorize").papers) == [
         {"command": "memorize", "paper": "Zhang et al. 2017", "claim": "fits", "basis": "measured",
          "measured": "100%", "verdict": "yes"},
         {"command": "memorize", "paper": "Ioffe 2017", "claim": "c (Ioffe 2017)", "basis": "", "measured": "m",
@@ -69,7 +72,7 @@ def test_quick_reproduce_takes_under_a_minute_of_cpu_and_resumes_after_an_interr
     assert cpu_s < 60, cpu_s
     lines = stdout.splitlines()
     assert lines[0] == "| paper | claim | basis | measured | verdict |"
-    records = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name, _, _ in EXPERIMENTS}
+    records = {s.name: json.loads((tmp_path / f"{s.name}.json").read_text()) for s in spec.every()}
     assert all(r["status"] == "complete" for r in records.values())
     assert len(lines) - 2 == sum(len(r["findings"]) for r in records.values())
     assert any("| Zhang et al. 2017 | mlp1x512 fits random labels" in line for line in lines)

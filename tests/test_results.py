@@ -26,7 +26,7 @@ def test_csv_keeps_scalars_and_json_keeps_findings():
     report.findings.append(Finding("claim", "measured 1", True, "measured"))
     assert to_csv(report) == "model,params\na,3\n"
     assert json.loads(to_json(report))["findings"] == [{"claim": "claim", "measured": "measured 1", "reproduced": True,
-                                                         "basis": "measured"}]
+                                                         "basis": "measured", "reason": "", "fragile": False}]
 
 
 def test_engine_does_not_import_typer_or_rich():

@@ -92,15 +92,17 @@ def test_the_cycle_finder_finds_a_submodule_importing_its_package():
 
 
 def test_command_modules_are_thin():
-    commands = ("efficiency", "memorize", "probe", "norm_compare", "reuse", "models", "report", "compare", "reproduce")
+    from deepgen_cli.cli import spec
+
+    commands = (*spec.BUILTIN, "models", "report", "compare", "reproduce")
     sizes = {p.stem: len(p.read_text().splitlines()) for p in (ROOT / "cli").glob("*.py") if p.stem in commands}
     assert len(sizes) == len(commands) and max(sizes.values()) <= 60, sizes
 
 
 def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
+    from deepgen_cli.cli import spec
     from deepgen_cli.cli.options import SessionOptions
     from deepgen_cli.engine.config import option_fields
-    from deepgen_cli.engine.efficiency import EfficiencyConfig
     from deepgen_cli.engine.memorize import MemorizeConfig
     from deepgen_cli.engine.norm_compare import NormCompareConfig
     from deepgen_cli.engine.probe import ProbeConfig
@@ -108,7 +110,7 @@ def test_every_flag_is_declared_once_and_means_the_same_in_every_command():
 
     specs: dict[str, set[int]] = {}  # long flag -> the option specs declaring it
     shorts: dict[str, set[str]] = {}  # short flag -> the long flags it abbreviates
-    for cls in (EfficiencyConfig, MemorizeConfig, NormCompareConfig, ProbeConfig, ReuseConfig, SessionOptions):
+    for cls in (*(s.config_cls for s in spec.every()), SessionOptions):
         for f, o in option_fields(cls):
             specs.setdefault(o.flag, set()).add(id(o))
             for short in o.flags[1:]:

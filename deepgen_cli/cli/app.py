@@ -59,26 +59,31 @@ class DeepgenGroup(TyperGroup):
         return rv
 
 
-app = typer.Typer(cls=DeepgenGroup, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False,
-                  help="Benchmarks for how deep networks generalize and how cheaply they run.")
-
-
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"deepgen {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """Benchmarks for how deep networks generalize and how cheaply they run."""
 
 
-# The subcommands, in the order `deepgen --help` lists them; each module's `register(app)` adds its command.
-from deepgen_cli.cli import (compare, efficiency, memorize, models, norm_compare, probe, report,  # noqa: E402
-                             reproduce, reuse)
+def build() -> typer.Typer:
+    """The app: one command per registered experiment (cli/spec.py), in the registry's order, then the others.
+    The tests build it again after registering a toy experiment."""
+    from deepgen_cli.cli import compare, models, report, reproduce, spec
+    from deepgen_cli.cli.experiment import experiment
 
-for _command in (efficiency, memorize, probe, norm_compare, reuse, models, reproduce, report, compare):
-    _command.register(app)
+    built = typer.Typer(cls=DeepgenGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                        help="Benchmarks for how deep networks generalize and how cheaply they run.")
+    built.callback()(_root)
+    for experiment_spec in spec.every():
+        experiment(built, experiment_spec)
+    for command in (models, reproduce, report, compare):
+        command.register(built)
+    return built
+
+
+app = build()

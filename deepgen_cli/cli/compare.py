@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from deepgen_cli.cli import kinds
+from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import PAGE_FORMAT, PageFormat, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.compare import compare
@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
         if ra["command"] != rb["command"]:
             raise UsageError(f"B.json: '{b}' is a record of `deepgen {rb['command']}`, '{a}' of "
                              f"`deepgen {ra['command']}`; compare records of one command")
-        kind = kinds.get(ra["command"], "A.json")
-        config = kind.config(ra["config"])
-        columns, _ = kind.view(config)
+        kind = spec.get(ra["command"], "A.json")
+        config = kind.record_config(ra["config"])
+        columns, _ = kind.table(config)
         cmp = compare(ra, rb, columns, kind.key(config))
         if fail_if_slower is not None and cmp.slowest() is None:
             # a gate that cannot fail would pass a pipeline silently: say it has nothing to gate on

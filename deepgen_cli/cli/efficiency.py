@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from deepgen_cli.cli.experiment import experiment
-from deepgen_cli.engine.efficiency import EfficiencyConfig, run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.report.table import Column, count, fixed, percent, ratio, text
 
 COLUMNS = [
@@ -33,10 +30,19 @@ LAYER_COLUMNS = [
 ]
 
 
-def view(config: EfficiencyConfig):
-    return (LAYER_COLUMNS, "Per-module breakdown") if config.by_layer else (COLUMNS, "Efficiency")
+# `reproduce` runs the papers' models: each finding needs two of them (SqueezeNet vs AlexNet, MobileNet with and
+# without depthwise convolutions, 0.50 MobileNet-160 vs both) or counts against a published figure (DenseNet-121:
+# torchvision's). One thread: on shared cores a second thread waits at every barrier (measured: squeezenet 1.4 s a
+# forward on 2 busy cores). --quick keeps every finding's inputs (its verdicts are counts): only timing shrinks.
+PAPER_MODELS = ("squeezenet", "squeezenet1_1", "alexnet", "mobilenet", "mobilenet-conv", "mobilenet:0.5@160",
+                "densenet121")
+ENGINE = "deepgen_cli.engine.efficiency"
 
-
-def register(app: typer.Typer) -> None:
-    experiment(app, "efficiency", EfficiencyConfig, run, view, plot=("efficiency", "efficiency_plot"),
-               sweep=("models",), help="Compare parameters, Mult-Adds, size, latency and published accuracy of models.")
+SPEC = ExperimentSpec(
+    name="efficiency", help="Compare parameters, Mult-Adds, size, latency and published accuracy of models.",
+    config=f"{ENGINE}:EfficiencyConfig", row=f"{ENGINE}:EfficiencyRow", run=f"{ENGINE}:run",
+    view=lambda config: (LAYER_COLUMNS, "Per-module breakdown") if config.by_layer else (COLUMNS, "Efficiency"),
+    row_of=lambda config: f"{ENGINE}.by_layer:LayerRow" if config.by_layer else f"{ENGINE}:EfficiencyRow",
+    plot=("efficiency", "efficiency_plot"), sweep=("models",), papers="Howard et al. 2017; Iandola et al. 2016",
+    reproduce=dict(models=PAPER_MODELS, threads=1, min_time_s=0.2), quick=dict(min_time_s=0.01, warmup_runs=1),
+    smoke=("--models", "squeezenet1_1@48,mobilenet:0.25@48", "--min-time", "0.01"))

@@ -1,29 +1,24 @@
-"""`experiment(app, name, Config, run, view, ...)`: a subcommand whose parameters are the config's option fields
+"""`experiment(app, spec)`: the subcommand of an ExperimentSpec, whose parameters are the config's option fields
 plus the session options; it builds the config (over a record's with --config), checks it, and runs it."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Callable
 
 import typer
 
-from deepgen_cli.cli import kinds
 from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters, resolve
 from deepgen_cli.cli.session import run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.engine.config import option_fields
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.plots import plotter
 
 
-def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callable, *, help: str,
-               plot: tuple[str, str] | None = None, sweep: tuple[str, ...] = ()) -> None:
-    """Add `deepgen NAME`: options from `cls`'s fields and the session options, then config -> engine -> report.
-
-    `view(config)` gives the (columns, title) of the table; `plot` the (module, function) in report/plots that
-    draws --plot; `sweep` the config keys a --resume may differ in (each row carries its own value).
-    """
-    kinds.register(name, cls, engine, view, plot, sweep)  # what `deepgen report`, `compare`, `reproduce` read
+def experiment(app: typer.Typer, spec: ExperimentSpec) -> None:
+    """Add `deepgen NAME`: options from the spec's config fields and the session options, then config -> engine
+    -> report (the spec's table, its plot with --plot, rows resumed by its row's KEY)."""
+    name, cls, plot = spec.name, spec.config_cls, spec.plot
     session_cls = SessionOptions
     session_params = [p for p in parameters(session_cls, negatable=False) if plot or p.name != "plot"]
 
@@ -37,11 +32,11 @@ def experiment(app: typer.Typer, name: str, cls, engine: Callable, view: Callabl
         config, derived = resolve(config)
         config.check()
         after = plotter(session.plot, *plot) if plot else None
-        columns, title = view(config)
-        run(name, config, session, engine, columns, title, after, sweep=sweep, derived=derived)
+        columns, title = spec.table(config)
+        run(name, config, session, spec.engine, columns, title, after, sweep=spec.sweep, derived=derived)
 
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     command.__signature__ = inspect.Signature([ctx_param, *parameters(cls), *session_params])
-    command.__doc__ = help
+    command.__doc__ = spec.help
     command.__name__ = name.replace("-", "_")
     app.command(name)(command)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from deepgen_cli.cli.experiment import experiment
-from deepgen_cli.engine.memorize import MemorizeConfig, run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.report.table import Column, fixed, percent, text
 
 COLUMNS = [
@@ -36,7 +33,7 @@ REGULARIZER_COLUMNS = [
 RAN_COLUMNS = [Column("epochs_run", "epochs run", text), Column("train_time_s", "s run", fixed(2))]
 
 
-def columns(config: MemorizeConfig) -> list[Column]:
+def columns(config) -> list[Column]:
     out = COLUMNS if config.until_fit else [*COLUMNS[:-2], *RAN_COLUMNS, *COLUMNS[-2:]]
     if config.regularizer is None:
         return out
@@ -44,8 +41,12 @@ def columns(config: MemorizeConfig) -> list[Column]:
     return [*out[:at], REGULARIZER_COLUMNS[0], *out[at:], *REGULARIZER_COLUMNS[1:]]
 
 
-def register(app: typer.Typer) -> None:
-    experiment(app, "memorize", MemorizeConfig, run,
-               lambda config: (columns(config), "Memorization (Zhang et al. 2017)"),
-               plot=("memorize", "memorize_plot"), sweep=("noise", "repeats", "corruption", "regularizer"),
-               help="Train on randomly corrupted labels or images: train accuracy, test accuracy, the gap, time to fit.")
+# `reproduce --quick` trains on 400 of digits' 1,347 training examples (p=1 then fits in about a third of the steps).
+SPEC = ExperimentSpec(
+    name="memorize",
+    help="Train on randomly corrupted labels or images: train accuracy, test accuracy, the gap, time to fit.",
+    config="deepgen_cli.engine.memorize:MemorizeConfig", row="deepgen_cli.engine.memorize:MemorizeRow",
+    run="deepgen_cli.engine.memorize:run", view=lambda config: (columns(config), "Memorization (Zhang et al. 2017)"),
+    plot=("memorize", "memorize_plot"), sweep=("noise", "repeats", "corruption", "regularizer"),
+    papers="Zhang et al. 2017", torchrun=True, quick=dict(subset=400),
+    smoke=("--noise", "0,1", "--subset", "100", "--epochs", "3"))

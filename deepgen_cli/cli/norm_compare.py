@@ -3,10 +3,7 @@ non-i.i.d. minibatches."""
 
 from __future__ import annotations
 
-import typer
-
-from deepgen_cli.cli.experiment import experiment
-from deepgen_cli.engine.norm_compare import NormCompareConfig, run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.report.table import Column, count, fixed, percent, text
 
 COLUMNS = [
@@ -26,8 +23,14 @@ COLUMNS = [
 ]
 
 
-def register(app: typer.Typer) -> None:
-    experiment(app, "norm-compare", NormCompareConfig, run, lambda config: (COLUMNS, "Batch norm vs batch renorm"),
-               plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "microbatch", "repeats"),
-               help="Train one network with batch norm, batch renorm, group norm and none, with batch statistics "
-                    "from small microbatches and on non-i.i.d. minibatches.")
+# `reproduce --quick` drops the microbatch-2 setting and trains 2 epochs on 500 examples (about a fifteenth of the
+# steps: the default is most of reproduce's time).
+SPEC = ExperimentSpec(
+    name="norm-compare", help="Train one network with batch norm, batch renorm, group norm and none, with batch "
+                              "statistics from small microbatches and on non-i.i.d. minibatches.",
+    config="deepgen_cli.engine.norm_compare:NormCompareConfig", row="deepgen_cli.engine.norm_compare.rows:NormCompareRow",
+    run="deepgen_cli.engine.norm_compare:run", columns=tuple(COLUMNS), title="Batch norm vs batch renorm",
+    plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "microbatch", "repeats"), papers="Ioffe 2017",
+    torchrun=True, quick=dict(microbatch=(4, 32), epochs=2, subset=500),
+    smoke=("--norms", "batch,renorm", "--batch-size", "8", "--microbatch", "4,8", "--non-iid", "0", "--epochs", "1",
+           "--subset", "64", "--repeats", "2"))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from deepgen_cli.cli.experiment import experiment
-from deepgen_cli.engine.probe import ProbeConfig, run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.report.table import Column, count, fixed, percent, text
 
 COLUMNS = [
@@ -28,6 +25,10 @@ COLUMNS = [
 ]
 
 
-def register(app: typer.Typer) -> None:
-    experiment(app, "probe", ProbeConfig, run, lambda config: (COLUMNS, "Linear probes by layer"),
-               plot=("probe", "probe_plot"), help="Linear probes on every layer: does linear separability rise with depth?")
+# `reproduce --quick` trains 2 epochs, not 4.
+SPEC = ExperimentSpec(
+    name="probe", help="Linear probes on every layer: does linear separability rise with depth?",
+    config="deepgen_cli.engine.probe:ProbeConfig", row="deepgen_cli.engine.probe.rows:ProbeRow",
+    run="deepgen_cli.engine.probe:run", columns=tuple(COLUMNS), title="Linear probes by layer",
+    plot=("probe", "probe_plot"), papers="Alain & Bengio 2016", quick=dict(epochs=2),
+    smoke=("--epochs", "1", "--subset", "100", "--cka-examples", "16"))

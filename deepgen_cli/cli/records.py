@@ -7,29 +7,29 @@ import json
 import tempfile
 from pathlib import Path
 
-from deepgen_cli.cli import kinds
+from deepgen_cli.cli import spec
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.record import Report, read_record
 
 
-def load(paths: list[str]) -> tuple[kinds.Kind, list[tuple[str, dict]], object]:
-    """The records at `paths` (checked by read_record), their command's Kind and the first one's config."""
+def load(paths: list[str]) -> tuple[spec.ExperimentSpec, list[tuple[str, dict]], object]:
+    """The records at `paths` (checked by read_record), their command's spec and the first one's config."""
     loaded = [(p, read_record(p, "RECORD")) for p in paths]
-    kind = kinds.get(loaded[0][1]["command"], "RECORD")
-    configs = [kind.config(rec["config"]) for _, rec in loaded]
-    titles = {kind.view(c)[1] for c in configs}
+    kind = spec.get(loaded[0][1]["command"], "RECORD")
+    configs = [kind.record_config(rec["config"]) for _, rec in loaded]
+    titles = {kind.table(c)[1] for c in configs}
     if len(titles) > 1:
         raise UsageError(f"RECORD: these records hold different tables ({', '.join(sorted(titles))}); "
                          f"render them one at a time")
     return kind, loaded, configs[0]
 
 
-def merged(paths: list[str]) -> tuple[kinds.Kind, Report, list, str]:
+def merged(paths: list[str]) -> tuple[spec.ExperimentSpec, Report, list, str]:
     """The records at `paths` as one Report, with the columns and title their run used."""
     from deepgen_cli.report.saved import merge
 
     kind, loaded, config = load(paths)
-    columns, title = kind.view(config)
+    columns, title = kind.table(config)
     report = merge(loaded, kind.key(config), kind.sweep)
     check_cells(report, columns)
     return kind, report, columns, title
@@ -50,7 +50,7 @@ def check_cells(report: Report, columns) -> None:
                                  f"'{c.header}' column cannot show; give records as deepgen wrote them") from None
 
 
-def plot_png(kind: kinds.Kind, report: Report) -> bytes | None:
+def plot_png(kind: spec.ExperimentSpec, report: Report) -> bytes | None:
     """The command's own plot of `report` as PNG bytes (drawn in a temporary folder), or None if it has none or
     there is nothing to draw."""
     if kind.plot is None or not any(not r.get("error") for r in report.rows):
@@ -63,7 +63,7 @@ def plot_png(kind: kinds.Kind, report: Report) -> bytes | None:
         return Path(path).read_bytes()
 
 
-def html_page(kind: kinds.Kind, report: Report, columns, title: str) -> str:
+def html_page(kind: spec.ExperimentSpec, report: Report, columns, title: str) -> str:
     from deepgen_cli.report import html
 
     return html.page(f"deepgen {kind.name}: {title}", [html.section(report, columns, title, plot_png(kind, report))])

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from deepgen_cli.cli.experiment import experiment
-from deepgen_cli.engine.reuse import ReuseConfig, run
+from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.report.table import Column, fixed, text
 
 COLUMNS = [
@@ -19,7 +16,10 @@ COLUMNS = [
 ]
 
 
-def register(app: typer.Typer) -> None:
-    experiment(app, "reuse", ReuseConfig, run, lambda config: (COLUMNS, "Feature reuse (Huang et al. 2017, Fig. 5)"),
-               plot=("reuse", "reuse_plot"), sweep=("repeats",),
-               help="Train a small DenseNet and measure how much each layer weighs every earlier layer's features.")
+# `reproduce --quick` trains 3 epochs, not 7.
+SPEC = ExperimentSpec(
+    name="reuse", help="Train a small DenseNet and measure how much each layer weighs every earlier layer's features.",
+    config="deepgen_cli.engine.reuse:ReuseConfig", row="deepgen_cli.engine.reuse:ReuseRow",
+    run="deepgen_cli.engine.reuse:run", columns=tuple(COLUMNS), title="Feature reuse (Huang et al. 2017, Fig. 5)",
+    plot=("reuse", "reuse_plot"), sweep=("repeats",), papers="Huang et al. 2017", torchrun=True, quick=dict(epochs=3),
+    smoke=("--epochs", "1", "--subset", "64"))  # --resume keeps the trained cells; the untrained ones it measures again

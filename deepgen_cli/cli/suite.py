@@ -1,86 +1,166 @@
-"""What `deepgen reproduce` runs: every command's default experiment (EXPERIMENTS), each into its own record in a
-folder with one progress display (`run_all`), and the claims of all of them as one page (`render`)."""
+"""What `deepgen reproduce` runs: every registered experiment with its spec's reproduce settings (and with
+--controls its negative controls too), each into its own record in a folder with one progress display
+(`run_all`); the claims of all of them as one page (`render`, `render_controls`) and their tally."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepgen_cli.cli import kinds
+from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import PageFormat, resolve
-from deepgen_cli.engine.errors import RunError
+from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.claims import COLUMNS, claim_rows
+from deepgen_cli.report.record import Report
+from deepgen_cli.report.table import Column, text, verdict_word
 
-# The papers' models for `efficiency`: each finding needs two of them (SqueezeNet vs AlexNet, MobileNet with and
-# without depthwise convolutions, 0.50 MobileNet-160 vs both) or counts against a published figure (DenseNet-121:
-# torchvision's). One thread:
-# on shared cores a second thread waits at every barrier (measured: squeezenet 1.4 s a forward on 2 busy cores).
-PAPER_MODELS = ("squeezenet", "squeezenet1_1", "alexnet", "mobilenet", "mobilenet-conv", "mobilenet:0.5@160",
-                "densenet121")
 
-# (command, its config's overrides, and those of --quick on top). One line per experiment.
-# --quick keeps every finding's inputs: efficiency's verdicts are counts, so only its timing shrinks; memorize
-# trains on 400 of digits' 1,347 training examples (p=1 then fits in about a third of the steps); probe trains 2
-# epochs, not 4; norm-compare drops the microbatch-2 setting and trains 2 epochs on 500 examples (about a fifteenth
-# of the steps: its default is most of reproduce's time); reuse trains 3 epochs, not 15.
-EXPERIMENTS = (
-    ("efficiency", dict(models=PAPER_MODELS, threads=1, min_time_s=0.2), dict(min_time_s=0.01, warmup_runs=1)),
-    ("memorize", {}, dict(subset=400)),
-    ("probe", {}, dict(epochs=2)),
-    ("norm-compare", {}, dict(microbatch=(4, 32), epochs=2, subset=500)),
-    ("reuse", {}, dict(epochs=3)),
-)
+@dataclass
+class Done:
+    """One experiment's record, and with --controls each control with its record."""
 
-def prepared(kind: kinds.Kind, overrides: dict):
+    spec: spec.ExperimentSpec
+    report: Report
+    controls: list = field(default_factory=list)  # (Control, Report)
+
+
+def chosen(names: list[str] | None) -> list[spec.ExperimentSpec]:
+    """The experiments `reproduce COMMAND...` names, in the registry's order; all of them when none is named."""
+    every = spec.every()
+    unknown = [n for n in names or () if n not in {s.name for s in every}]
+    if unknown:
+        raise UsageError(f"COMMAND: no experiment '{unknown[0]}'; choose from {', '.join(s.name for s in every)}")
+    return [s for s in every if not names or s.name in names]
+
+
+def prepared(experiment: spec.ExperimentSpec, overrides: dict):
     """The config a command would run with these options given (device resolved, dependent defaults filled)
     and the fields so filled."""
-    config, derived = resolve(kind.config_cls(**overrides))
+    config, derived = resolve(experiment.config_cls(**overrides))
     config.check()
     return config, derived
 
 
-def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[list, list[str]]:
-    """Each experiment into OUTPUT_DIR/COMMAND.json; (kind, report) pairs and the failures (rows that failed)."""
+def _plan(specs, quick: bool, controls: bool) -> list:
+    """(spec, control or None, config overrides, record file name) of every run, in order."""
+    plan = []
+    for s in specs:
+        plan.append((s, None, s.settings(quick), f"{s.name}.json"))
+        for i, control in enumerate(s.negative_controls() if controls else (), 1):
+            plan.append((s, control, {**s.settings(quick), **control.overrides}, f"{s.name}.control-{i}.json"))
+    return plan
+
+
+def run_all(specs, output_dir: Path, quick: bool, resume: bool, quiet: bool,
+            controls: bool = False) -> tuple[list[Done], list[str]]:
+    """Each experiment into OUTPUT_DIR/COMMAND.json (each control into COMMAND.control-N.json); what was done and
+    the failures (rows that failed)."""
     from deepgen_cli.cli.options import SessionOptions
     from deepgen_cli.cli.progress import display_for
     from deepgen_cli.cli.session import record, stderr
 
+    plan = _plan(specs, quick, controls)
     display = None if quiet else display_for(stderr)
     done, failures = [], []
     try:
-        for i, (name, overrides, fast) in enumerate(EXPERIMENTS, 1):
-            kind = kinds.get(name)
-            config, derived = prepared(kind, {**overrides, **(fast if quick else {})})
-            path = output_dir / f"{name}.json"
+        for i, (s, control, overrides, file_name) in enumerate(plan, 1):
+            name = s.name if control is None else f"{s.name} control: {control.label}"
+            try:
+                config, derived = prepared(s, overrides)
+            except TypeError as err:  # a setting naming no field of the config: a bug in the spec or control
+                raise RunError(f"{name}: its settings do not fit {s.name}'s config ({err})") from None
             if display is not None:
-                display.stage(f"reproduce {i}/{len(EXPERIMENTS)}: {name}")
-            options = SessionOptions(output=str(path), resume=resume, quiet=quiet)
-            report, unsaved = record(name, config, options, kind.engine, kind.sweep, display=display, derived=derived)
+                display.stage(f"reproduce {i}/{len(plan)}: {name}")
+            options = SessionOptions(output=str(output_dir / file_name), resume=resume, quiet=quiet)
+            report, unsaved = record(s.name, config, options, s.engine, s.sweep, display=display, derived=derived)
             if unsaved is not None:
                 raise RunError(f"{unsaved}; stopped at {name}")
             failed = [r["error"] for r in report.rows if r.get("error")]
             if failed:
                 failures.append(f"{name}: {len(failed)} rows failed; first: {failed[0]}")
-            done.append((kind, report))
+            if control is None:
+                done.append(Done(s, report))
+            else:
+                done[-1].controls.append((control, report))
     finally:
         if display is not None:
             display.stop()
     return done, failures
 
 
-def render(done: list, fmt: PageFormat, title: str) -> None:
+def tally(rows: list[dict]) -> str:
+    """The closing count of the claims' verdicts."""
+    words = [r["verdict"] for r in rows]
+    return (f"{len(words)} claims: {words.count('yes')} yes, {words.count('no')} no, "
+            f"{words.count('cannot tell')} cannot tell")
+
+
+def render(done: list[Done], fmt: PageFormat, title: str) -> list[dict]:
+    """The claims table (and with html every record's table and plot) on stdout; its rows."""
+    rows = [r for d in done for r in claim_rows(d.spec.name, d.report, d.spec.papers)]
+    _page(done, rows, COLUMNS, fmt, title)
+    return rows
+
+
+CONTROL_COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
+                   Column("verdict", "verdict", text, numeric=False),
+                   Column("control", "control", text, numeric=False),
+                   Column("control_verdict", "control verdict", text, numeric=False)]
+
+
+def _controlled(control, claim: str) -> str | None:
+    """The prefix of `control.claims` that `claim` starts with, if any."""
+    return next((p for p in control.claims if claim.startswith(p)), None)
+
+
+def control_rows(done: list[Done]) -> tuple[list[dict], list[str]]:
+    """One row per claim and control of it ("-" for a claim without one), and the controls that came out yes."""
+    rows, failing = [], []
+    for d in done:
+        claims = claim_rows(d.spec.name, d.report, d.spec.papers)
+        for row in claims:
+            pairs = []
+            for control, report in d.controls:
+                prefix = _controlled(control, row["claim"])
+                if prefix is not None:  # the control's verdict on the claim its record holds under that prefix
+                    there = [v["verdict"] for v in claim_rows(d.spec.name, report) if v["claim"].startswith(prefix)]
+                    pairs.append((control.label, there[0] if there else "not judged"))
+            for label, verdict in pairs or [("-", "-")]:
+                rows.append({**row, "control": label, "control_verdict": verdict})
+        for control, report in d.controls:
+            # every claim the control holds, whether or not the default run judged it: a yes fails the run
+            yes = [v for v in claim_rows(d.spec.name, report) if v["verdict"] == "yes"
+                   and _controlled(control, v["claim"]) is not None]
+            if yes:
+                failing.append(f"{d.spec.name} control '{control.label}' says yes to '{yes[0]['claim']}'")
+                judged = {r["claim"] for r in claims}
+                rows += [{**v, "verdict": "-", "control": control.label, "control_verdict": "yes"}
+                         for v in yes if v["claim"] not in judged]
+    return rows, failing
+
+
+def render_controls(done: list[Done], fmt: PageFormat, title: str) -> tuple[list[dict], list[str]]:
+    """The claims with their controls' verdicts on stdout; the claims (one row each) and the controls that said
+    yes."""
+    rows, failing = control_rows(done)
+    _page(done, rows, CONTROL_COLUMNS, fmt, title)
+    return [r for d in done for r in claim_rows(d.spec.name, d.report, d.spec.papers)], failing
+
+
+def _page(done: list[Done], rows: list[dict], columns: list[Column], fmt: PageFormat, title: str) -> None:
     from deepgen_cli.report.table import emit_rows
 
-    rows = [r for kind, report in done for r in claim_rows(kind.name, report)]
     if fmt != PageFormat.html:
-        emit_rows(rows, fmt.value, COLUMNS, title)
+        emit_rows(rows, fmt.value, columns, title)
         return
     from deepgen_cli.cli.records import plot_png
     from deepgen_cli.report import html
 
-    body = [html.table([c.header for c in COLUMNS], [[c.fmt(r[c.key]) for c in COLUMNS] for r in rows],
-                       [False] * len(COLUMNS))]
-    for kind, report in done:
-        columns, table_title = kind.view(kind.config(report.config))
-        body.append(html.section(report, columns, f"deepgen {kind.name}: {table_title}", plot_png(kind, report)))
+    body = [html.table([c.header for c in columns], [[c.fmt(r[c.key]) for c in columns] for r in rows],
+                       [False] * len(columns))]
+    for d in done:
+        table_columns, table_title = d.spec.table(d.spec.record_config(d.report.config))
+        body.append(html.section(d.report, table_columns, f"deepgen {d.spec.name}: {table_title}",
+                                 plot_png(d.spec, d.report)))
     sys.stdout.write(html.page(title, body))

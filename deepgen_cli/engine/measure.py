@@ -127,3 +127,30 @@ def measure_latency(model: nn.Module, example: torch.Tensor, min_time_s: float =
             samples.append(ms)
             spent += ms / 1e3
     return Latency(samples, warmup_runs)
+
+
+def block_orders(n: int, blocks: int) -> list[list[int]]:
+    """The order of n models in each of `blocks` interleaved timing blocks: rotated by one every second block and
+    reversed in every odd one, so each model runs first as often as last (n = 2: AB, BA, BA, AB; n = 3: all six
+    orders in six blocks) and a drift in the machine's load hits every model alike."""
+    out = []
+    for b in range(blocks):
+        k = (b // 2) % n
+        order = list(range(k, n)) + list(range(k))
+        out.append(order[::-1] if b % 2 else order)
+    return out
+
+
+def interleaved_latency(runs: list[tuple[nn.Module, torch.Tensor]], blocks: int, block_time_s: float,
+                        min_runs: int = 3, warmup_runs: int = 1) -> list[list[float]]:
+    """Per model, the median ms of its forward passes in each of `blocks` blocks that time the models one after
+    another (block_orders); in a block each model runs until block_time_s of timed runs and at least min_runs.
+    The per-block medians pair the models block by block, so a load change between blocks cancels in a ratio."""
+    out: list[list[float]] = [[] for _ in runs]
+    for i, (model, example) in enumerate(runs):  # one untimed pass of each first: allocator, caches, compilation
+        measure_latency(model, example, 0.0, min_runs=1, warmup_runs=warmup_runs)
+    for order in block_orders(len(runs), blocks):
+        for i in order:
+            model, example = runs[i]
+            out[i].append(measure_latency(model, example, block_time_s, min_runs=min_runs, warmup_runs=0).median_ms)
+    return out

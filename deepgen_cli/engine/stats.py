@@ -294,3 +294,39 @@ def pack_outcomes(correct: Iterable[bool]) -> str:
 def unpack_outcomes(text: str, n: int) -> list[bool]:
     data = bytes.fromhex(text)
     return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(n)]
+
+
+# --- reuseverdict: how often a per-seed event lands where a claim says, against its chance ---------------------
+
+def binomial_upper_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the one-sided p-value of k hits in n tries each with chance p.
+    3 hits of 3 at p = 1/5: 1/125 = 0.008; 2 of 3: 3 * (1/5)^2 * 4/5 + 1/125 = 0.104."""
+    return min(1.0, sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(max(k, 0), n + 1)))
+
+# --- timeverdict: paired intervals over timing blocks and three-way difference verdicts ---------------------
+
+def paired_values(diffs: Sequence[float]) -> Paired:
+    """A Paired from differences already formed (per interleaved timing block, or per seed after arithmetic
+    such as gain - share * loss): their mean, SD and the half-width of the mean's two-sided 95% interval."""
+    d = list(diffs)
+    n = len(d)
+    spread = sd(d)
+    return Paired(d, mean(d), spread, t95(n - 1) * spread / math.sqrt(n) if n > 1 else math.inf)
+
+
+def shown_or_bounded(p: Paired, margin: float) -> bool | None:
+    """A difference claim "a exceeds b" at 95%: True when the two-sided 95% interval of a - b lies above zero;
+    False when the one-sided 95% upper bound lies below `margin` (any excess is smaller than the margin: shown
+    absent); None when neither (the interval is too wide to tell). True wins where both hold (a small excess
+    that is nonetheless shown)."""
+    if p.above_zero:
+        return True
+    return False if one_sided_bounds(p)[1] < margin else None
+
+
+def all_of(verdicts: Iterable[bool | None]) -> bool | None:
+    """A claim that must hold in every setting: False if any setting says no, True if all say yes, else None."""
+    v = list(verdicts)
+    if any(x is False for x in v):
+        return False
+    return True if v and all(x is True for x in v) else None

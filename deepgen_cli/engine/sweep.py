@@ -4,14 +4,25 @@ goes on (the command then exits 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Iterable
 
 from deepgen_cli.engine.train import Diverged
 
 
+def row_key(row_type, values) -> dict:
+    """The --resume key of a row of `row_type`: its KEY field names (declared on the row, read alike by the
+    report's merging) paired with `values`, given in that order."""
+    values = tuple(values)
+    if len(values) != len(row_type.KEY):
+        raise ValueError(f"{row_type.__name__} is keyed by {', '.join(row_type.KEY)}; got {len(values)} values")
+    return dict(zip(row_type.KEY, values))
+
+
 def row_from(row_type, saved: dict):
     """A row dataclass rebuilt from its JSON form; keys the class lacks are dropped."""
-    return row_type(**{k: saved[k] for k in row_type.__dataclass_fields__ if k in saved})
+    names = [f.name for f in dataclasses.fields(row_type)]  # KEY, a ClassVar, is not a field
+    return row_type(**{k: saved[k] for k in names if k in saved})
 
 
 def plan_rows(session, total: int) -> None:
@@ -22,12 +33,12 @@ def plan_rows(session, total: int) -> None:
         planned(total)
 
 
-def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], dict],
+def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], tuple],
                  measure: Callable[[object, str], object], label: Callable[[object], str],
                  complete: Callable[[object, list], object] | None = None) -> list:
     """Rows of `plan`, each reported to `session` as it completes.
 
-    key(item): the row fields that identify it (what --resume matches); measure(item, label): a new row;
+    key(item): the values of the row's KEY fields, in order (what --resume matches); measure(item, label): a new row;
     label(item): how progress and errors name it; complete(row, rows so far): fills fields that depend on
     earlier rows (ratios to a baseline), for new and reused rows alike.
     """
@@ -35,7 +46,8 @@ def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], d
     plan_rows(session, len(plan))
     rows: list = []
     for i, item in enumerate(plan, 1):
-        saved = session.resumed(**key(item))
+        item_key = row_key(row_type, key(item))
+        saved = session.resumed(**item_key)
         if saved is not None:
             row = row_from(row_type, saved)
         else:
@@ -44,7 +56,7 @@ def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], d
             try:
                 row = measure(item, f"[{i}/{len(plan)}] {name}")
             except Diverged as err:
-                session.row({**key(item), "error": f"{name}: {err}"})
+                session.row({**item_key, "error": f"{name}: {err}"})
                 continue
         if complete is not None:
             row = complete(row, rows)

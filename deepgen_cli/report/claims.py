@@ -8,9 +8,6 @@ import re
 from deepgen_cli.report.record import Report
 from deepgen_cli.report.table import Column, text, verdict_word
 
-# The paper a claim tests when its text does not name one.
-PAPERS = {"efficiency": "Howard et al. 2017; Iandola et al. 2016", "memorize": "Zhang et al. 2017",
-          "probe": "Alain & Bengio 2016", "norm-compare": "Ioffe 2017", "reuse": "Huang et al. 2017"}
 _CITED = re.compile(r"\(([A-Z][\w&.\s-]*?\d{4})[,)]")
 
 COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
@@ -18,15 +15,16 @@ COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim
            Column("verdict", "verdict", text, numeric=False)]
 
 
-def paper_of(command: str, claim: str) -> str:
+def paper_of(papers: str, claim: str) -> str:
+    """The paper `claim` cites, else `papers`: its command's (the experiment spec's)."""
     cited = _CITED.search(claim)
-    return cited.group(1) if cited else PAPERS.get(command, command)
+    return cited.group(1) if cited else papers
 
 
-def claim_rows(command: str, report: Report) -> list[dict]:
+def claim_rows(command: str, report: Report, papers: str = "") -> list[dict]:
     from deepgen_cli.report.html import finding_value
 
-    return [{"command": command, "paper": paper_of(command, finding_value(f, "claim", "")),
+    return [{"command": command, "paper": paper_of(papers or command, finding_value(f, "claim", "")),
              "claim": finding_value(f, "claim", ""), "basis": finding_value(f, "basis") or "",
              "measured": finding_value(f, "measured", ""),
              "verdict": verdict_word(finding_value(f, "reproduced"))} for f in report.findings]

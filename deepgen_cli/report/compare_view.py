@@ -8,6 +8,7 @@ import io
 import json
 
 from deepgen_cli.report.compare import Comparison
+from deepgen_cli.report.table import verdict_word
 
 
 def describe(path: str, record: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -11,7 +12,7 @@ from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPI
                                        split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
-from deepgen_cli.engine.efficiency.findings import findings
+from deepgen_cli.engine.efficiency.findings import findings, timing_subjects
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
@@ -57,6 +58,11 @@ class EfficiencyConfig(RunOptions):
     weights: str | None = WEIGHTS(None)  # local state_dict for the (single) model
     model_file: str | None = MODEL_FILE(None)  # FILE.py:factory[@RESOLUTION], benchmarked after --models
     by_layer: bool = BY_LAYER(False)  # per-module breakdown of one model instead of the comparison
+    # Interleaved blocks for the measured timing claims (MobileNet vs SqueezeNet, latency vs Mult-Adds): their
+    # models timed one after another in each block, min_time_s / timing_blocks each, the order rotating
+    # (measure.block_orders); 8 blocks give a t interval with 7 degrees of freedom. 0: no such timing, the
+    # timing claims then cannot tell.
+    timing_blocks: int = 8
 
     def check(self) -> None:
         super().check()
@@ -73,6 +79,8 @@ class EfficiencyConfig(RunOptions):
 
 @dataclass
 class EfficiencyRow:
+    KEY: ClassVar[tuple[str, ...]] = ("model",)  # --resume's and report's
+
     model: str  # as given, e.g. mobilenet:0.5@160
     name: str
     alpha: float | None  # width multiplier, for models that take one
@@ -98,18 +106,23 @@ class EfficiencyRow:
     latency_samples_ms: list = field(default_factory=list)
 
 
-def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) -> EfficiencyRow:
-    model = instantiate(c, config)
-    counted = count(c, model)
-    size = measure.state_dict_mib(model)
-    params = measure.count_params(model)
+def _runnable(c: Candidate, model, config: EfficiencyConfig, device: torch.device):
+    """The model and an input batch on the device as timed: channels-last, fp16 and compiled as asked."""
     example = example_input(c, config.batch_size).to(device)
     model = model.to(device)
     if config.channels_last:
         model, example = model.to(memory_format=torch.channels_last), example.contiguous(memory_format=torch.channels_last)
     if config.half:
         model, example = model.half(), example.half()
-    runnable = torch.compile(model) if config.compile else model
+    return (torch.compile(model) if config.compile else model), example
+
+
+def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) -> EfficiencyRow:
+    model = instantiate(c, config)
+    counted = count(c, model)
+    size = measure.state_dict_mib(model)
+    params = measure.count_params(model)
+    runnable, example = _runnable(c, model, config, device)
     try:
         latency = measure.measure_latency(runnable, example, config.min_time_s, warmup_runs=config.warmup_runs)
     except RuntimeError as err:
@@ -144,8 +157,25 @@ def run(config: EfficiencyConfig, device: torch.device, session) -> Outcome:
     with torch_threads(config.threads):
         if config.by_layer:
             return run_by_layer(cands[0], config, session)
-        rows = measure_rows(session, cands, row_type=EfficiencyRow, key=lambda c: {"model": c.label},
+        rows = measure_rows(session, cands, row_type=EfficiencyRow, key=lambda c: (c.label,),
                             measure=lambda c, label: measure_one(c, config, device),
                             label=lambda c: f"{c.label}: counting and timing", complete=_with_ratios)
+        blocks = _timing_blocks(cands, rows, config, device, session)
         session.progress("checking the published claims")
-        return findings(rows)
+        return findings(rows, blocks)
+
+
+def _timing_blocks(cands, rows, config: EfficiencyConfig, device, session) -> dict[str, list[float]] | None:
+    """Per-block median latency (ms) of the models the measured timing claims compare, timed interleaved."""
+    labels = timing_subjects(rows)
+    if not labels or not config.timing_blocks:
+        return None
+    chosen = [c for c in cands if c.label in labels]
+    session.progress(f"timing {', '.join(c.label for c in chosen)} in {config.timing_blocks} interleaved blocks")
+    runs = [_runnable(c, instantiate(c, config), config, device) for c in chosen]
+    try:
+        ms = measure.interleaved_latency(runs, config.timing_blocks, config.min_time_s / config.timing_blocks,
+                                         warmup_runs=config.warmup_runs)
+    except RuntimeError as err:
+        raise cannot_run(chosen[0], err) from None
+    return {c.label: v for c, v in zip(chosen, ms)}

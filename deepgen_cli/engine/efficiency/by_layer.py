@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from deepgen_cli.engine.efficiency.candidates import count, instantiate
 from deepgen_cli.engine.outcome import Outcome
@@ -10,6 +11,8 @@ from deepgen_cli.engine.outcome import Outcome
 
 @dataclass
 class LayerRow:
+    KEY: ClassVar[tuple[str, ...]] = ("module",)  # what report merges by; --by-layer is never resumed
+
     module: str  # name as in model.named_modules()
     type: str
     params: int  # own parameters, not counting children

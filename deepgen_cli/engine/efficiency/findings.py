@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from deepgen_cli.engine.efficiency import densenet_claims, family
 from deepgen_cli.engine.op_counts import does_matrix_work
 from deepgen_cli.engine.outcome import Finding, Outcome
+from deepgen_cli.engine.stats import fragile_bound, one_sided_bounds, paired_values, shown_or_bounded, standard_error
 
 # A claimed ratio counts as reproduced within this relative distance ("50x" holds for 45x to 55x).
 RATIO_TOLERANCE = 0.10
@@ -14,6 +16,11 @@ RATIO_TOLERANCE = 0.10
 COUNT_TOLERANCE = 0.02
 # The MobileNet paper's Table 8 row for SqueezeNet (1.0 at 224).
 SQUEEZENET_PAPER_MULT_ADDS = 1_700_000_000
+# "MobileNet is faster": the 95% interval of log(SqueezeNet / MobileNet latency) over interleaved blocks lies above
+# 0. It is shown not faster when the one-sided 95% upper bound of that speedup is under 1.05x: at most 5% faster,
+# less than batch-1 latencies move between runs on one machine, no latency advantage a user would see.
+FASTER_MARGIN = math.log(1.05)
+SQUEEZENETS = ("squeezenet", "squeezenet1_1")
 
 
 @dataclass(frozen=True)
@@ -88,29 +95,56 @@ def _count_findings(rows) -> list[Finding]:
                     "architecture")]
 
 
-def _latency_vs_size(rows) -> list[Finding]:
-    """Howard et al. 2017, Sec. 2: SqueezeNet was built for size, MobileNet for latency. Per SqueezeNet row and
-    full-width MobileNet at the same resolution: fewer parameters, and the MobileNet's median latency lower
-    by more than either row's interquartile range (a smaller difference is within the timing spread)."""
-    out = []
-    for sq in (r for r in rows if r.name in ("squeezenet", "squeezenet1_1")):
+def _latency_pairs(rows):
+    """(SqueezeNet row, full-width MobileNet row at the same resolution) for every SqueezeNet row that has one."""
+    for sq in (r for r in rows if r.name in SQUEEZENETS):
         mb = next((r for r in rows if r.name == "mobilenet" and r.alpha == 1.0 and r.resolution == sq.resolution), None)
-        if mb is None:
-            continue
-        spread = max(sq.latency_ms_iqr, mb.latency_ms_iqr)
+        if mb is not None:
+            yield sq, mb
+
+
+def timing_subjects(rows) -> set[str]:
+    """The models (row labels) the measured timing claims compare: timed again in interleaved blocks."""
+    return {r.model for pair in _latency_pairs(rows) for r in pair} | family.timed_family(rows)
+
+
+def _faster(sq, mb, blocks) -> tuple[bool | None, bool, str]:
+    """Is MobileNet faster than SqueezeNet over the interleaved blocks: (verdict, fragile, text)."""
+    if not blocks or sq.model not in blocks or mb.model not in blocks:
+        return None, False, "no interleaved timing (timing_blocks 0)"
+    p = paired_values([math.log(a / b) for a, b in zip(blocks[sq.model], blocks[mb.model])])
+    v = shown_or_bounded(p, FASTER_MARGIN)
+    deciding = (p.mean - p.half_width, 0.0) if v else (one_sided_bounds(p)[1], FASTER_MARGIN)
+    fragile = v is not None and fragile_bound(*deciding, standard_error(p))
+    return v, fragile, (f"MobileNet {math.exp(p.mean):.2f}x as fast (95% interval {math.exp(p.mean - p.half_width):.2f}"
+                        f"-{math.exp(p.mean + p.half_width):.2f}x over {p.n} interleaved blocks, per-block medians)")
+
+
+def _latency_vs_size(rows, blocks) -> list[Finding]:
+    """Howard et al. 2017, Sec. 2: SqueezeNet was built for size, MobileNet for latency. Per SqueezeNet row and
+    full-width MobileNet at the same resolution: fewer parameters (exact), and MobileNet faster at 95% over
+    interleaved blocks (FASTER_MARGIN); one run's medians and IQRs would let a load change decide."""
+    out = []
+    for sq, mb in _latency_pairs(rows):
         smaller = sq.params < mb.params
-        faster = sq.latency_ms_median - mb.latency_ms_median > spread
+        faster, fragile, timing = _faster(sq, mb, blocks)
+        verdict = False if not smaller else faster
+        reason = "" if verdict is not None else (
+            "the speedup's 95% interval straddles 1 to 1.05x: the timing cannot tell" if blocks else
+            "no interleaved timing of the two models (timing_blocks 0)")
         out.append(Finding("MobileNets are optimized for latency, SqueezeNet for size (Howard et al. 2017)",
                            f"params {sq.model} {sq.params / 1e6:.2f}M vs {mb.model} {mb.params / 1e6:.2f}M; median latency "
-                           f"{sq.model} {sq.latency_ms_median:.2f} ms vs {mb.model} {mb.latency_ms_median:.2f} ms "
-                           f"(needs SqueezeNet smaller and MobileNet faster by more than the larger IQR, {spread:.2f} ms; "
-                           f"batch {mb.batch_size}, {mb.threads} thread{'s' if mb.threads != 1 else ''})",
-                           smaller and faster, "measured"))
+                           f"{sq.model} {sq.latency_ms_median:.2f} ms vs {mb.model} {mb.latency_ms_median:.2f} ms; "
+                           f"{timing} (yes needs SqueezeNet smaller and the interval above 1x; no: SqueezeNet not "
+                           f"smaller, or the one-sided 95% upper bound under {math.exp(FASTER_MARGIN):.2f}x; batch "
+                           f"{mb.batch_size}, {mb.threads} thread{'s' if mb.threads != 1 else ''})",
+                           verdict, "measured", reason=reason, fragile=fragile and verdict is faster))
     return out
 
 
-def findings(rows) -> Outcome:
-    analysis: dict = {}
+def findings(rows, blocks: dict[str, list[float]] | None = None) -> Outcome:
+    """`blocks`: per model label, its median latency (ms) in each interleaved timing block."""
+    analysis: dict = {"timing_blocks_ms": blocks} if blocks else {}
     notes: list[str] = []
     skipped = sorted({op for r in rows for op in r.skipped_ops})
     matrix = [f"{op.removeprefix('aten::')} ({', '.join(r.model for r in rows if op in r.skipped_ops)})"
@@ -129,6 +163,6 @@ def findings(rows) -> Outcome:
             break
     found = (_count_findings(rows) + _pair_findings(rows) + _depthwise_findings(rows)
              + densenet_claims.table_2_findings(rows) + family.accuracy_findings(rows, analysis)
-             + family.latency_findings(rows, analysis) + _latency_vs_size(rows)
+             + family.latency_findings(rows, analysis, blocks) + _latency_vs_size(rows, blocks)
              + densenet_claims.densenet_vs_resnet(rows, notes, analysis))
     return Outcome(found, notes, analysis)

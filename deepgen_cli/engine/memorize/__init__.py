@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -115,6 +116,8 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
 
 @dataclass
 class MemorizeRow:
+    KEY: ClassVar[tuple[str, ...]] = ("corruption", "regularizer", "noise", "seed")  # --resume's and report's
+
     seed: int  # corruption, initial weights and batch order
     model: str
     dataset: str
@@ -266,7 +269,7 @@ def run(config: MemorizeConfig, device: torch.device, session) -> Outcome:
         clean = load_data(config, device)
         rows = measure_rows(
             session, plan(config), row_type=MemorizeRow,
-            key=lambda item: dict(zip(("corruption", "regularizer", "noise", "seed"), item)),
+            key=lambda item: item,  # (corruption, regularizer, noise, seed): MemorizeRow.KEY
             measure=lambda item, label: train_level(config, clean, *item, device, session, label),
             label=lambda item: _label(config, item))
     outcome = findings(rows, config)

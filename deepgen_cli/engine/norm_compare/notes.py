@@ -97,7 +97,7 @@ def notes_for(rows, config, n_train: int, acc: dict, short: bool) -> list[str]:
         n_test = rows[0].batch_stats_examples
         notes.append(f"{n_test} test examples: one example is {100 / n_test:.2f} points of accuracy")
     if short:
-        notes.append("the premise, recovery and gap verdicts compare differences with their spread over seeds; "
-                     "with one seed per setting there is none: run with --repeats 2 or more")
+        notes.append("the premise, recovery and gap verdicts are 95% intervals of differences over seeds; "
+                     "with one seed per setting there is no spread: run with --repeats 2 or more")
     notes.append(f"published: {PAPER}")
     return notes

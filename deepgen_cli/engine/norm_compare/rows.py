@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -14,6 +15,8 @@ from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
 
 @dataclass
 class NormCompareRow:
+    KEY: ClassVar[tuple[str, ...]] = ("norm", "microbatch", "sampling", "seed")  # --resume's and report's
+
     norm: str
     microbatch: int | None  # examples per batch (re)norm statistic; None for group norm and none (per example)
     batch_size: int  # the gradient minibatch

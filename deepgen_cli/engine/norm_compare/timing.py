@@ -3,6 +3,7 @@ itself, timed in interleaved blocks so that load changes on a shared machine hit
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import torch
@@ -13,6 +14,10 @@ from deepgen_cli.engine.layers import norms
 from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
 
 VARIANTS = ("batch", "batch again", "renorm")  # "batch again": a second, identical batch norm model
+# Block b runs the variants in ORDERS[b % 6]: over every 6 blocks each variant runs first, second and third twice,
+# so a position effect (the first block after another model's steps warms the caches less) hits all three alike
+# and batch norm against its copy measures what is left: the self-comparison bias.
+ORDERS = tuple(itertools.permutations(VARIANTS))
 
 
 def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
@@ -33,7 +38,7 @@ def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
 
 def time_steps(config, data, microbatch: int, device) -> dict[str, list[float]]:
     """ms per training step of each variant in config.timing_blocks blocks of config.timing_steps steps, the
-    order of the variants reversed every other block; one untimed block of each first (allocator, caches).
+    variants' order cycling through all six (ORDERS); one untimed block of each first (allocator, caches).
 
     Renorm runs with r and d active from its first step and counts its clips, as in 94% of a default run's
     steps; all three models start from the same weights and see the same minibatches.
@@ -53,7 +58,7 @@ def time_steps(config, data, microbatch: int, device) -> dict[str, list[float]]:
         models[v] = (model, torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum))
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for block in range(config.timing_blocks + 1):
-        for v in (VARIANTS if block % 2 == 0 else VARIANTS[::-1]):
+        for v in ORDERS[(block - 1) % len(ORDERS)]:
             ms = _block(*models[v], x, y, batches, block * config.timing_steps, config.timing_steps, device)
             if block:
                 times[v].append(ms)

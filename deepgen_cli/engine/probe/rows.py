@@ -4,17 +4,20 @@ run with the same config (--resume)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from deepgen_cli.engine.probe.control import ControlFit
 from deepgen_cli.engine.probe.metrics import selectivity as task_minus_control
 from deepgen_cli.engine.probe.passes import Probed
 from deepgen_cli.engine.probe.reduce import MB, probe_bytes
 from deepgen_cli.engine.stats import pack_outcomes
-from deepgen_cli.engine.sweep import row_from
+from deepgen_cli.engine.sweep import row_from, row_key
 
 
 @dataclass
 class ProbeRow:
+    KEY: ClassVar[tuple[str, ...]] = ("snapshot", "layer")  # --resume's and report's
+
     snapshot: str  # "epoch 3" (training mode), "trained" (--weights) or "untrained"
     epoch: int | None
     depth: int  # 0 is the input
@@ -57,5 +60,5 @@ def make_row(p: Probed, depth: int, label: str, epoch: int | None, classes: int,
 
 def resumed_row(session, label: str, layer: str) -> ProbeRow | None:
     """The row of an earlier run with this config (--resume) for this snapshot and layer, if any."""
-    old = session.resumed(snapshot=label, layer=layer)
+    old = session.resumed(**row_key(ProbeRow, (label, layer)))
     return None if old is None else row_from(ProbeRow, old)
