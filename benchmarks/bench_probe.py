@@ -148,7 +148,7 @@ def memory(args) -> None:
     with torch.device("meta"):  # shapes only: the naive estimate is computed, not allocated
         from deepgen_cli.engine import models
 
-        model = models.get(args.big, num_classes=1000)
+        model = models.create(args.big, num_classes=1000)
         from deepgen_cli.engine.probe.layers import discover
 
         layers, _ = discover(model, torch.empty(1, 3, args.side, args.side))

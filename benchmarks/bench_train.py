@@ -25,7 +25,7 @@ GOAL = 0.95  # deepgen's examples/s over the hand loop's (issue 29): bookkeeping
 
 def build(args, d):
     torch.manual_seed(0)
-    return models.get(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
+    return models.create(args.model, in_channels=d.in_channels, image_size=d.image_size, num_classes=d.num_classes)
 
 
 def reference(model, d, args, device, clock) -> float:

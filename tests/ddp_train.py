@@ -20,7 +20,7 @@ def trained() -> tuple[torch.nn.Module, dict]:
     torch.set_num_threads(1)
     data = data_mod.load(data_mod.DataConfig(subset=SUBSET))
     torch.manual_seed(0)
-    model = models.get("mlp1x512", in_channels=1, image_size=8, num_classes=10)
+    model = models.create("mlp1x512", in_channels=1, image_size=8, num_classes=10)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     train.train(model, data, CONFIG, "cpu")
     return model, initial

@@ -61,7 +61,7 @@ def _mobilenet_by_hand(alpha=1.0, side=224, classes=1000):
 
 
 def test_mobilenet_v1_matches_paper_table_6():
-    model = models.get("mobilenet")
+    model = models.create("mobilenet")
     params, macs = _mobilenet_by_hand()
     assert measure.count_params(model) == params == 4_231_976  # paper: 4.2M
     assert madds(model, 3, 224, 224) == macs
@@ -70,7 +70,7 @@ def test_mobilenet_v1_matches_paper_table_6():
 
 @pytest.mark.parametrize("alpha,side", [(0.75, 224), (0.5, 224), (0.25, 224), (1.0, 192), (1.0, 160), (1.0, 128), (0.5, 160)])
 def test_mobilenet_family_matches_paper_tables_6_to_8(alpha, side):
-    model = models.get("mobilenet", width_mult=alpha)
+    model = models.create("mobilenet", width_mult=alpha)
     params, macs = _mobilenet_by_hand(alpha, side)
     assert measure.count_params(model) == params
     assert madds(model, 3, side, side) == macs
@@ -79,11 +79,11 @@ def test_mobilenet_family_matches_paper_tables_6_to_8(alpha, side):
 
 
 def test_conv_mobilenet_matches_paper_table_4():
-    model = models.get("mobilenet-conv")
+    model = models.create("mobilenet-conv")
     assert round(measure.count_params(model) / 1e5) == 293  # paper: 29.3M
     total = madds(model, 3, 224, 224)
     assert abs(total / 1e6 - 4866) < 2  # paper: 4866M
-    assert 8 <= total / madds(models.get("mobilenet"), 3, 224, 224) <= 9  # "8 to 9 times less"
+    assert 8 <= total / madds(models.create("mobilenet"), 3, 224, 224) <= 9  # "8 to 9 times less"
 
 
 @pytest.mark.parametrize("name,params,gmacs", [
@@ -93,19 +93,19 @@ def test_conv_mobilenet_matches_paper_table_4():
     ("resnet101", 44_549_160, 7.801),
 ])
 def test_torchvision_models_match_their_weight_metadata(name, params, gmacs):
-    model = models.get(name)
+    model = models.create(name)
     assert measure.count_params(model) == params
     assert round(madds(model, 3, 224, 224) / 1e9, 3) == gmacs
 
 
 def test_densenet_bc_100_k12_has_about_0_8m_params():
-    model = models.get("densenet-bc-100-k12")
+    model = models.create("densenet-bc-100-k12")
     assert round(measure.count_params(model) / 1e5) == 8  # paper: 0.8M
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_state_dict_size_is_four_bytes_per_float():
-    size = measure.state_dict_mib(models.get("squeezenet"))
+    size = measure.state_dict_mib(models.create("squeezenet"))
     assert 1_248_424 * 4 / 2**20 < size < 1_248_424 * 4 / 2**20 + 0.1  # plus pickle framing
 
 

@@ -226,10 +226,10 @@ def test_cli_json_record_rows_findings_and_plot(cli, tmp_path):
     (["--non-iid", "-1"], 2, "--non-iid"),
     (["--non-iid", "40"], 2, "--non-iid: 40 classes per minibatch needs --batch-size 40 or more"),
     (["--non-iid", "20", "--batch-size", "40", "--microbatch", "40"], 2, "--non-iid: 20 classes per batch needs"),
-    (["--model", "mlp1x512"], 2, "--model: norm-compare swaps the batch norm layers of mlp-bn, cnn-deep, cnn, "
-                                 "inception-small; got 'mlp1x512'"),
-    (["--model", "densenet-small"], 2, "--model: norm-compare swaps the batch norm layers of mlp-bn, cnn-deep, cnn, "
-                                       "inception-small; got 'densenet-small'"),
+    (["--model", "mlp1x512"], 2, "--model: norm-compare swaps the batch norm layers of cnn, cnn-deep, "
+                                 "inception-small, mlp-bn; got 'mlp1x512'"),
+    (["--model", "densenet-small"], 2, "--model: norm-compare swaps the batch norm layers of cnn, cnn-deep, "
+                                       "inception-small, mlp-bn; got 'densenet-small'"),
     (["--rmax", "0.5"], 2, "--rmax: must be a finite number >= 1 (r is clipped to [1/rmax, rmax]), got 0.5"),
     (["--warmup-fraction", "1.5"], 2, "--warmup-fraction: must be a fraction of the run's steps in [0, 1], got 1.5"),
     (["--lr-schedule", "step"], 2, "--lr-schedule: cannot read 'step'; write one of constant, exp:GAMMA"),

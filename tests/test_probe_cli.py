@@ -45,7 +45,7 @@ def test_saved_weights_are_probed_and_judged(cli, tmp_path):
     from deepgen_cli.engine import models
 
     path = tmp_path / "cnn.pt"
-    torch.save(models.get("cnn", in_channels=1, image_size=8, num_classes=10).state_dict(), path)
+    torch.save(models.create("cnn", in_channels=1, image_size=8, num_classes=10).state_dict(), path)
     result = cli("probe", "--weights", path, "--probe-epochs", "1", "--format", "markdown", *FAST)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("| snapshot | depth | layer |")

@@ -83,7 +83,7 @@ def test_projection_is_a_count_sketch_that_keeps_inner_products_on_average():
 def test_discovered_names_match_the_model_in_execution_order():
     from deepgen_cli.engine import models
 
-    model = models.get("cnn", in_channels=1, image_size=8, num_classes=10)
+    model = models.create("cnn", in_channels=1, image_size=8, num_classes=10)
     layers, skipped = discover(model, torch.zeros(1, 1, 8, 8))
     assert [(l.name, l.kind) for l in layers] == [
         ("input", "input"), ("0.0", "conv"), ("0.2", "activation"), ("1", "pool"),
@@ -99,7 +99,7 @@ def test_discovered_names_match_the_model_in_execution_order():
 def test_blocks_with_their_own_forward_are_probed():
     from deepgen_cli.engine import models
 
-    model = models.get("inception-small", in_channels=3, image_size=8, num_classes=10)
+    model = models.create("inception-small", in_channels=3, image_size=8, num_classes=10)
     layers, _ = discover(model, torch.zeros(1, 3, 8, 8))
     blocks = [l.name for l in layers if l.kind == "block"]
     assert blocks[:3] == ["1", "2", "3"] and len(blocks) == 10  # 8 inception + 2 downsample blocks

@@ -22,7 +22,7 @@ def tiny_data():
 def fresh_model():
     torch.manual_seed(0)
     # Dropout draws from the global RNG on every training step: a probe that drew from it would show.
-    return models.get("cnn", in_channels=1, image_size=8, num_classes=4, width=8, dropout=0.5)
+    return models.create("cnn", in_channels=1, image_size=8, num_classes=4, width=8, dropout=0.5)
 
 
 def test_probes_alongside_leave_the_trained_weights_bit_for_bit_identical():
@@ -78,7 +78,7 @@ def test_wide_layers_stepping_inside_their_hooks_learn_what_the_shared_bank_lear
     def run(wide: int):
         monkeypatch.setattr(probe_train, "WIDE", wide)
         torch.manual_seed(0)
-        model = models.get("mlp1x512", in_channels=1, image_size=8, num_classes=4, dropout=0.5)
+        model = models.create("mlp1x512", in_channels=1, image_size=8, num_classes=4, dropout=0.5)
         fed = feed(model, data, 8, 1)
         probed, _ = layer_plan(fed, data, config, "cpu")
         rows = train_with_probes(fed, data, probed, config, "cpu", Recorder(), make_row)

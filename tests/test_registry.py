@@ -21,7 +21,7 @@ def test_spec_parses_alpha_and_resolution():
 
 
 def test_builders_take_keyword_arguments():
-    model = models.get("mobilenet", width_mult=0.25, num_classes=7)
+    model = models.create("mobilenet", width_mult=0.25, num_classes=7)
     assert model.classifier[-1].out_features == 7
     assert model.features[0][0].out_channels == 8  # 32 * 0.25
 

@@ -199,7 +199,7 @@ def test_one_block_gets_the_verdicts_it_can_have():
 
 
 def test_densenet_bc_100_k12_has_769_162_params():
-    assert measure.count_params(models.get("densenet-bc-100-k12")) == 769_162  # Huang et al. Table 2: 0.8M
+    assert measure.count_params(models.create("densenet-bc-100-k12")) == 769_162  # Huang et al. Table 2: 0.8M
 
 
 def test_densenet_40_k12_has_1_019_722_params():
@@ -209,14 +209,14 @@ def test_densenet_40_k12_has_1_019_722_params():
     #   = 106,272 + 1,968; 292,896 + 5,424; 479,520 + 8,880
     # transitions 160 -> 160 and 304 -> 304 (1x1): 25,600 + 320 and 92,416 + 608
     # final BN 2 * 448 = 896; classifier 448 * 10 + 10 = 4,490.  Total 1,019,722.
-    model = models.get("densenet-40-k12")
+    model = models.create("densenet-40-k12")
     assert measure.count_params(model) == 1_019_722
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert sum(len(b.layers) for b in model.blocks) == 36  # + stem + 2 transitions + classifier = 40
 
 
 def test_densenet_small_is_three_blocks_of_four_for_8x8_digits():
-    model = models.get("densenet-small", in_channels=1)
+    model = models.create("densenet-small", in_channels=1)
     assert [len(b.layers) for b in model.blocks] == [4, 4, 4]
     assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
@@ -266,7 +266,7 @@ def test_plot_draws_one_heat_map_per_block(tmp_path, one_thread):
 
 
 def test_a_weights_file_is_measured_instead_of_training(tmp_path, one_thread):
-    model = models.get("densenet-small", in_channels=1)  # digits: 1 channel, 10 classes
+    model = models.create("densenet-small", in_channels=1)  # digits: 1 channel, 10 classes
     fc = model.classifier  # reads the last block: 112 input maps, then 4 layers x 12
     assert model.blocks[2].sources == (112, 12, 12, 12, 12)
     with torch.no_grad():
@@ -318,7 +318,7 @@ def test_the_untrained_control_through_the_cli(cli):
 
 
 def test_one_loaded_network_cannot_tell(tmp_path, one_thread):
-    torch.save(models.get("densenet-small", in_channels=1).state_dict(), tmp_path / "w.pt")
+    torch.save(models.create("densenet-small", in_channels=1).state_dict(), tmp_path / "w.pt")
     out = run(ReuseConfig(weights=str(tmp_path / "w.pt"), subset=64), torch.device("cpu"), Recorder())
     assert {f.reproduced for f in out.findings} == {None}
     # initial weights at chance accuracy: the floor speaks first

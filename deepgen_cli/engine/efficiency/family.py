@@ -31,7 +31,7 @@ MIN_POINTS = 3
 @functools.lru_cache(maxsize=None)
 def _count(alpha: float, res: int) -> int:
     """MobileNet v1's Mult-Adds at width alpha and side res: architecture only, so counted once per process."""
-    return measure.mult_adds(models.get("mobilenet", width_mult=alpha), torch.zeros(1, 3, res, res)).total
+    return measure.mult_adds(models.create("mobilenet", width_mult=alpha), torch.zeros(1, 3, res, res)).total
 
 
 def mobilenet_family(rows) -> list[tuple[float, int, int, float]]:

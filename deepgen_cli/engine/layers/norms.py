@@ -17,7 +17,6 @@ from deepgen_cli.engine.errors import UsageError
 
 NORMS = ("batch", "renorm", "group", "none")
 _BN = nn.modules.batchnorm._BatchNorm
-BN_MODELS = ("mlp-bn", "cnn-deep", "cnn", "inception-small")  # registry models built with batch norm
 
 
 def group_count(channels: int, groups: int) -> int:
@@ -58,9 +57,10 @@ def build(model_name: str, kind: str, *, in_channels: int, image_size: int, num_
     """Registry model `model_name` with its batch norm layers turned into `kind` (keywords: make_norm's).
 
     Norm layers draw no random numbers, so after the same torch.manual_seed every kind gets the same weights."""
-    model = models.get(model_name, in_channels=in_channels, image_size=image_size, num_classes=num_classes)
+    model = models.create(model_name, in_channels=in_channels, image_size=image_size, num_classes=num_classes)
     if not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in model.modules()):
-        raise UsageError(f"--model: '{model_name}' has no batch norm layer to swap; valid: {', '.join(BN_MODELS)}")
+        raise UsageError(f"--model: '{model_name}' has no batch norm layer to swap; valid: "
+                         f"{', '.join(models.names(tag='batchnorm'))}")
     return swap_norms(model, kind, **kw)
 
 

@@ -6,7 +6,6 @@ One row per noise level: train and test accuracy, the gap, and the epochs and se
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -104,14 +103,12 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
         if tuple(self.corruption) == ("random-labels",) and self.noise and set(self.noise) != {1.0}:
             raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
                              "for other levels")
-        if self.model not in models.names():
-            raise UsageError(f"--model: unknown model '{self.model}'; valid: {', '.join(models.names())}")
+        models.entry(self.model, "--model", tag="trainable")
         wants = [r for r in self.regularizer or () if "dropout" in regularizers.parts(r)]
         if (self.dropout or wants) and not regularizers.has_dropout(self.model):
             flag = f"--regularizer {wants[0]}" if wants else "--dropout"
-            raise UsageError(f"{flag}: {self.model} has no dropout layer; models that take a rate: "
-                             f"{', '.join(n for n in models.names() if regularizers.takes_dropout(n))}, and those "
-                             f"with dropout layers (mobilenet, alexnet, squeezenet...)")
+            raise UsageError(f"{flag}: {self.model} has no dropout layer; models with dropout (layers or a rate): "
+                             f"{models.choices('dropout')}")
         for name in self.regularizer or (regularizers.label(self),):
             train.TrainConfig.of(row_config(self, name)).check()
         data_mod.check(data_mod.config_for(self))
@@ -177,21 +174,16 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
 
     `dropout`: the rate of every dropout layer (None: as the builder makes them)."""
     entry = models.entry(config.model)
-    params = inspect.signature(entry.builder).parameters
-    kw = {"num_classes": data.num_classes}
-    if "in_channels" in params:
-        kw["in_channels"] = data.in_channels
-    elif data.in_channels != entry.in_channels:
+    if not entry.takes("in_channels") and data.in_channels != entry.in_channels:
         if data.in_channels != 1:
             raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
                              f"{config.dataset} has {data.in_channels}")
         data = streamed.with_channels(data, entry.in_channels)
-    if "image_size" in params:
-        kw["image_size"] = data.image_size
-    if dropout and "dropout" in params:
-        kw["dropout"] = dropout  # builders that add dropout layers only for a rate above 0
+    # builders that add dropout layers only for a rate above 0 get the rate; set_dropout sets the rest
+    options = {"dropout": dropout} if dropout and entry.declares("dropout") else {}
     torch.manual_seed(seed)  # initial weights: the same at every noise level and regularizer for one seed
-    model = entry.builder(**kw)
+    model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
+                          image_size=data.image_size, **options)
     if dropout is not None and not regularizers.set_dropout(model, dropout) and dropout:
         raise UsageError(f"--dropout: {config.model} has no dropout layer")
     try:

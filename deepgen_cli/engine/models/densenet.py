@@ -11,11 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepgen_cli.engine.registry import register
 
 # The paper's stem for DenseNets without bottlenecks: "a convolution with 16 output channels".
 STEM_CHANNELS = 16
-NAMES = ("densenet-40-k12", "densenet-small")  # the dense networks `reuse` can read
 
 
 def source_slices(sources: tuple[int, ...]) -> list[slice]:
@@ -96,14 +94,10 @@ class DenseNet(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.relu(self.norm(x))), 1))
 
 
-@register("densenet-40-k12", description="DenseNet L=40 k=12, no bottleneck or compression (Huang 2017, "
-          "Fig. 5), 32x32 input", resolution=32)
 def densenet_40_k12(num_classes: int = 10, in_channels: int = 3, **kw) -> nn.Module:
     # depth 40 = stem conv + 3 blocks x 12 conv layers + 2 transitions + classifier
     return DenseNet((12, 12, 12), 12, num_classes=num_classes, in_channels=in_channels, **kw)
 
 
-@register("densenet-small", description="DenseNet with 3 blocks of 4 layers, k=12, no bottleneck (for 8x8 "
-          "digits; `reuse`'s default)", resolution=8)
 def densenet_small(num_classes: int = 10, in_channels: int = 3, **kw) -> nn.Module:
     return DenseNet((4, 4, 4), 12, num_classes=num_classes, in_channels=in_channels, **kw)

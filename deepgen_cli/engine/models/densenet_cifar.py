@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepgen_cli.engine.registry import register
 
 
 class _DenseLayer(nn.Module):
@@ -52,7 +51,5 @@ class DenseNetBC(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
 
 
-@register("densenet-bc-100-k12", description="DenseNet-BC L=100 k=12 for CIFAR (Huang 2017), 32x32 input",
-          resolution=32)
 def densenet_bc_100_k12(num_classes: int = 10, in_channels: int = 3, **kw) -> nn.Module:
     return DenseNetBC(100, 12, num_classes=num_classes, in_channels=in_channels, **kw)

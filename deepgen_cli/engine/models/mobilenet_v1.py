@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from deepgen_cli.engine.registry import register
 
 # (output channels, stride) of each depthwise separable layer after the 3x3 stem, per Table 1.
 # The paper's table lists stride 2 for the last dw layer; every implementation (and its 7x7 feature
@@ -50,13 +49,9 @@ class MobileNetV1(nn.Module):
         return self.classifier(self.pool(self.features(x)))
 
 
-@register("mobilenet", description="MobileNet v1 (Howard 2017), depthwise separable; mobilenet:ALPHA@RES",
-          width_multiplier=True)
 def mobilenet(width_mult: float = 1.0, num_classes: int = 1000, in_channels: int = 3, **kw) -> nn.Module:
     return MobileNetV1(width_mult, num_classes, in_channels, separable=True, **kw)
 
 
-@register("mobilenet-conv", description="MobileNet v1 with standard 3x3 convs instead (paper Table 4)",
-          width_multiplier=True)
 def mobilenet_conv(width_mult: float = 1.0, num_classes: int = 1000, in_channels: int = 3, **kw) -> nn.Module:
     return MobileNetV1(width_mult, num_classes, in_channels, separable=False, **kw)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepgen_cli.engine.registry import register
 
 
 def _mlp(widths: list[int], in_channels: int, image_size: int, num_classes: int, dropout: float) -> nn.Module:
@@ -23,19 +22,15 @@ def _mlp(widths: list[int], in_channels: int, image_size: int, num_classes: int,
     return nn.Sequential(*layers)
 
 
-@register("mlp1x512", description="MLP, one hidden layer of 512 units (Zhang 2017)", resolution=8, in_channels=1)
 def mlp1x512(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, dropout: float = 0.0):
     return _mlp([512], in_channels, image_size, num_classes, dropout)
 
 
-@register("mlp1x8", description="MLP, one hidden layer of 8 units: too small to memorize (memorize's control)",
-          resolution=8, in_channels=1)
 def mlp1x8(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, dropout: float = 0.0):
     # 610 weights on digits: fits the 1,347 true labels (95% test accuracy) but only ~17% of random ones in 300 epochs
     return _mlp([8], in_channels, image_size, num_classes, dropout)
 
 
-@register("mlp3x512", description="MLP, three hidden layers of 512 units (Zhang 2017)", resolution=8, in_channels=1)
 def mlp3x512(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, dropout: float = 0.0):
     return _mlp([512, 512, 512], in_channels, image_size, num_classes, dropout)
 
@@ -45,8 +40,6 @@ def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-@register("cnn", description="Small convnet: two conv-BN-ReLU blocks with pooling, then linear",
-          resolution=8, in_channels=1)
 def cnn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, width: int = 32, dropout: float = 0.0):
     return nn.Sequential(
         _conv(in_channels, width, 3), nn.MaxPool2d(2),
@@ -55,8 +48,6 @@ def cnn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, width:
     )
 
 
-@register("mlp-bn", description="MLP 128-128-128 with BatchNorm1d after each hidden layer (norm-compare)",
-          resolution=8, in_channels=1)
 def mlp_bn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, widths: tuple[int, ...] = (128, 128, 128)):
     """Each batch norm statistic pools only the minibatch's (or microbatch's) examples: m values for m
     examples, where batch norm's estimates are poorest (Ioffe 2017's setting at its most visible)."""
@@ -69,8 +60,6 @@ def mlp_bn(in_channels: int = 1, image_size: int = 8, num_classes: int = 10, wid
     return nn.Sequential(*layers)
 
 
-@register("cnn-deep", description="Convnet with 5 batch norms: 3x3 convs at side, side/2, side/4 (x2), FC 128",
-          resolution=8, in_channels=1)
 def cnn_deep(in_channels: int = 1, image_size: int = 8, num_classes: int = 10):
     """On 8x8 digits the later norms see 2x2 maps (4m values per statistic) and a 128-unit layer (m values)."""
     def block(cin: int, cout: int) -> list[nn.Module]:
@@ -83,8 +72,6 @@ def cnn_deep(in_channels: int = 1, image_size: int = 8, num_classes: int = 10):
                          nn.Linear(128, num_classes))
 
 
-@register("alexnet-small", description="Small AlexNet of Zhang 2017: 2 conv-pool-LRN, FC 384, 192",
-          resolution=28)
 def alexnet_small(in_channels: int = 3, image_size: int = 28, num_classes: int = 10, dropout: float = 0.0):
     features = nn.Sequential(
         nn.Conv2d(in_channels, 64, 5, padding=2), nn.ReLU(inplace=True),
@@ -122,7 +109,6 @@ class _Downsample(nn.Module):
         return torch.cat([self.conv(x), self.pool(x)], 1)
 
 
-@register("inception-small", description="Small Inception of Zhang 2017 (~1.65M params)", resolution=28)
 def inception_small(in_channels: int = 3, image_size: int = 28, num_classes: int = 10, dropout: float = 0.0):
     del image_size  # global average pooling makes the net size-agnostic
     return nn.Sequential(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deepgen_cli.engine import data as data_mod
-from deepgen_cli.engine import distributed
+from deepgen_cli.engine import distributed, models
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, EVAL_EVERY, LR, LR_SCHEDULE, MODEL, MOMENTUM, REPEATS,
                                        WEIGHT_DECAY, DataOptions, RunOptions, TrainOptions, at_least, between, finite,
                                        opt, parse_list, show_list)
@@ -90,11 +90,11 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
         if self.non_iid > self.batch_size:
             raise UsageError(f"--non-iid: {self.non_iid} classes per minibatch needs --batch-size {self.non_iid} "
                              f"or more")
-        if self.model not in norms.BN_MODELS:
-            # the registry models built with batch norm for this experiment (a DenseNet or ResNet has batch norm
-            # too, but is not one of them: saying it has none would be wrong)
-            raise UsageError(f"--model: norm-compare swaps the batch norm layers of {', '.join(norms.BN_MODELS)}; "
-                             f"got '{self.model}'")
+        if self.model not in models.names(tag="batchnorm"):
+            # the registry models tagged for this experiment (a DenseNet or ResNet has batch norm too, but is not
+            # one of them: saying it has none would be wrong)
+            raise UsageError(f"--model: norm-compare swaps the batch norm layers of "
+                             f"{', '.join(models.names(tag='batchnorm'))}; got '{self.model}'")
         data_mod.check(data_mod.config_for(self))
 
 

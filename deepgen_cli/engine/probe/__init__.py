@@ -5,7 +5,6 @@ post hoc on a loaded or untrained one, within a memory budget per probe.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass
 
 import torch
@@ -113,18 +112,13 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
         for s in self.snapshot_epochs():
             if not 1 <= s <= self.epochs:
                 raise UsageError(f"--snapshots: epoch {s} is outside 1..{self.epochs} (--epochs)")
-        if self.model not in models.names():
-            raise UsageError(f"--model: unknown model '{self.model}'; valid: {', '.join(models.names())}")
+        models.entry(self.model, "--model", tag="trainable")
         data_mod.check(data_config(self))
 
 
 def build_model(config: ProbeConfig, channels: int, side: int, classes: int) -> nn.Module:
     torch.manual_seed(config.seed)  # the model's initial weights
-    entry = models.entry(config.model)
-    kw = dict(in_channels=channels, num_classes=classes)
-    if "image_size" in inspect.signature(entry.builder).parameters:  # torchvision's builders size themselves
-        kw["image_size"] = side
-    model = entry.builder(**kw)
+    model = models.create(config.model, in_channels=channels, num_classes=classes, image_size=side)
     if config.weights is not None:
         from deepgen_cli.engine.models.loading import load_weights
 
