@@ -45,7 +45,7 @@ def _envelope(**change) -> dict:
     (json.dumps(_envelope(findings={"claim": "c"})).encode(), "'findings' is not a list"),
     (json.dumps(_envelope(findings=["fits"])).encode(), "finding 0 is a JSON string, not an object"),
     (json.dumps(_envelope(findings=[{"claim": "c", "measured": "m"}])).encode(),
-     "finding 0 lacks a string 'claim' and a boolean 'reproduced'"),
+     "finding 0 lacks a string 'claim' and a 'reproduced' of true, false or null"),
     (json.dumps(_envelope(findings=[{"claim": "c", "reproduced": True, "basis": "hunch"}])).encode(),
      'finding 0 has basis "hunch", not one of measured, architecture, published'),
 ], ids=["cut", "utf16", "deep", "array", "no-schema", "schema-2", "command", "config", "rows", "row", "findings",

@@ -13,14 +13,16 @@ def list_models(pattern: str = typer.Argument("*", help="Shell-style filter, e.g
                 fmt: Format = FORMAT_OPTION) -> None:
     """List the models deepgen can build."""
     from deepgen_cli.engine import models
-    from deepgen_cli.report.table import Column, emit_rows, text
+    from deepgen_cli.report.export import emit
+    from deepgen_cli.report.page import rows_page
+    from deepgen_cli.report.table import Column, text
 
     rows = [{"name": name, "resolution": models.entry(name).resolution,
              "width_multiplier": models.entry(name).width_multiplier, "description": models.entry(name).description}
             for name in models.names(pattern)]
     columns = [Column("name", "model", text, numeric=False), Column("resolution", "input", text),
                Column("description", "description", text, numeric=False)]
-    emit_rows(rows, fmt.value, columns, "Models")
+    emit(rows_page(rows, columns, "Models"), fmt.value)
 
 
 def register(app: typer.Typer) -> None:

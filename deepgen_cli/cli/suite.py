@@ -69,18 +69,16 @@ def run_all(output_dir: Path, quick: bool, resume: bool, quiet: bool) -> tuple[l
 
 
 def render(done: list, fmt: PageFormat, title: str) -> None:
-    from deepgen_cli.report.table import emit_rows
-
-    rows = [r for kind, report in done for r in claim_rows(kind.name, report)]
-    if fmt != PageFormat.html:
-        emit_rows(rows, fmt.value, COLUMNS, title)
-        return
+    """The claims of every record as one table; the full page (html) adds each record's own table and plot."""
     from deepgen_cli.cli.records import plot_png
-    from deepgen_cli.report import html
+    from deepgen_cli.report.claims import claims_page
+    from deepgen_cli.report.export import emit
+    from deepgen_cli.report.page import record_section
 
-    body = [html.table([c.header for c in COLUMNS], [[c.fmt(r[c.key]) for c in COLUMNS] for r in rows],
-                       [False] * len(COLUMNS))]
-    for kind, report in done:
+    def section(kind, report):
         columns, table_title = kind.view(kind.config(report.config))
-        body.append(html.section(report, columns, f"deepgen {kind.name}: {table_title}", plot_png(kind, report)))
-    sys.stdout.write(html.page(title, body))
+        return record_section(report, columns, f"deepgen {kind.name}: {table_title}", lambda: plot_png(kind, report),
+                              detail=True)
+
+    details = [section(kind, report) for kind, report in done]
+    emit(claims_page([(kind.name, report) for kind, report in done], title, details), fmt.value)
