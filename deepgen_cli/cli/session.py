@@ -16,6 +16,8 @@ from deepgen_cli.engine.errors import RunError
 from deepgen_cli.cli import ranks
 from deepgen_cli.cli.options import SessionOptions
 from deepgen_cli.cli.progress import display_for
+from deepgen_cli.report.export import emit
+from deepgen_cli.report.page import record_page
 from deepgen_cli.report.record import RecordWriteError, Report, ResultsFile
 from deepgen_cli.report.table import Column
 
@@ -119,9 +121,6 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
         return report
     if after is not None and unsaved is None:
         after(report)
-    from deepgen_cli.report.export import emit
-    from deepgen_cli.report.page import record_page
-
     emit(record_page(report, columns, title), common.format.value)
     if unsaved is not None:  # the rows measured so far are on stdout; the record is not on disk
         raise RunError(f"{unsaved}; stopped after {len(report.rows)} rows, printed above")

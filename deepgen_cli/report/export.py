@@ -90,7 +90,7 @@ def to_markdown(page: Page, out: TextIO) -> None:
         listed = [f"- {verdicts.mark(f)} {f.get('claim')}: {f.get('measured')} (**{verdicts.verdict(f)}**)"
                   for f in s.findings] + [f"- {t}" for t in s.lines] + [f"- legend: {t}" for t in s.legend]
         lines += [""] + listed if listed else []
-        lines += [f"- note: {n}" for n in s.notes]
+        lines += [f"- note: {n}" for n in s.notes]  # with nothing listed, right under the table, as ever
     out.write("\n".join(lines) + "\n")
 
 
