@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from deepgen_cli.engine.outcome import BASES, Finding
+from deepgen_cli.report.export import render
+from deepgen_cli.report.findings import LEGEND
+from deepgen_cli.report.page import record_page
 from deepgen_cli.report.record import Report
-from deepgen_cli.report.table import LEGEND, to_markdown
+from deepgen_cli.report.table import Column
 from tests.sessions import Recorder
 
 CPU = torch.device("cpu")
@@ -74,9 +77,12 @@ def test_every_command_gives_each_finding_its_basis(engine, bases, one_thread):
 
 def test_markdown_marks_what_only_checks_on_paper():
     report = Report("x", {}, {}, rows=[{"model": "a"}])
-    report.findings = [Finding("ran", "1 ms", True, "measured"), Finding("slow", "9 ms", False, "measured"),
-                       Finding("counted", "0.8M", True, "architecture"), Finding("cited", "77%", False, "published")]
-    from deepgen_cli.report.table import Column
+    report.findings = [f.to_dict() for f in (
+        Finding("ran", "1 ms", True, "measured"), Finding("slow", "9 ms", False, "measured"),
+        Finding("counted", "0.8M", True, "architecture"), Finding("cited", "77%", False, "published"))]
+
+    def to_markdown(report, columns):
+        return render(record_page(report, columns, "x"), "markdown")
 
     lines = to_markdown(report, [Column("model", "model", numeric=False)]).splitlines()
     assert lines[4:] == ["- ✓ ran: 1 ms (**claim reproduced: yes**)", "- ✗ slow: 9 ms (**claim reproduced: no**)",

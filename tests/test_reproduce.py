@@ -13,7 +13,7 @@ import pytest
 from deepgen_cli.cli import spec
 from deepgen_cli.cli.suite import prepared
 from deepgen_cli.report.claims import claim_rows, paper_of
-from deepgen_cli.report.saved import SavedFinding, to_report
+from deepgen_cli.report.saved import to_report
 
 
 @pytest.mark.parametrize("command, claim, paper", [
@@ -46,12 +46,12 @@ def test_claim_rows_carry_the_basis_when_the_record_has_one():
     report = to_report({"schema": "deepgen.result/1", "command": "memorize", "config": {}, "rows": [],
                         "findings": [{"claim": "fits", "measured": "100%", "reproduced": True, "basis": "measured"},
                                      {"claim": "c (Ioffe 2017)", "measured": "m", "reproduced": False}]})
-    assert isinstance(report.findings[0], SavedFinding)
+    assert report.findings[0] == {"claim": "fits", "measured": "100%", "reproduced": True, "basis": "measured"}
     assert claim_rows("memorize", report, spec.get("memorize").papers) == [
         {"command": "memorize", "paper": "Zhang et al. 2017", "claim": "fits", "basis": "measured",
-         "measured": "100%", "verdict": "yes"},
+         "measured": "100%", "verdict": "yes", "reproduced": True, "reason": "", "fragile": False},
         {"command": "memorize", "paper": "Ioffe 2017", "claim": "c (Ioffe 2017)", "basis": "", "measured": "m",
-         "verdict": "no"}]
+         "verdict": "no", "reproduced": False, "reason": "", "fragile": False}]
 
 
 def _reproduce(out_dir, *extra, **kw):
@@ -74,7 +74,12 @@ def test_quick_reproduce_takes_under_a_minute_of_cpu_and_resumes_after_an_interr
     assert lines[0] == "| paper | claim | basis | measured | verdict |"
     records = {s.name: json.loads((tmp_path / f"{s.name}.json").read_text()) for s in spec.every()}
     assert all(r["status"] == "complete" for r in records.values())
-    assert len(lines) - 2 == sum(len(r["findings"]) for r in records.values())
+    table = [line for line in lines if line.startswith("| ")]
+    found = [f for r in records.values() for f in r["findings"]]
+    assert len(table) - 2 == len(found)
+    words = [{True: "yes", False: "no", None: "cannot tell"}[f["reproduced"]] for f in found]
+    assert lines[len(table) + 1] == (f"{len(found)} claims: {words.count('yes')} yes, {words.count('no')} no, "
+                                     f"{words.count('cannot tell')} cannot tell")
     assert any("| Zhang et al. 2017 | mlp1x512 fits random labels" in line for line in lines)
 
     # interrupted in its first experiment, then resumed: the rows saved before the interrupt are reused

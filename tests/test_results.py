@@ -5,7 +5,9 @@ import subprocess
 import sys
 
 from deepgen_cli.engine.outcome import Finding
-from deepgen_cli.report.record import Report, ResultsFile, to_csv, to_json
+from deepgen_cli.report.export import render
+from deepgen_cli.report.page import record_page
+from deepgen_cli.report.record import Report, ResultsFile, to_json
 
 
 def test_results_file_is_rewritten_after_every_row(tmp_path):
@@ -23,8 +25,8 @@ def test_results_file_is_rewritten_after_every_row(tmp_path):
 def test_csv_keeps_scalars_and_json_keeps_findings():
     report = Report("x", {}, {})
     report.add_row({"model": "a", "params": 3, "samples": [1.0, 2.0]})
-    report.findings.append(Finding("claim", "measured 1", True, "measured"))
-    assert to_csv(report) == "model,params\na,3\n"
+    report.findings.append(Finding("claim", "measured 1", True, "measured").to_dict())
+    assert render(record_page(report, [], "x"), "csv") == "model,params\na,3\n"
     assert json.loads(to_json(report))["findings"] == [{"claim": "claim", "measured": "measured 1", "reproduced": True,
                                                          "basis": "measured", "reason": "", "fragile": False}]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import typer
@@ -11,7 +10,8 @@ from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import PAGE_FORMAT, PageFormat, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.report.compare import compare
-from deepgen_cli.report.compare_view import describe, print_table, render
+from deepgen_cli.report.compare_view import compare_page, describe
+from deepgen_cli.report.export import emit
 from deepgen_cli.report.record import read_record
 
 
@@ -40,11 +40,7 @@ def register(app: typer.Typer) -> None:
                              f"{'hold no latency' if not any('latency' in c.key for c in columns) else 'have no matching rows with one'})"
                              f"; drop it or compare efficiency records")
         a_text, b_text = describe(a, ra), describe(b, rb)
-        if format == PageFormat.table:
-            print_table(cmp, columns, a_text, b_text, kind.name)
-        else:
-            sys.stdout.write(render(cmp, format.value, columns, a_text, b_text, kind.name))
-        sys.stdout.flush()
+        emit(compare_page(cmp, columns, a_text, b_text, kind.name), format.value)
         worst = cmp.slowest()
         if fail_if_slower is not None and worst is not None and worst.ratio > 1 + fail_if_slower / 100:
             raise RunError(f"--fail-if-slower {fail_if_slower:g}: {worst.quantity} of {worst.row} is {worst.ratio:.2f}x "

@@ -18,7 +18,9 @@ def list_models(pattern: str = typer.Argument("*", help="Shell-style filter, e.g
     """List the models deepgen can build (torchvision's are built without weights)."""
     from deepgen_cli.engine import models  # torch-free: the catalog imports no builder
     from deepgen_cli.engine.errors import UsageError
-    from deepgen_cli.report.table import Column, emit_rows, text
+    from deepgen_cli.report.export import emit
+    from deepgen_cli.report.page import rows_page
+    from deepgen_cli.report.table import Column, text
 
     if tag is not None and tag not in models.TAGS:
         raise UsageError(f"--tag: unknown tag '{tag}'; valid: {', '.join(models.TAGS)}")
@@ -28,7 +30,7 @@ def list_models(pattern: str = typer.Argument("*", help="Shell-style filter, e.g
     columns = [Column("name", "model", text, numeric=False), Column("resolution", "input", text),
                Column("tags", "tags", text, numeric=False),
                Column("description", "description", text, numeric=False)]
-    emit_rows(rows, fmt.value, columns, "Models")
+    emit(rows_page(rows, columns, "Models"), fmt.value)
 
 
 def register(app: typer.Typer) -> None:

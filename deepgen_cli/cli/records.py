@@ -1,5 +1,5 @@
-"""Saved records as their command renders them: loaded and checked (`load`, `merged`), their plot as PNG bytes
-and their HTML page; shared by `deepgen report`, `compare` and `reproduce`."""
+"""Saved records as their command renders them: loaded and checked (`load`, `merged`) and their plot as PNG bytes;
+shared by `deepgen report`, `compare` and `reproduce`."""
 
 from __future__ import annotations
 
@@ -61,9 +61,3 @@ def plot_png(kind: spec.ExperimentSpec, report: Report) -> bytes | None:
         path = str(Path(tmp) / "plot.png")
         plotter(path, *kind.plot)(report)
         return Path(path).read_bytes()
-
-
-def html_page(kind: spec.ExperimentSpec, report: Report, columns, title: str) -> str:
-    from deepgen_cli.report import html
-
-    return html.page(f"deepgen {kind.name}: {title}", [html.section(report, columns, title, plot_png(kind, report))])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import List, Optional
 
 import typer
 
 from deepgen_cli.cli.options import PAGE_FORMAT, PLOT, PageFormat, typer_option
-from deepgen_cli.cli.records import html_page, merged
+from deepgen_cli.cli.records import merged, plot_png
 from deepgen_cli.engine.errors import UsageError
 
 
@@ -22,8 +21,8 @@ def register(app: typer.Typer) -> None:
         plot: Optional[str] = typer_option(PLOT, None)[1],  # the record's command's own plot
     ) -> None:
         """Render saved records exactly as their run did, or as one HTML page."""
-        from deepgen_cli.cli.options import Format
-        from deepgen_cli.cli.session import emit
+        from deepgen_cli.report.export import emit
+        from deepgen_cli.report.page import record_page
 
         kind, merged_report, columns, title = merged(records)
         if plot:
@@ -32,8 +31,5 @@ def register(app: typer.Typer) -> None:
             from deepgen_cli.report.plots import plotter
 
             plotter(plot, *kind.plot)(merged_report)
-        if format == PageFormat.html:
-            sys.stdout.write(html_page(kind, merged_report, columns, title))
-            sys.stdout.flush()
-        else:
-            emit(merged_report, Format(format.value), columns, title)
+        # the plot is drawn only where the page shows it (html)
+        emit(record_page(merged_report, columns, title, lambda: plot_png(kind, merged_report)), format.value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import sys
 from contextlib import contextmanager
 from typing import Callable
 
@@ -15,10 +14,12 @@ from deepgen_cli.engine.env import describe
 from deepgen_cli.engine.modes import deterministic
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.cli import ranks
-from deepgen_cli.cli.options import Format, SessionOptions
+from deepgen_cli.cli.options import SessionOptions
 from deepgen_cli.cli.progress import display_for
-from deepgen_cli.report.table import Column, print_table, to_markdown
-from deepgen_cli.report.record import RecordWriteError, Report, ResultsFile, to_csv, to_json
+from deepgen_cli.report.export import emit
+from deepgen_cli.report.page import record_page
+from deepgen_cli.report.record import RecordWriteError, Report, ResultsFile
+from deepgen_cli.report.table import Column
 
 stderr = Console(stderr=True)
 
@@ -120,7 +121,7 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
         return report
     if after is not None and unsaved is None:
         after(report)
-    emit(report, common.format, columns, title)
+    emit(record_page(report, columns, title), common.format.value)
     if unsaved is not None:  # the rows measured so far are on stdout; the record is not on disk
         raise RunError(f"{unsaved}; stopped after {len(report.rows)} rows, printed above")
     failed = [r for r in report.rows if r.get("error")]
@@ -184,27 +185,3 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
             results.unlock()
     report.lead = lead  # under torchrun only rank 0 prints and plots
     return report, unsaved
-
-
-def emit(report: Report, fmt: Format, columns: list[Column], title: str) -> None:
-    try:
-        _emit(report, fmt, columns, title)
-    except BrokenPipeError:
-        # The reader closed stdout early (`| head -1`): point stdout at /dev/null so the interpreter's
-        # final flush does not fail again, and finish quietly.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
-def _emit(report: Report, fmt: Format, columns: list[Column], title: str) -> None:
-    if fmt == Format.json:
-        sys.stdout.write(to_json(report))
-    elif fmt == Format.csv:
-        sys.stdout.write(to_csv(report))
-    elif fmt == Format.markdown:
-        sys.stdout.write(to_markdown(report, columns))
-    else:
-        print_table(report, columns, title)
-    sys.stdout.flush()

@@ -4,16 +4,15 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import PageFormat, resolve
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.report.claims import COLUMNS, claim_rows
+from deepgen_cli.report.claims import claim_rows
 from deepgen_cli.report.record import Report
-from deepgen_cli.report.table import Column, text, verdict_word
+from deepgen_cli.report.table import Column, text
 
 
 @dataclass
@@ -90,17 +89,22 @@ def run_all(specs, output_dir: Path, quick: bool, resume: bool, quiet: bool,
 
 
 def tally(rows: list[dict]) -> str:
-    """The closing count of the claims' verdicts."""
-    words = [r["verdict"] for r in rows]
-    return (f"{len(words)} claims: {words.count('yes')} yes, {words.count('no')} no, "
-            f"{words.count('cannot tell')} cannot tell")
+    """The closing count of the claims' verdicts (rows of claim_rows: reproduced true, false or null)."""
+    outcomes = [r["reproduced"] for r in rows]
+    return (f"{len(outcomes)} claims: {sum(o is True for o in outcomes)} yes, {sum(o is False for o in outcomes)} no, "
+            f"{sum(o is None for o in outcomes)} cannot tell")
+
+
+def _claims(done: list[Done]) -> list[dict]:
+    return [r for d in done for r in claim_rows(d.spec.name, d.report, d.spec.papers)]
 
 
 def render(done: list[Done], fmt: PageFormat, title: str) -> list[dict]:
     """The claims table (and with html every record's table and plot) on stdout; its rows."""
-    rows = [r for d in done for r in claim_rows(d.spec.name, d.report, d.spec.papers)]
-    _page(done, rows, COLUMNS, fmt, title)
-    return rows
+    from deepgen_cli.report.claims import claims_page
+
+    _emit(claims_page([(d.spec.name, d.report, d.spec.papers) for d in done], title, _details(done)), fmt)
+    return _claims(done)
 
 
 CONTROL_COLUMNS = [Column("paper", "paper", text, numeric=False), Column("claim", "claim", text, numeric=False),
@@ -130,7 +134,7 @@ def control_rows(done: list[Done]) -> tuple[list[dict], list[str]]:
                 rows.append({**row, "control": label, "control_verdict": verdict})
         for control, report in d.controls:
             # every claim the control holds, whether or not the default run judged it: a yes fails the run
-            yes = [v for v in claim_rows(d.spec.name, report) if v["verdict"] == "yes"
+            yes = [v for v in claim_rows(d.spec.name, report) if v["reproduced"] is True
                    and _controlled(control, v["claim"]) is not None]
             if yes:
                 failing.append(f"{d.spec.name} control '{control.label}' says yes to '{yes[0]['claim']}'")
@@ -143,24 +147,29 @@ def control_rows(done: list[Done]) -> tuple[list[dict], list[str]]:
 def render_controls(done: list[Done], fmt: PageFormat, title: str) -> tuple[list[dict], list[str]]:
     """The claims with their controls' verdicts on stdout; the claims (one row each) and the controls that said
     yes."""
+    from deepgen_cli.report.page import Page, Section, scalar_fields
+
     rows, failing = control_rows(done)
-    _page(done, rows, CONTROL_COLUMNS, fmt, title)
-    return [r for d in done for r in claim_rows(d.spec.name, d.report, d.spec.papers)], failing
+    section = Section(title, CONTROL_COLUMNS, rows, wrap=True)
+    fields = scalar_fields(rows) or [c.key for c in CONTROL_COLUMNS]
+    _emit(Page(title, [section, *_details(done)], rows, fields, rows), fmt)
+    return _claims(done), failing
 
 
-def _page(done: list[Done], rows: list[dict], columns: list[Column], fmt: PageFormat, title: str) -> None:
-    from deepgen_cli.report.table import emit_rows
-
-    if fmt != PageFormat.html:
-        emit_rows(rows, fmt.value, columns, title)
-        return
+def _details(done: list[Done]) -> list:
+    """Each record's own table, verdicts and plot: the full page (html) shows them under the claims."""
     from deepgen_cli.cli.records import plot_png
-    from deepgen_cli.report import html
+    from deepgen_cli.report.page import record_section
 
-    body = [html.table([c.header for c in columns], [[c.fmt(r[c.key]) for c in columns] for r in rows],
-                       [False] * len(columns))]
+    out = []
     for d in done:
-        table_columns, table_title = d.spec.table(d.spec.record_config(d.report.config))
-        body.append(html.section(d.report, table_columns, f"deepgen {d.spec.name}: {table_title}",
-                                 plot_png(d.spec, d.report)))
-    sys.stdout.write(html.page(title, body))
+        columns, table_title = d.spec.table(d.spec.record_config(d.report.config))
+        out.append(record_section(d.report, columns, f"deepgen {d.spec.name}: {table_title}",
+                                  (lambda d=d: plot_png(d.spec, d.report)), detail=True))
+    return out
+
+
+def _emit(page, fmt: PageFormat) -> None:
+    from deepgen_cli.report.export import emit
+
+    emit(page, fmt.value)

@@ -1,14 +1,14 @@
-"""`deepgen compare`'s output: a Comparison (report/compare.py) as a rich table, JSON, CSV, HTML or Markdown."""
+"""`deepgen compare`'s page: a Comparison (report/compare.py) as a table of changes, the verdicts of both records
+and the rows in one only; JSON writes the comparison, CSV its changes as raw numbers."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 
+from deepgen_cli.report import findings as verdicts
 from deepgen_cli.report.compare import Comparison
-from deepgen_cli.report.table import verdict_word
+from deepgen_cli.report.page import Page, Section
+from deepgen_cli.report.table import Column, text
 
 
 def describe(path: str, record: dict) -> str:
@@ -25,22 +25,24 @@ def _lines(cmp: Comparison, fmt: dict) -> list[list[str]]:
 
 HEADERS = ["row", "quantity", "A", "B", "B/A or B-A", "spread", "verdict"]
 NUMERIC = [False, False, True, True, True, False, False]
+CSV_FIELDS = ["row", "quantity", "kind", "a", "b", "ratio", "difference", "low", "high", "verdict"]
 
 
-def _finding_lines(cmp: Comparison) -> list[str]:
-    def mark(f) -> str:
-        return "-" if f is None else verdict_word(f.get("reproduced"))
-
-    out = []
-    for status, fa, fb in cmp.findings:
-        f = fa or fb
-        line = f"{status} ({mark(fa)} -> {mark(fb)}): {f.get('claim')}"
-        if fa is not None and fb is not None and fa.get("measured") != fb.get("measured"):
-            line += f"; A: {fa.get('measured')}; B: {fb.get('measured')}"
-        elif f.get("measured"):
-            line += f": {f.get('measured')}"
-        out.append(line)
-    return out
+def _finding_line(status: str, fa: dict | None, fb: dict | None) -> str:
+    """'verdict changed (yes -> ?): claim; A: ...; B: ... (B cannot tell: why)'."""
+    f = fa or fb
+    line = f"{status} ({verdicts.word(fa)} -> {verdicts.word(fb)}): {f.get('claim')}"
+    if fa is not None and fb is not None and fa.get("measured") != fb.get("measured"):
+        line += f"; A: {fa.get('measured')}; B: {fb.get('measured')}"
+    elif f.get("measured"):
+        line += f": {f.get('measured')}"
+    said = []
+    for side, g in (("A", fa), ("B", fb)):
+        if g is not None and verdicts.unsure(g):
+            said.append(f"{side} cannot tell: {g.get('reason') or 'no reason recorded'}")
+        if g is not None and g.get("fragile"):
+            said.append(f"{side} {verdicts.FRAGILE}")
+    return f"{line} ({'; '.join(said)})" if said else line
 
 
 def _rows_notes(cmp: Comparison) -> list[str]:
@@ -52,53 +54,16 @@ def _rows_notes(cmp: Comparison) -> list[str]:
     return notes
 
 
-def render(cmp: Comparison, fmt: str, columns, a_text: str, b_text: str, command: str) -> str:
-    """The comparison as json, csv, html or markdown text (the table format is printed by print_table)."""
+def compare_page(cmp: Comparison, columns: list[Column], a_text: str, b_text: str, command: str) -> Page:
+    """The comparison as a page; `columns` are the command's own (their formatters show A and B)."""
     formatters = {c.key: c.fmt for c in columns}
-    lines = _lines(cmp, formatters)
-    if fmt == "json":
-        return json.dumps({"command": command, "a": a_text, "b": b_text,
-                           "changes": [dataclasses.asdict(c) for c in cmp.changes],
-                           "only_in_a": cmp.only_a, "only_in_b": cmp.only_b, "notes": cmp.notes,
-                           "findings": [{"status": s, "a": fa, "b": fb} for s, fa, fb in cmp.findings]}, indent=2) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["row", "quantity", "kind", "a", "b", "ratio", "difference", "low", "high", "verdict"])
-        writer.writerows([c.row, c.quantity, c.kind, c.a, c.b, _blank(c.ratio), _blank(c.difference), _blank(c.low),
-                          _blank(c.high), c.verdict] for c in cmp.changes)
-        return out.getvalue()
-    if fmt == "html":
-        from deepgen_cli.report import html
-
-        body = [f"<p>A = {html.escape(a_text)}<br>B = {html.escape(b_text)}</p>\n", html.table(HEADERS, lines, NUMERIC)]
-        body += [f"<p>{html.escape(t)}</p>\n" for t in _finding_lines(cmp) + _rows_notes(cmp)]
-        return html.page(f"deepgen compare: {command}", body)
-    if fmt == "markdown":
-        md = [f"A = {a_text}  ", f"B = {b_text}", "", "| " + " | ".join(HEADERS) + " |",
-              "| " + " | ".join("---:" if n else "---" for n in NUMERIC) + " |"]
-        md += ["| " + " | ".join(cells) + " |" for cells in lines]
-        md += [""] + [f"- {t}" for t in _finding_lines(cmp) + _rows_notes(cmp)]
-        return "\n".join(md) + "\n"
-    return ""  # table: printed by rich
-
-
-def _blank(v) -> str:
-    return "" if v is None else repr(v)
-
-
-def print_table(cmp: Comparison, columns, a_text: str, b_text: str, command: str) -> None:
-    from rich.table import Table
-
-    from deepgen_cli.report.table import stdout_console
-
-    console = stdout_console()
-    console.print(f"A = {a_text}\nB = {b_text}", highlight=False, soft_wrap=True)
-    table = Table(title=f"Compare: deepgen {command}", title_justify="left")
-    for h, n in zip(HEADERS, NUMERIC):
-        table.add_column(h, justify="right" if n else "left", no_wrap=True)
-    for cells in _lines(cmp, {c.key: c.fmt for c in columns}):
-        table.add_row(*cells)
-    console.print(table)
-    for t in _finding_lines(cmp) + _rows_notes(cmp):
-        console.print(t, highlight=False, soft_wrap=True)
+    rows = [dict(zip(HEADERS, cells)) for cells in _lines(cmp, formatters)]
+    shown = [f for _, fa, fb in cmp.findings for f in (fa, fb) if f is not None]
+    table = Section(f"Compare: deepgen {command}", [Column(h, h, text, n) for h, n in zip(HEADERS, NUMERIC)], rows,
+                    lines=[_finding_line(*f) for f in cmp.findings] + _rows_notes(cmp),
+                    legend=verdicts.legends(shown, bases=False))
+    data = {"command": command, "a": a_text, "b": b_text, "changes": [dataclasses.asdict(c) for c in cmp.changes],
+            "only_in_a": cmp.only_a, "only_in_b": cmp.only_b, "notes": cmp.notes,
+            "findings": [{"status": s, "a": fa, "b": fb} for s, fa, fb in cmp.findings]}
+    return Page(f"deepgen compare: {command}", [table], data, CSV_FIELDS,
+                [dataclasses.asdict(c) for c in cmp.changes], head=[f"A = {a_text}", f"B = {b_text}"])

@@ -1,8 +1,7 @@
-"""The one result record (envelope, rows, findings) and its exporters: JSON, CSV, atomic file."""
+"""The one result record (envelope, rows, findings as the record's own dicts), its JSON text and its atomic file."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from deepgen_cli import __version__
 from deepgen_cli.engine.errors import RunError, UsageError
-from deepgen_cli.engine.outcome import BASES, Finding, Outcome
+from deepgen_cli.engine.outcome import BASES, Outcome
 
 SCHEMA = "deepgen.result/1"
 # The largest record deepgen reads back (--resume; later report, compare, --config). Records hold rows of
@@ -34,7 +33,7 @@ class Report:
     environment: dict
     seed: int | None = None
     rows: list[dict] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)  # each as the record holds it (Finding.to_dict)
     notes: list[str] = field(default_factory=list)  # caveats about this run, shown under the table
     analysis: dict = field(default_factory=dict)
     derived: list[str] | None = None  # config fields the run filled in from other options (None: not known)
@@ -44,7 +43,8 @@ class Report:
     time_utc: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def finish(self, outcome: Outcome) -> None:
-        self.findings, self.notes, self.analysis = outcome.findings, outcome.notes, outcome.analysis
+        self.findings = [f.to_dict() for f in outcome.findings]
+        self.notes, self.analysis = outcome.notes, outcome.analysis
         self.status = "complete"
 
     def add_row(self, row) -> None:
@@ -62,7 +62,7 @@ class Report:
             "derived": self.derived,
             "environment": self.environment,
             "rows": self.rows,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [dict(f) for f in self.findings],
             "notes": self.notes,
             "analysis": self.analysis,
         }
@@ -82,27 +82,13 @@ def _clean(value):
     return value
 
 
+def dumps(data) -> str:
+    """JSON text of a record (or anything else deepgen prints as JSON): indented, NaN-free."""
+    return json.dumps(_clean(data), indent=2, default=str) + "\n"
+
+
 def to_json(report: Report) -> str:
-    return json.dumps(_clean(report.to_dict()), indent=2, default=str) + "\n"
-
-
-def _is_scalar(value) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def to_csv(report: Report) -> str:
-    """Rows as CSV, scalar columns only (raw samples and curves stay in the JSON)."""
-    columns: list[str] = []
-    for row in report.rows:
-        for key, value in row.items():
-            if key not in columns and _is_scalar(value):
-                columns.append(key)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in report.rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    return out.getvalue()
+    return dumps(report.to_dict())
 
 
 class RecordWriteError(RunError):

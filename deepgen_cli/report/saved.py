@@ -8,41 +8,11 @@ from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.record import Report, _clean
 
 
-class SavedFinding:
-    """A finding as a record holds it: its keys read as attributes (claim, measured, reproduced, basis), so records
-    of older and newer versions render alike. `fields` is the record's own, written back unchanged by to_dict."""
-
-    __slots__ = ("fields",)
-
-    def __init__(self, fields: dict):
-        self.fields = dict(fields)
-
-    def __getattr__(self, name):
-        fields = object.__getattribute__(self, "fields")
-        if name == "basis" and name not in fields:
-            # records from before findings had a basis rendered every verdict as "claim reproduced", as a measured
-            # finding renders now: re-rendered, they read as they did (their fields stay without one)
-            return "measured"
-        try:
-            return fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def to_dict(self) -> dict:
-        return dict(self.fields)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, SavedFinding) and self.fields == other.fields
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.fields, sort_keys=True, default=str))
-
-
 def to_report(record: dict) -> Report:
     """The Report a record was written from: to_json(to_report(r)) is the record's own text again."""
     report = Report(record["command"], record["config"], record.get("environment") or {}, seed=record.get("seed"))
     report.rows = list(record["rows"])
-    report.findings = [SavedFinding(f) for f in record.get("findings") or [] if isinstance(f, dict)]
+    report.findings = [dict(f) for f in record.get("findings") or [] if isinstance(f, dict)]
     report.notes = [str(n) for n in record.get("notes") or []]
     report.analysis = record.get("analysis") or {}
     report.derived = record.get("derived")

@@ -27,6 +27,18 @@ def pyplot():
     return plt
 
 
+def finish(fig, ax, path: str, *, xlabel: str, ylabel: str, title: str, legend_loc: str = "best") -> None:
+    """A one-axes plot's labels, title, grid and legend, then the PNG at 120 dpi."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc=legend_loc)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    pyplot().close(fig)
+
+
 def plotter(path: str | None, module: str, function: str):
     """A callable that draws `deepgen_cli.report.plots.<module>.<function>(report, path)` once the report is
     complete, or None without --plot; the path is checked now, before the run."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from deepgen_cli.report.plots import pyplot
+from deepgen_cli.report.plots import finish, pyplot
 from deepgen_cli.report.record import Report
 
 
@@ -28,11 +28,5 @@ def efficiency_plot(report: Report, path: str) -> None:
         ax.annotate(row["model"], (row["mult_adds"] / 1e6, 100 * row["top1"]), textcoords="offset points",
                     xytext=(4, 4), fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("Mult-Adds (millions, log scale)")
-    ax.set_ylabel("published ImageNet top-1 accuracy (%)")
-    ax.set_title("Accuracy vs Mult-Adds")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    finish(fig, ax, path, xlabel="Mult-Adds (millions, log scale)", ylabel="published ImageNet top-1 accuracy (%)",
+           title="Accuracy vs Mult-Adds", legend_loc="lower right")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepgen_cli.report.plots import pyplot
+from deepgen_cli.report.plots import finish, pyplot
 from deepgen_cli.report.record import Report
 
 
@@ -42,11 +42,5 @@ def norm_compare_plot(report: Report, path: str) -> None:
     sizes = sorted({b for pts in lines.values() for b, _ in pts})
     ax.set_xticks(sizes, [str(b) for b in sizes])
     ax.minorticks_off()
-    ax.set_xlabel("microbatch: examples per batch-norm statistic (log scale)")
-    ax.set_ylabel("test accuracy, eval mode (%)")
-    ax.set_title("Test accuracy vs microbatch size by normalization")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    finish(fig, ax, path, xlabel="microbatch: examples per batch-norm statistic (log scale)",
+           ylabel="test accuracy, eval mode (%)", title="Test accuracy vs microbatch size by normalization")
