@@ -48,7 +48,7 @@ def test_a_pipe_in_a_markdown_cell_is_escaped_so_the_row_keeps_its_cells():
     table = export.render(record_page(report, COLUMNS, "t"), "markdown").splitlines()
     assert table == ["| model | acc |", "| --- | ---: |", "| mobilenet\\|conv | 25.0% |"]
     # the same escaper serves every Markdown table: reproduce's claims and compare's changes
-    claims = export.render(claims_page([("memorize", _report({**FRAGILE, "claim": "x | y"}))], "t"), "markdown")
+    claims = export.render(claims_page([("memorize", _report({**FRAGILE, "claim": "x | y"}), "Zhang et al. 2017")], "t"), "markdown")
     assert "| Zhang et al. 2017 | x \\| y | measured | p = 0.049 | yes (fragile) |" in claims
 
 

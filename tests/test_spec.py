@@ -109,8 +109,9 @@ def test_reproduce_runs_a_toy_experiment_with_its_settings_and_counts_the_verdic
     assert ranks.data_parallel() == ["memorize", "norm-compare", "reuse", "toy"]  # torchrun=True
     result = toy_cli("reproduce", "toy", "--quick", "-O", tmp_path, "-f", "csv")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines() == ["command,paper,claim,basis,measured,verdict",
-                                          "toy,Toy et al. 2024,Toy values rise with the point,measured,slope 1,yes"]
+    assert result.stdout.splitlines() == ["command,paper,claim,basis,measured,verdict,reproduced,reason,fragile",
+                                          "toy,Toy et al. 2024,Toy values rise with the point,measured,slope 1,yes,"
+                                          "True,,False"]
     assert json.loads((tmp_path / "toy.json").read_text())["config"]["points"] == 2  # --quick's on reproduce's 4
     assert result.stderr.splitlines()[-1] == "1 claims: 1 yes, 0 no, 0 cannot tell"
     unknown = toy_cli("reproduce", "toys", "-O", tmp_path)
@@ -122,7 +123,7 @@ def test_reproduce_controls_pass_when_no_control_says_yes(toy_cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
         "| paper | claim | verdict | control | control verdict |", "| --- | --- | --- | --- | --- |",
-        "| Toy et al. 2024 | Toy values rise with the point | yes | no effect | cannot tell |",
+        "| Toy et al. 2024 | Toy values rise with the point | yes | no effect | ? |",
         "| Toy et al. 2024 | Toy values rise with the point | yes | reversed | no |"]
     controls = [json.loads((tmp_path / f"toy.control-{i}.json").read_text())["config"] for i in (1, 2)]
     assert [(c["points"], c["effect"]) for c in controls] == [(4, 0.0), (4, -1.0)]  # on reproduce's settings

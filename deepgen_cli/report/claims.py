@@ -33,9 +33,10 @@ def claim_rows(command: str, report: Report, papers: str = "") -> list[dict]:
             for f in report.findings]
 
 
-def claims_page(done: list[tuple[str, Report, str]], title: str, details: list[Section] = ()) -> Page:
-    """The claims of (command, report, papers) triples as one table with the count of their verdicts; `details`
-    (each record's own section) follow on the full page."""
+def claims_page(done: list[tuple], title: str, details: list[Section] = ()) -> Page:
+    """The claims of (command, report) or (command, report, papers) as one table with the count of their
+    verdicts; `details` (each record's own section) follow on the full page."""
+    done = [(item[0], item[1], item[2] if len(item) > 2 else "") for item in done]
     found = [f for _, report, _ in done for f in report.findings]
     rows = [r for command, report, papers in done for r in claim_rows(command, report, papers)]
     shown = [{**r, "verdict": verdicts.short(f)} for r, f in zip(rows, found)]  # '? (why)', 'yes (fragile)'
