@@ -107,8 +107,8 @@ class MicroNormTrain(torch.autograd.Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         if g == 1:  # saved is x; batch norm's kernel applies scale (gamma, or gamma * r) itself
             gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
-                grad.contiguous(), saved, None if scale is None else scale.view(-1), None, None, mean, invstd,
-                True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
+                grad.contiguous(), saved, scale if scale is None or scale.dim() == 1 else scale.view(-1), None,
+                None, mean, invstd, True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
             param_dims = None
         else:  # saved is x_hat, (G, m, C[, S]): dx = scale / sigma_B * (dy - mean(dy) - x_hat * mean(dy * x_hat))
             gy, dims = _grouped(grad, m)
@@ -122,8 +122,7 @@ class MicroNormTrain(torch.autograd.Function):
                 gx = gx.mul_(invstd if scale is None else invstd * _as(scale, invstd)).view(grad.shape)
         g_weight = g_bias = None
         if need_w:  # renorm: dL/dgamma = r dL/dscale + d dL/dshift (r and d constant)
-            g_weight = g_scale if r is None else torch.addcmul(g_scale * r.view(g_scale.shape), g_shift,
-                                                                d.view(g_shift.shape))
+            g_weight = g_scale if r is None else torch.addcmul(g_scale * r, g_shift, d)  # shapes agree
             g_weight = g_weight if param_dims is None else g_weight.sum(param_dims)
         if need_b:
             g_bias = g_shift if param_dims is None else g_shift.sum(param_dims)
