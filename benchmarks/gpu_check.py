@@ -52,6 +52,20 @@ def norm_rate(record: dict) -> str:
                      if r.get("microbatch"))
 
 
+def norm_ratios(text: str) -> str:
+    """bench_norm.py's per-block median ratios and verdicts: renorm / ghost BN and ghost BN / nn.BatchNorm1d."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith(("renorm / ghost BN", "ghost BN / nn.BatchNorm1d")):
+            label, rest = line[:40].strip(), line[40:].split()
+            verdict = " ".join(rest[rest.index("CI") + 3:]) if "CI" in rest else rest[-1]  # after the goal
+            if verdict != "(reference)":  # ratios with a goal only
+                found.append(f"{label.replace(' / ', '/').replace('nn.BatchNorm1d', 'BN')} {rest[0]} ({verdict})")
+    if not found:
+        raise ValueError("bench_norm.py printed no ratio")
+    return "; ".join(found)
+
+
 def ddp_rate(record: dict) -> str:
     env = record["environment"]
     if env.get("backend") != "nccl" or env.get("world_size") != 1:
@@ -94,6 +108,10 @@ def paths(device: str) -> list[tuple[str, list[str], float, object]]:
         ("norm-compare", [*CLI, "norm-compare", *d, *SYNTH, "--synthetic-examples", "2048,512", "--microbatch",
                           "4,32", "--norms", "batch,renorm", "--epochs", "1", "--model", "cnn-deep"], 120,
          lambda out: norm_rate(json.loads(out))),
+        ("bench_norm renorm mlp-bn", [sys.executable, "benchmarks/bench_norm.py", *d, "--blocks", "7", "--steps",
+                                      "10"], 90, norm_ratios),
+        ("probe cnn alongside", [*CLI, "probe", *d, *SYNTH, "--synthetic-examples", "2048,512", "--model", "cnn",
+                                 "--epochs", "2", "--snapshots", "1,2"], 90, lambda out: probe_rate(json.loads(out))),
         ("ddp 1 rank nccl", [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",
                              "-m", "deepgen_cli", "memorize", *d, *SYNTH, "--synthetic-examples", "4096,1024",
                              "--model", "cnn", "--noise", "1", "--epochs", "2", "--no-until-fit"], 90,

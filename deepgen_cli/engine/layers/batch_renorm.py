@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepgen_cli.engine.layers.microbatch import MicroBatched, from_micro, to_micro, update_moving
+from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroNormTrain, update_moving
+
+PENDING_STEPS = 50  # steps whose clips wait to be counted in one batch (4 tensors of G x C values each)
 
 # The paper's Inception-v3 schedule, in optimizer steps: plain batch norm (rmax=1, dmax=0) for the first
 # 5k steps, then rmax rises linearly to 3 by step 40k and dmax to 5 by step 25k.
@@ -82,15 +84,22 @@ class _BatchRenorm(MicroBatched, nn.Module):
         self.microbatch = microbatch
         self.update_running = True  # False: train-mode forward that leaves mu, sigma and the step alone
         self.count_clips = True
-        self.step = 0
-        self.active_steps = 0
-        self.values = 0
+        self._counts = _Counts()  # step, active_steps, values: see the properties below
         self.weight = nn.Parameter(torch.ones(num_features, **kw))
         self.bias = nn.Parameter(torch.zeros(num_features, **kw))
         self.register_buffer("running_mean", torch.zeros(num_features, **kw))
         self.register_buffer("running_std", torch.ones(num_features, **kw))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
-        self.register_buffer("clips", torch.zeros(2, num_features, dtype=torch.long, device=device), persistent=False)
+        self.register_buffer("clip_counts", torch.zeros(2, num_features, dtype=torch.long, device=device),
+                             persistent=False)
+        self._pending: list[tuple[torch.Tensor, ...]] = []  # (r, raw r, d, raw d) of steps not counted yet
+
+    # The step counters live in a plain object: nn.Module's __setattr__, which a `self.step += 1` goes through,
+    # cost about as much as a small tensor op, three times a step.
+    step = property(lambda self: self._counts.step, lambda self, v: setattr(self._counts, "step", v))
+    active_steps = property(lambda self: self._counts.active_steps,
+                            lambda self, v: setattr(self._counts, "active_steps", v))
+    values = property(lambda self: self._counts.values, lambda self, v: setattr(self._counts, "values", v))
 
     def _check_input_dim(self, x: torch.Tensor) -> None:
         raise NotImplementedError
@@ -122,75 +131,56 @@ class _BatchRenorm(MicroBatched, nn.Module):
         return self._micro(x, self._train)
 
     def _train(self, x: torch.Tensor, m: int, update: bool) -> torch.Tensor:
-        n, c = x.shape[:2]
-        g = n // m
         rmax, dmax = self.limits()
-        if g == 1:
-            args = (x, self.weight, self.bias, self.running_mean, self.running_std)
-        else:  # one (microbatch, channel) pair per channel of the micro layout; r, d per microbatch
-            args = (to_micro(x, m), self.weight.repeat(g), self.bias.repeat(g), self.running_mean.repeat(g),
-                    self.running_std.repeat(g))
         count = update and self.count_clips and (rmax > 1.0 or dmax > 0.0)
-        y, mean, std, r_clipped, d_clipped = _RenormTrain.apply(*args, rmax, dmax, self.eps, count)
+        stats: list = []
+        y = MicroNormTrain.apply(x, self.weight, self.bias, m, self.eps, stats,
+                                 (self.running_mean, self.running_std, rmax, dmax, self._pending if count else None))
+        mean, _, std, _ = stats
         if update:  # mean and std carry no gradient
+            counts = self._counts
             if count:
-                self.active_steps += 1
-                self.values += g
-                self.clips[0].add_(r_clipped.view(g, c).sum(0))
-                self.clips[1].add_(d_clipped.view(g, c).sum(0))
-            update_moving(self.running_mean, mean.view(g, c), self.momentum)  # mu += momentum * (mu_B - mu)
-            update_moving(self.running_std, std.view(g, c), self.momentum)  # sigma += momentum * (sigma_B - sigma)
+                counts.active_steps += 1
+                counts.values += x.shape[0] // m
+                if len(self._pending) >= PENDING_STEPS:
+                    self._count_pending()
+            update_moving(self.running_mean, mean, self.momentum)  # mu += momentum * (mu_B - mu)
+            update_moving(self.running_std, std, self.momentum)  # sigma += momentum * (sigma_B - sigma)
             self.num_batches_tracked.add_(1)
-            self.step += 1
-        return y if g == 1 else from_micro(y, x.shape, m)
+            counts.step += 1
+        return y
+
+    @property
+    def clips(self) -> torch.Tensor:
+        """(2, C) counts of the r and d values that the clip changed (r row, d row), over the active steps."""
+        self._count_pending()
+        return self.clip_counts
+
+    def _count_pending(self) -> None:
+        """Adds the pending steps' clips to clip_counts: a value counts where the clip changed it (r != raw r),
+        as when each step counted its own; a dozen ops for up to PENDING_STEPS steps, no host sync."""
+        if not self._pending:
+            return
+        counts, c = self.clip_counts, self.num_features
+        for row, (clipped, raw) in enumerate(((0, 1), (2, 3))):
+            changed = torch.stack([p[clipped] for p in self._pending]) != torch.stack([p[raw] for p in self._pending])
+            counts[row].add_(changed.reshape(-1, c).sum(0).to(counts.device))
+        self._pending.clear()
+
+
+class _Counts:
+    __slots__ = ("step", "active_steps", "values")
+
+    def __init__(self):
+        self.step = self.active_steps = self.values = 0
 
 
 def renorm_corrections(mean, std, running_mean, running_std, rmax: float, dmax: float):
-    """r = sigma_B / sigma clipped to [1/rmax, rmax] and d = (mu_B - mu) / sigma clipped to [-dmax, dmax]."""
+    """r = sigma_B / sigma clipped to [1/rmax, rmax] and d = (mu_B - mu) / sigma clipped to [-dmax, dmax]
+    (what MicroNormTrain computes in its forward)."""
     r = (std / running_std).clamp_(1.0 / rmax, rmax)
     d = ((mean - running_mean) / running_std).clamp_(-dmax, dmax)
     return r, d
-
-
-class _RenormTrain(torch.autograd.Function):
-    """Training forward y = gamma * ((x - mu_B) / sigma_B * r + d) + beta, also returning mu_B and sigma_B
-    and, with `count`, masks of the r and d values that the clip changed (else None).
-
-    r and d are constants for the backward pass (the paper's stop_gradient), so as a function of x, gamma
-    and beta this is batch norm with weight gamma * r and bias gamma * d + beta: the backward is batch
-    norm's fused kernel. Written as a chain of autograd ops, the layer made a training step of the
-    benchmark's convnet (3x32x32, batch 32, one CPU thread) 1.15-1.2x as slow as batch norm; this way
-    about 1.0x (benchmarks/bench_norm.py).
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_std, rmax, dmax, eps, count=False):
-        # x_hat = (x - mu_B) / sigma_B from batch norm's kernel, which also returns mu_B and 1 / sigma_B
-        # with sigma_B = sqrt(biased batch variance + eps), as in the paper.
-        x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
-        std = invstd.reciprocal()
-        inv_rs = running_std.reciprocal()
-        r_raw, d_raw = std * inv_rs, (mean - running_mean).mul_(inv_rs)
-        r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-        scale, shift = weight * r, torch.addcmul(bias, weight, d)
-        shape = [1, -1] + [1] * (x.dim() - 2)
-        y = x_hat.mul_(scale.view(shape)).add_(shift.view(shape))
-        ctx.save_for_backward(x, scale, mean, invstd, r, d)
-        ctx.eps = eps
-        clipped = (r != r_raw, d != d_raw) if count else (None, None)
-        ctx.mark_non_differentiable(mean, std, *(t for t in clipped if t is not None))
-        return y, mean, std, *clipped
-
-    @staticmethod
-    def backward(ctx, grad, *_):
-        x, scale, mean, invstd, r, d = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
-            grad.contiguous(), x, scale, None, None, mean, invstd, True, ctx.eps,
-            [need_x, need_w or need_b, need_w or need_b])
-        # scale = gamma * r and shift = gamma * d + beta, r and d constant: dL/dgamma = r dL/dscale + d dL/dshift.
-        g_weight = torch.addcmul(g_scale * r, g_shift, d) if need_w else None
-        return gx, g_weight, g_shift if need_b else None, None, None, None, None, None, None
 
 
 class BatchRenorm1d(_BatchRenorm):

@@ -8,21 +8,128 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Layout: a minibatch (N, C, *S) with N = G*m becomes (1, G*C, m*prod(S)). Each "channel" of that tensor is
-# one (microbatch, feature) pair, so one batch-norm kernel computes every microbatch's mean and variance
-# (and autograd's fused backward handles them). The copies cost one reshape in and one out.
+# Several microbatches: a minibatch (N, C, *S) with N = G*m is viewed, without a copy, as (G, m, C) (or
+# (G, m, C, S)), and each microbatch's statistics are sums over dim 1 (and 3). Torch's batch-norm kernel needs
+# a (m, G*C) copy in and out, forward and backward, and its kernels on that layout cost more than the sums:
+# on norm-compare's MLP the layer's forward and backward cost 470 us that way against about 250 us here
+# (1 CPU thread; every small op costs 2-10 us whatever its size, so the count of ops is the cost).
+# One microbatch (the whole minibatch): torch's kernel itself, which needs no copy.
 
 
-def to_micro(x: torch.Tensor, m: int) -> torch.Tensor:
-    """(G*m, C, *S) -> (1, G*C, m*prod(S)): channel g*C + c holds feature c of microbatch g."""
-    n, c = x.shape[:2]
-    return x.reshape(n // m, m, c, -1).transpose(1, 2).reshape(1, (n // m) * c, -1)
+def _grouped(t: torch.Tensor, m: int) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """(the (G, m, C) or (G, m, C, S) view of t, the dims a microbatch statistic sums over)."""
+    n, c = t.shape[:2]
+    s = t.numel() // (n * c)
+    return (t.reshape(n // m, m, c), (1,)) if s == 1 else (t.reshape(n // m, m, c, s), (1, 3))
 
 
-def from_micro(y: torch.Tensor, shape: torch.Size, m: int) -> torch.Tensor:
-    """The inverse of to_micro for an input of `shape`."""
-    n, c = shape[0], shape[1]
-    return y.view(n // m, c, m, -1).transpose(1, 2).reshape(shape)
+def _as(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """t in like's dtype (autocast: float32 statistics on a bfloat16 activation); no op when they agree."""
+    return t if t.dtype == like.dtype else t.to(like.dtype)
+
+
+class MicroNormTrain(torch.autograd.Function):
+    """Training forward of batch norm over microbatches of m, and of batch renorm when `renorm` is given:
+    y = scale * (x - mu_B) / sigma_B + shift per (microbatch, channel), sigma_B = sqrt(biased variance + eps),
+    with scale, shift = gamma, beta (batch norm) or gamma * r, gamma * d + beta (renorm; r and d constants of
+    the backward: the paper's stop_gradient). Returns y only (each further output of a Function cost about
+    5 us a step); the statistics go to the list `stats` as (t1, f1, t2, f2): mu_B = t1 * f1 and the biased
+    variance (batch norm) or sigma_B (renorm) = t2 * f2, each (C,) for one microbatch, else (G, C).
+
+    renorm: (mu, sigma, rmax, dmax, pending) with mu, sigma the moving averages (C,) and `pending` None or a
+    list to which (r, r before the clip, d, d before the clip) is appended (the layer counts clips from it
+    later, in one batch: off the step's path).
+
+    One autograd node per layer: the r and d arithmetic and the affine step run inside it, so none of them
+    adds a backward node. Several microbatches are sums over a view, without a copy (see above).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, m, eps, stats, renorm=None):
+        n, c = x.shape[:2]
+        g = n // m
+        if g == 1:
+            x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
+            param = (c,)  # statistics are (C,) here
+            k = 1
+        else:
+            x3, dims = _grouped(x, m)
+            k = x3.numel() // (g * c)  # values per statistic
+            total = x3.sum(dims, keepdim=True)
+            mean = total.mul(1.0 / k) if renorm is not None else None
+            x_hat = torch.sub(x3, total, alpha=1.0 / k)
+            squares = x_hat.square().sum(dims, keepdim=True)  # k times the biased variance
+            invstd = squares.mul(1.0 / k).add_(eps).rsqrt_()
+            x_hat.mul_(invstd)
+            param = (c,) if len(dims) == 1 else (c, 1)  # a per-channel value against (G, 1, C[, 1]) statistics
+        r = d = None
+        if weight is not None and len(param) > 1:
+            weight, bias = weight.view(param), bias.view(param)
+        scale, shift = weight, bias
+        if renorm is not None:
+            rm, rs, rmax, dmax, pending = renorm
+            if len(param) > 1:
+                rm, rs = rm.view(param), rs.view(param)
+            std = invstd.reciprocal()
+            r_raw, d_raw = std / rs, (mean - rm).div_(rs)  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
+            r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+            scale, shift = weight * r, torch.addcmul(bias, weight, d)
+            if pending is not None:
+                pending.append((r, r_raw, d, d_raw))
+            found = (mean, 1.0, std, 1.0)
+        elif g == 1:
+            found = (mean, 1.0, invstd.pow(-2).sub_(eps), 1.0)
+        else:
+            found = (total, 1.0 / k, squares, 1.0 / k)
+        flat = (c,) if g == 1 else (g, c)
+        stats.extend((found[0].view(flat), found[1], found[2].view(flat), found[3]))
+        if g == 1:
+            if scale is not None and x.dim() > 2:
+                shape = (1, c) + (1,) * (x.dim() - 2)
+                scale, shift = scale.view(shape), shift.view(shape)
+            y = x_hat if scale is None else torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat))
+        else:  # into a tensor of x's shape: a view made here would refuse the next layer's in-place ReLU
+            y = torch.empty(x.shape, dtype=x_hat.dtype, device=x_hat.device)
+            out = y.view(x_hat.shape)
+            if scale is None:
+                out.copy_(x_hat)
+            else:
+                torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat), out=out)
+        ctx.save_for_backward(x if g == 1 else x_hat, scale, mean, invstd, r, d)
+        ctx.eps, ctx.m, ctx.k = eps, m, k
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved, scale, mean, invstd, r, d = ctx.saved_tensors
+        m, c = ctx.m, grad.shape[1]
+        g = grad.shape[0] // m
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if g == 1:  # saved is x; batch norm's kernel applies scale (gamma, or gamma * r) itself
+            gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
+                grad.contiguous(), saved, scale if scale is None or scale.dim() == 1 else scale.view(-1), None,
+                None, mean, invstd, True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
+            param_dims = None
+        else:  # saved is x_hat, (G, m, C[, S]): dx = scale / sigma_B * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+            gy, dims = _grouped(grad, m)
+            param_dims = (0,) + dims  # from (G, 1, C[, 1]) to (C,)
+            g_shift = gy.sum(dims, keepdim=True)  # dL/dshift per microbatch and channel
+            g_scale = (gy * saved).sum(dims, keepdim=True)  # dL/dscale
+            gx = None
+            if need_x:
+                gx = torch.addcmul(g_shift, saved, g_scale)
+                torch.sub(gy, gx, alpha=1.0 / ctx.k, out=gx)
+                gx = gx.mul_(invstd if scale is None else invstd * _as(scale, invstd)).view(grad.shape)
+        g_weight = g_bias = None
+        if need_w:  # renorm: dL/dgamma = r dL/dscale + d dL/dshift (r and d constant)
+            g_weight = g_scale if r is None else torch.addcmul(g_scale * r, g_shift, d)  # shapes agree
+            g_weight = g_weight if param_dims is None else g_weight.sum(param_dims)
+        if need_b:
+            g_bias = g_shift if param_dims is None else g_shift.sum(param_dims)
+        return gx, g_weight, g_bias, None, None, None, None
+
+
+_ONES: dict = {}  # (G, dtype, device) -> a vector of G ones, for update_moving
 
 
 def micro_blocks(n: int, m: int) -> list[tuple[int, int, int]]:
@@ -38,13 +145,22 @@ def micro_blocks(n: int, m: int) -> list[tuple[int, int, int]]:
     return [(0, full, m), (full, rest, rest)]
 
 
-def update_moving(buf: torch.Tensor, stats: torch.Tensor, rate: float) -> None:
-    """buf += rate * (mean over microbatches of stats - buf); stats is (G, C).
+def update_moving(buf: torch.Tensor, stats: torch.Tensor, rate: float, factor: float = 1.0) -> None:
+    """buf += rate * (mean over microbatches of factor * stats - buf); stats is (G, C), or (C,) for one
+    microbatch. Several: one matrix-vector product, buf = (1 - rate) buf + rate * factor / G * stats^T 1.
 
     One update per optimizer step whatever G: the rate then spans the same number of steps at every
     microbatch size, so m = 2, 4 and 32 (and batch norm and renorm) average over the same horizon.
     """
-    buf.lerp_(stats[0] if stats.shape[0] == 1 else stats.mean(0), rate)
+    if stats.dim() == 1 and factor == 1.0:
+        buf.lerp_(stats, rate)
+        return
+    stats = stats.view(1, -1) if stats.dim() == 1 else stats
+    key = (stats.shape[0], stats.dtype, stats.device)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = torch.ones(stats.shape[0], dtype=stats.dtype, device=stats.device)
+    buf.addmv_(stats.t(), ones, beta=1.0 - rate, alpha=rate * factor / stats.shape[0])
 
 
 class MicroBatched:
@@ -60,8 +176,10 @@ class MicroBatched:
         m = n if not self.microbatch or self.microbatch >= n else self.microbatch
         if self.update_running and n % m:
             raise ValueError(f"a training minibatch of {n} is not a whole number of microbatches of {m}")
+        per_example = x.numel() // (n * x.shape[1])  # values per feature in one example (H*W for a conv map)
+        if n % m == 0 and per_example * m > 1:  # whole microbatches: every training step
+            return train_fn(x, m, self.update_running)
         blocks = micro_blocks(n, m)
-        per_example = x[0].numel() // x.shape[1]  # values per feature in one example (H*W for a conv map)
         if per_example * min(mb for _, _, mb in blocks) <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}"
                              f" in microbatches of {m}")
@@ -99,18 +217,17 @@ class _MicroBatchNorm(MicroBatched):
             if update:
                 return super().forward(x)  # torch's kernel updates the moving averages itself (same rule)
             return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
-        w = None if self.weight is None else self.weight.repeat(g)  # repeat's backward sums over microbatches
-        b = None if self.bias is None else self.bias.repeat(g)
-        y, mean, invstd = torch.native_batch_norm(to_micro(x, m), w, b, None, None, True, 0.0, self.eps)
+        stats: list = []
+        y = MicroNormTrain.apply(x, self.weight, self.bias, m, self.eps, stats)
         if update and self.track_running_stats:
             with torch.no_grad():
-                k = x.numel() // (c * g)  # values per statistic
-                var = (invstd.pow(-2) - self.eps) * (k / (k - 1))  # unbiased, as torch's running_var
+                k = x.numel() // (c * g)  # values per statistic; the variance is unbiased, as torch's running_var
                 rate = self.momentum if self.momentum is not None else 1.0 / (int(self.num_batches_tracked) + 1)
-                update_moving(self.running_mean, mean.view(g, c), rate)
-                update_moving(self.running_var, var.view(g, c), rate)
+                mean, f_mean, var, f_var = stats
+                update_moving(self.running_mean, mean, rate, f_mean)
+                update_moving(self.running_var, var, rate, f_var * k / (k - 1))
                 self.num_batches_tracked.add_(1)
-        return from_micro(y, x.shape, m)
+        return y
 
 
 class MicroBatchNorm1d(_MicroBatchNorm, nn.BatchNorm1d):
