@@ -89,10 +89,11 @@ def run_all(specs, output_dir: Path, quick: bool, resume: bool, quiet: bool,
 
 
 def tally(rows: list[dict]) -> str:
-    """The closing count of the claims' verdicts (rows of claim_rows: reproduced true, false or null)."""
-    outcomes = [r["reproduced"] for r in rows]
-    return (f"{len(outcomes)} claims: {sum(o is True for o in outcomes)} yes, {sum(o is False for o in outcomes)} no, "
-            f"{sum(o is None for o in outcomes)} cannot tell")
+    """The closing count of the claims' verdicts: rows of claim_rows carry each finding's `reproduced`, which is
+    all the caption's count reads."""
+    from deepgen_cli.report.findings import count_line
+
+    return count_line(rows)
 
 
 def _claims(done: list[Done]) -> list[dict]:

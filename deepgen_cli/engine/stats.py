@@ -82,12 +82,7 @@ class Paired:
 def paired_seeds(a: dict, b: dict) -> Paired | None:
     """Differences a[seed] - b[seed] over the seeds both have (values None are skipped); None without one."""
     diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if a[s] is not None and b[s] is not None]
-    if not diffs:
-        return None
-    n = len(diffs)
-    spread = sd(diffs)
-    half = t95(n - 1) * spread / math.sqrt(n) if n > 1 else math.inf
-    return Paired(diffs, mean(diffs), spread, half)
+    return paired_values(diffs) if diffs else None
 
 
 # --- equivalence and non-inferiority (three outcomes: True, False, None = cannot tell) -----------------------
@@ -311,7 +306,8 @@ def paired_values(diffs: Sequence[float]) -> Paired:
     d = list(diffs)
     n = len(d)
     spread = sd(d)
-    return Paired(d, mean(d), spread, t95(n - 1) * spread / math.sqrt(n) if n > 1 else math.inf)
+    half = t95(n - 1) * spread / math.sqrt(n) if n > 1 else math.inf  # inf with one value: no spread measured
+    return Paired(d, mean(d), spread, half)
 
 
 def shown_or_bounded(p: Paired, margin: float) -> bool | None:
