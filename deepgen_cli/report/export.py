@@ -33,9 +33,12 @@ def get(name: str) -> Exporter:
     return EXPORTERS[name]
 
 
-def render(page: Page, fmt: str) -> str:
-    """The page as text in `fmt` (a table as printed into a pipe: 240 columns, no colour)."""
+def render(page: Page, fmt: str, width: int = 240) -> str:
+    """The page as text in `fmt` (a table as printed into a pipe: `width` columns, no colour)."""
     out = io.StringIO()
+    if fmt == "table":
+        to_table(page, out, width)
+        return out.getvalue()
     get(fmt)(page, out)
     return out.getvalue()
 
@@ -97,15 +100,58 @@ def to_markdown(page: Page, out: TextIO) -> None:
 COLOURS = {"yes": "green", "no": "red", "unsure": "yellow"}
 
 
+def _tables(s: Section, width: int, Table, escape) -> list:
+    """The section as rich tables that fit `width` without eliding a cell (report.table.layout): one table, or
+    several that each repeat the identity columns, or one 'header: value' line per cell."""
+    from deepgen_cli.report.table import layout
+
+    title, caption = escape(s.title) or None, s.caption
+    body = cells(s)
+    if s.wrap:  # long text cells wrap within their column
+        plan = None
+    else:
+        plan = layout([c.header for c in s.columns], body, width)
+        caption = "; ".join(t for t in (caption, plan.caption) if t)
+    if plan is None or (not plan.vertical and len(plan.blocks) == 1 and len(plan.blocks[0]) == len(s.columns)
+                        and not plan.caption):
+        table = Table(title=title, title_justify="left", caption=escape(caption) or None, caption_justify="left")
+        for c in s.columns:
+            table.add_column(escape(c.header), justify="right" if c.numeric else "left", no_wrap=not s.wrap)
+        for row in body:
+            table.add_row(*map(escape, row))
+        return [table]
+    if plan.vertical:
+        kept = plan.blocks[0] if plan.blocks else []
+        table = Table(title=title, title_justify="left", caption=escape(caption) or None, caption_justify="left",
+                      show_header=False, show_lines=True)
+        table.add_column("row", justify="left")
+        for row in body:
+            table.add_row("\n".join(escape(f"{s.columns[i].header}: {row[i]}") for i in kept))
+        return [table]
+    out = []
+    for n, block in enumerate(plan.blocks):
+        last = n == len(plan.blocks) - 1
+        part = f" ({n + 1}/{len(plan.blocks)})" if len(plan.blocks) > 1 else ""
+        table = Table(title=(escape(s.title) + part) if s.title else None, title_justify="left",
+                      caption=(escape(caption) or None) if last else None, caption_justify="left")
+        for i in block:
+            c = s.columns[i]
+            table.add_column(escape(plan.headers[i]), justify="right" if c.numeric else "left", no_wrap=True)
+        for row in body:
+            table.add_row(*(escape(row[i]) for i in block))
+        out.append(table)
+    return out
+
+
 @exporter("table")
-def to_table(page: Page, out: TextIO) -> None:
+def to_table(page: Page, out: TextIO, width: int = 240) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from deepgen_cli.report.table import stdout_console
 
-    console = stdout_console() if out is sys.stdout else Console(file=out, width=240, color_system=None,
+    console = stdout_console() if out is sys.stdout else Console(file=out, width=width, color_system=None,
                                                                   soft_wrap=False)
 
     def say(line: str) -> None:
@@ -114,13 +160,8 @@ def to_table(page: Page, out: TextIO) -> None:
     if page.head:
         say(escape("\n".join(page.head)))
     for s in _shown(page):
-        table = Table(title=escape(s.title) or None, title_justify="left", caption=escape(s.caption) or None,
-                      caption_justify="left")
-        for c in s.columns:
-            table.add_column(escape(c.header), justify="right" if c.numeric else "left", no_wrap=not s.wrap)
-        for row in cells(s):
-            table.add_row(*map(escape, row))
-        console.print(table)
+        for table in _tables(s, console.width, Table, escape):
+            console.print(table)
         for f in s.findings:
             colour = COLOURS[verdicts.outcome(f)]
             say(f"[{colour}]{escape(verdicts.mark(f))}[/] {escape(str(f.get('claim')))}: "
