@@ -23,6 +23,7 @@ from deepgen_cli.engine.memorize import regularizers
 from deepgen_cli.engine.memorize.calibration import calibration
 from deepgen_cli.engine.memorize.findings import findings
 from deepgen_cli.engine.memorize.levels import LABEL_KINDS
+from deepgen_cli.engine.models import user
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
@@ -52,6 +53,7 @@ CORRUPT_TEST = opt("--corrupt-test", type=bool,
 @dataclass(frozen=True, kw_only=True)
 class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("mlp1x512")  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
+    model_file: str | None = user.MODEL_FILE(None)  # FILE.py:FACTORY(kw=...): the user's network instead of --model
     corruption: tuple[str, ...] = CORRUPTION(("labels",))
     noise: tuple[float, ...] | None = NOISE(None)  # p per row; None: DEFAULT_NOISE (random-labels: p=1)
     epochs: int = EPOCHS(300)  # the cap with until_fit; random digits labels fit in about 70 epochs
@@ -81,8 +83,13 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
             config = dataclasses.replace(config, noise=(1.0,) if only_random else DEFAULT_NOISE)
         return config
 
+    @property
+    def network(self) -> str:
+        """What rows and verdicts call the trained network: --model-file as given, else --model."""
+        return self.model_file or self.model
+
     def ignored(self) -> dict[str, str]:
-        out = {}
+        out = {"model": "--model-file gives the network"} if self.model_file else {}
         if self.regularizer is not None:
             used = regularizers.used_fields(self.regularizer)
             given = ",".join(self.regularizer)
@@ -103,9 +110,13 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
         if tuple(self.corruption) == ("random-labels",) and self.noise and set(self.noise) != {1.0}:
             raise UsageError("--noise: random-labels always replaces every label (p=1); use --corruption labels "
                              "for other levels")
-        models.entry(self.model, "--model", tag="trainable")
+        if self.model_file:
+            user.check(self.model_file)
+        else:
+            models.entry(self.model, "--model", tag="trainable")
         wants = [r for r in self.regularizer or () if "dropout" in regularizers.parts(r)]
-        if (self.dropout or wants) and not regularizers.has_dropout(self.model):
+        # a network from a file shows whether it has dropout layers only once built (build_model says so)
+        if (self.dropout or wants) and not self.model_file and not regularizers.has_dropout(self.model):
             flag = f"--regularizer {wants[0]}" if wants else "--dropout"
             raise UsageError(f"{flag}: {self.model} has no dropout layer; models with dropout (layers or a rate): "
                              f"{models.choices('dropout')}")
@@ -173,25 +184,33 @@ def build_model(config: MemorizeConfig, data: data_mod.Dataset, seed: int,
     """The model sized to the data; gray images are repeated to 3 channels for RGB-only (torchvision) models.
 
     `dropout`: the rate of every dropout layer (None: as the builder makes them)."""
-    entry = models.entry(config.model)
-    if not entry.takes("in_channels") and data.in_channels != entry.in_channels:
-        if data.in_channels != 1:
-            raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
-                             f"{config.dataset} has {data.in_channels}")
-        data = streamed.with_channels(data, entry.in_channels)
-    # builders that add dropout layers only for a rate above 0 get the rate; set_dropout sets the rest
-    options = {"dropout": dropout} if dropout and entry.declares("dropout") else {}
-    torch.manual_seed(seed)  # initial weights: the same at every noise level and regularizer for one seed
-    model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
-                          image_size=data.image_size, **options)
+    if config.model_file:
+        torch.manual_seed(seed)
+        model = user.build(config.model_file, num_classes=data.num_classes, in_channels=data.in_channels,
+                           image_size=data.image_size)
+        fix, flag = "check its input channels and size against --dataset and --image-size", "--model-file"
+    else:
+        entry = models.entry(config.model)
+        if not entry.takes("in_channels") and data.in_channels != entry.in_channels:
+            if data.in_channels != 1:
+                raise UsageError(f"--model {config.model}: takes {entry.in_channels}-channel images, "
+                                 f"{config.dataset} has {data.in_channels}")
+            data = streamed.with_channels(data, entry.in_channels)
+        # builders that add dropout layers only for a rate above 0 get the rate; set_dropout sets the rest
+        options = {"dropout": dropout} if dropout and entry.declares("dropout") else {}
+        torch.manual_seed(seed)  # initial weights: the same at every noise level and regularizer for one seed
+        model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
+                              image_size=data.image_size, **options)
+        fix, flag = f"try --image-size {entry.resolution}", "--model"
     if dropout is not None and not regularizers.set_dropout(model, dropout) and dropout:
-        raise UsageError(f"--dropout: {config.model} has no dropout layer")
+        raise UsageError(f"--dropout: {config.network} has no dropout layer")
     try:
         with torch.no_grad():
             model.eval()(streamed.first_images(data, 2))
     except Exception as err:
-        raise RunError(f"--model {config.model}: a forward pass on {data.image_size}x{data.image_size} images failed "
-                       f"({type(err).__name__}); try --image-size {entry.resolution}") from None
+        raise RunError(f"{flag} {config.network}: a forward pass on {data.in_channels}x{data.image_size}x"
+                       f"{data.image_size} images failed ({type(err).__name__}: {str(err).splitlines()[0][:120]}); "
+                       f"{fix}") from None
     return model.train(), data
 
 
@@ -216,7 +235,7 @@ def train_level(config: MemorizeConfig, clean: data_mod.Dataset, kind: str, regu
     cal = None if streamed.is_streamed(noisy) else calibration(model, noisy.x_test, noisy.y_test, device)
     fit_steps = (sum(e.steps for e in result.epochs[:result.fit_epoch]) if result.fit_epoch else None)
     return MemorizeRow(
-        seed=seed, model=config.model, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
+        seed=seed, model=config.network, dataset=config.dataset, corruption=stats.corruption, noise=stats.noise,
         corrupted_examples=stats.corrupted, changed_fraction=stats.changed_fraction,
         train_accuracy=on_train.accuracy, test_accuracy=on_test.accuracy,
         gap=on_train.accuracy - on_test.accuracy, fit_epoch=result.fit_epoch, fit_steps=fit_steps,

@@ -209,7 +209,7 @@ def level_findings(group: list, config, kind: str, reg: str, scope: str) -> tupl
         each = [r.train_accuracy >= FIT_ACCURACY for r in by_level[top.noise].values()]
         # fitting is its own evidence of training; fragile when the seeds disagree (one more seed may flip the mean)
         out.append(Verdict(top.train_accuracy >= FIT_ACCURACY, fragile=len(set(each)) > 1).finding(
-            f"{scope}{config.model}{with_reg} fits {_what(kind, top.noise)} ({kind} at p={top.noise:g}; "
+            f"{scope}{getattr(config, 'network', config.model)}{with_reg} fits {_what(kind, top.noise)} ({kind} at p={top.noise:g}; "
             f"train accuracy >= 99.9%)",
             f"train accuracy {_pct(top.train_accuracy)} at p={top.noise:g} ({kind}, "
             f"{top.changed_fraction:.1%} of examples changed); {when}"

@@ -49,7 +49,7 @@ def regularizer_findings(rows: list, config) -> Outcome:
     regs = list(dict.fromkeys(getattr(r, "regularizer", "none") for r in rows))
     if len(regs) < 2:
         return Outcome([], [], {})
-    model = getattr(config, "model", rows[0].model)
+    model = getattr(config, "network", getattr(config, "model", rows[0].model))
     clean_kind = next((k for k, _, p in idx if p == 0.0), None)  # p=0 of any corruption is the clean data
     label_kind = next((k for k, _, p in idx if p == 1.0 and k in LABEL_KINDS), None)
     at = lambda kind, reg, p: idx.get((kind, reg, p), {})  # noqa: E731

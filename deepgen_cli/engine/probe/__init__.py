@@ -12,6 +12,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
+from deepgen_cli.engine.models import user
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, UNTRAINED, WEIGHTS, DataOptions, RunOptions,
                                        TrainOptions, at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
@@ -54,6 +55,7 @@ CKA_EXAMPLES = opt("--cka-examples", type=int, check=lambda v: v == 0 or v >= CK
 @dataclass(frozen=True, kw_only=True)
 class ProbeConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("cnn")
+    model_file: str | None = user.MODEL_FILE(None)  # FILE.py:FACTORY(kw=...): the user's network instead of --model
     weights: str | None = WEIGHTS(None)  # local state_dict: probe this trained model post hoc
     untrained: bool = UNTRAINED(False)  # probe the randomly initialized model post hoc (the paper's baseline)
     epochs: int = EPOCHS(4)  # model training epochs (training mode)
@@ -94,8 +96,15 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
             return dataclasses.replace(config, snapshots=config.snapshot_epochs())
         return config
 
+    @property
+    def network(self) -> str:
+        """What messages call the probed network: --model-file as given, else --model."""
+        return self.model_file or self.model
+
     def ignored(self) -> dict[str, str]:
         curve = {"eval_every": "probe scores the model's layers at --snapshots epochs, not a learning curve"}
+        if self.model_file:
+            curve["model"] = "--model-file gives the network"
         if self.posthoc:
             why = "a post-hoc probe (--weights, --untrained) trains no model"
             return {**curve, **{name: why for name in ("epochs", "lr", "momentum", "weight_decay", "lr_schedule")}}
@@ -112,13 +121,19 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
         for s in self.snapshot_epochs():
             if not 1 <= s <= self.epochs:
                 raise UsageError(f"--snapshots: epoch {s} is outside 1..{self.epochs} (--epochs)")
-        models.entry(self.model, "--model", tag="trainable")
+        if self.model_file:
+            user.check(self.model_file)
+        else:
+            models.entry(self.model, "--model", tag="trainable")
         data_mod.check(data_config(self))
 
 
 def build_model(config: ProbeConfig, channels: int, side: int, classes: int) -> nn.Module:
     torch.manual_seed(config.seed)  # the model's initial weights
-    model = models.create(config.model, in_channels=channels, num_classes=classes, image_size=side)
+    if config.model_file:
+        model = user.build(config.model_file, in_channels=channels, num_classes=classes, image_size=side)
+    else:
+        model = models.create(config.model, in_channels=channels, num_classes=classes, image_size=side)
     if config.weights is not None:
         from deepgen_cli.engine.models.loading import load_weights
 
@@ -128,7 +143,9 @@ def build_model(config: ProbeConfig, channels: int, side: int, classes: int) -> 
 
 def prepare_run(config: ProbeConfig, device) -> tuple[Fed, object]:
     """The model (seeded, or loaded from --weights) with its per-batch input map, and the data set."""
-    data, side, channels = load_data(config, models.entry(config.model).in_channels)
+    # a network from a file takes the data's channels (its factory is given in_channels where it takes them)
+    wants = None if config.model_file else models.entry(config.model).in_channels
+    data, side, channels = load_data(config, wants)
     model = build_model(config, channels, side, data.num_classes)
     return feed(model, data, side, channels).to(device), data
 
@@ -139,7 +156,8 @@ def layer_plan(fed: Fed, data, config: ProbeConfig, device) -> tuple[list[Probed
     try:
         layers, skipped = discover(fed.model, example)
     except RuntimeError as err:
-        raise RunError(f"--model {config.model}: a forward pass on {tuple(example.shape[1:])} inputs failed "
+        flag = "--model-file" if config.model_file else "--model"
+        raise RunError(f"{flag} {config.network}: a forward pass on {tuple(example.shape[1:])} inputs failed "
                        f"({str(err).splitlines()[0]}); try --image-size") from None
     chosen = select(layers, config.layers)
     notes = []
