@@ -56,3 +56,12 @@ def test_forms_these_commands_cannot_take_exit_2_in_one_line(cli, net, command, 
     result = cli(command, "--model-file", args[0].format(net=net), *args[1:], "--quiet")
     assert result.exit_code == 2, result.stdout
     assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_norm_compare_and_reuse_say_why_a_file_s_network_does_not_fit_them(cli, net, one_thread):
+    result = cli("norm-compare", "--model-file", f"{net}:build", "--quiet")
+    assert result.exit_code == 2 and "once per norm" in result.stderr and "mlp-bn" in result.stderr, result.stderr
+    # reuse needs a DenseNet's layer-by-layer weights; this file's build() gives a Sequential
+    result = cli("reuse", "--model-file", f"{net}:build", "--epochs", "1", "--subset", "50", "--repeats", "1",
+                 "--quiet")
+    assert result.exit_code == 2 and "gave a Sequential, not a" in result.stderr, result.stderr

@@ -51,6 +51,10 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
     microbatch: tuple[int, ...] = MICROBATCH((2, 4, 32))  # examples per batch (re)norm statistic
     non_iid: int = NON_IID(2)  # K classes per non-i.i.d. minibatch: 2 x 16 images, the analogue of 16 of 1000 x 2
     model: str = MODEL("mlp-bn")  # a registry model built with batch norm
+    # Taken to say why not: each variant is the network built again with another norm in its norm slots
+    model_file: str | None = opt("--model-file", optional=True, metavar="FILE.py:FACTORY",
+                                 help="Not taken: norm-compare builds each norm variant from a catalog builder's "
+                                      "norm argument; a file's network has its own norm layers.")(None)
     epochs: int = EPOCHS(10)
     lr: float = LR(0.05)  # absolute, the peak of the schedule
     lr_schedule: str = LR_SCHEDULE("cosine")  # a constant lr leaves the final iterate biased to the last classes
@@ -90,6 +94,10 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
         if self.non_iid > self.batch_size:
             raise UsageError(f"--non-iid: {self.non_iid} classes per minibatch needs --batch-size {self.non_iid} "
                              f"or more")
+        if self.model_file:
+            raise UsageError(f"--model-file: norm-compare builds one network once per norm (batch, renorm, group, "
+                             f"none) from a catalog builder's norm argument; a network from a file comes with its "
+                             f"own norm layers; use --model with one of: {', '.join(models.names(tag='batchnorm'))}")
         if self.model not in models.names(tag="batchnorm"):
             # the registry models tagged for this experiment (a DenseNet or ResNet has batch norm too, but is not
             # one of them: saying it has none would be wrong)

@@ -16,6 +16,7 @@ from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, UNTRAINED, WEIGHT_DECAY,
                                        WEIGHTS, DataOptions, RunOptions, TrainOptions)
 from deepgen_cli.engine.errors import RunError, UsageError
+from deepgen_cli.engine.models import user
 from deepgen_cli.engine.models.densenet import DenseNet
 from deepgen_cli.engine.models.loading import load_weights
 from deepgen_cli.engine.modes import torch_threads
@@ -28,6 +29,7 @@ from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
 @dataclass(frozen=True, kw_only=True)
 class ReuseConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("densenet-small")  # a registry model tagged "dense-sources"
+    model_file: str | None = user.MODEL_FILE(None)  # FILE.py:FACTORY(kw=...) returning a DenseNet, instead of --model
     # densenet-small on digits: about 97% test accuracy at 7 epochs (98% at 15); 3 seeds of 7 epochs take about
     # as long as the one seed of 15 this default used to be
     epochs: int = EPOCHS(7)
@@ -49,7 +51,10 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
 
     def check(self) -> None:
         super().check()
-        models.entry(self.model, "--model", tag="dense-sources", why="a dense network whose layers reuse")
+        if self.model_file:
+            user.check(self.model_file)
+        else:
+            models.entry(self.model, "--model", tag="dense-sources", why="a dense network whose layers reuse")
         if self.weights and self.untrained:
             raise UsageError("--weights: loads a trained network; --untrained measures initial weights; give one")
         if self.weights and self.repeats > 1:
@@ -59,6 +64,8 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
 
     def ignored(self) -> dict[str, str]:
         out = {"eval_every": "reuse reads the trained weights, it records no learning curve"}
+        if self.model_file:
+            out["model"] = "--model-file gives the network"
         if self.untrained or self.weights:
             out.update({name: "--untrained and --weights train nothing" for name in
                         ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_schedule")})
@@ -87,12 +94,25 @@ def train_config(config: ReuseConfig, seed: int) -> train.TrainConfig:
 
 def build(config: ReuseConfig, data: data_mod.Dataset, seed: int) -> DenseNet:
     torch.manual_seed(seed)  # initial weights
-    model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
-                          image_size=data.image_size)
+    if config.model_file:
+        model = user.build(config.model_file, num_classes=data.num_classes, in_channels=data.in_channels,
+                           image_size=data.image_size)
+        if not isinstance(model, DenseNet):
+            # the verdicts read each dense layer's weights on every earlier layer's feature maps: only a network
+            # whose concatenation order is known (deepgen's DenseNet) has them
+            raise UsageError(f"--model-file: reuse reads how a DenseNet's layers weigh each earlier layer's maps; "
+                             f"{config.model_file} gave a {type(model).__name__}, not a "
+                             f"deepgen_cli.engine.models.densenet.DenseNet")
+    else:
+        model = models.create(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
+                              image_size=data.image_size)
     try:
         with torch.no_grad():
             model.eval()(data.x_train[:2])
     except RuntimeError as err:
+        if config.model_file:
+            raise RunError(f"--model-file {config.model_file}: a forward pass on {data.image_size}x"
+                           f"{data.image_size} images failed ({type(err).__name__}); check its sizes") from None
         raise RunError(f"--model {config.model}: a forward pass on {data.image_size}x{data.image_size} images "
                        f"failed ({type(err).__name__}); try --image-size {models.entry(config.model).resolution}") from None
     return model.train()
@@ -192,7 +212,7 @@ def run(config: ReuseConfig, device: torch.device, session) -> Outcome:
                     reused = network == "trained" and info.get("resumed", False)
                     accuracy = info["test_accuracy" if network == "trained" else "untrained_test_accuracy"]
                     session.add_rows(rows_of(blocks, network, seed, accuracy), reused)  # a network's cells, known at once
-    notes = [f"{config.model} on {config.dataset}, test accuracy: " + "; ".join(_accuracies(r) for r in runs)]
+    notes = [f"{config.model_file or config.model} on {config.dataset}, test accuracy: " + "; ".join(_accuracies(r) for r in runs)]
     if config.weights:
         notes.append(f"trained weights loaded from {config.weights}; the baseline is seed {config.seed}'s initialization")
     normalized = {k: [[b.normalized() for b in blocks] for blocks in v] for k, v in nets.items()}
