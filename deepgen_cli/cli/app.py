@@ -75,6 +75,9 @@ def build() -> typer.Typer:
     The tests build it again after registering a toy experiment."""
     from deepgen_cli.cli import compare, models, report, reproduce, spec
     from deepgen_cli.cli.experiment import experiment
+    from deepgen_cli.cli.helpfmt import install
+
+    install()  # flags without `<bool>`; `--help | head` exits 0
 
     built = typer.Typer(cls=DeepgenGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                         help="Benchmarks for how deep networks generalize and how cheaply they run.")

@@ -38,15 +38,15 @@ class PageFormat(str, Enum):
 
 # What a run writes and shows; not part of the experiment, so not in its config or its record.
 FORMAT = opt("--format", "-f", type=Format, panel="Output", help="What goes to stdout: table, json, csv or markdown.")
-PAGE_FORMAT = opt("--format", "-f", type=PageFormat, panel="Output",
+PAGE_FORMAT = opt("--format", "-f", type=PageFormat, metavar="FORMAT", panel="Output",
                   help="What goes to stdout: table, json, csv, markdown, or html (one self-contained page).")
-OUTPUT = opt("--output", "-o", optional=True, panel="Output", help="Write the JSON record here, rewritten after each row.")
+OUTPUT = opt("--output", "-o", optional=True, metavar="FILE", panel="Output", help="Write the JSON record here, rewritten after each row.")
 QUIET = opt("--quiet", "-q", type=bool, panel="Output", help="No progress or logs on stderr.")
 RESUME = opt("--resume", type=bool, panel="Output",
              help="Reuse the rows of the record being written (--output; reproduce: those in --output-dir) that "
                   "were measured with the same config.")
-PLOT = opt("--plot", optional=True, panel="Output", help="Also save a PNG plot to this path.")
-CONFIG = opt("--config", optional=True, metavar="RECORD.json",
+PLOT = opt("--plot", optional=True, metavar="FILE", panel="Output", help="Also save a PNG plot to this path.")
+CONFIG = opt("--config", optional=True, metavar="FILE",
              panel="Output", help="Start from the config of this record (a JSON record of the same command); flags given override it.")
 
 

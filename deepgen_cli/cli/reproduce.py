@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     def reproduce(
         commands: Optional[List[str]] = typer.Argument(None, metavar="COMMAND",
                                                        help="The experiments to run (default: every one)."),
-        output_dir: Path = typer.Option(Path("deepgen-records"), "--output-dir", "-O",
+        output_dir: Path = typer.Option(Path("deepgen-records"), "--output-dir", "-O", metavar="DIR",
                                         help="Folder for the records, one per command (COMMAND.json)."),
         format: PageFormat = typer_option(PAGE_FORMAT, PageFormat.table)[1],  # html: every table and plot
         quick: bool = typer.Option(False, "--quick", help="Smaller settings, under a minute: same claims, "

@@ -38,6 +38,10 @@ class Opt:
     def flag(self) -> str:
         return self.flags[0]
 
+    def but(self, **changes) -> Opt:
+        """This option with some parts changed: a shared option's help as the command it is shown in says it."""
+        return dataclasses.replace(self, **changes)
+
     def __call__(self, default) -> Any:
         """A dataclass field with this option and `default`."""
         return field(default=default, metadata={"option": self})
@@ -54,6 +58,7 @@ def opt(*flags: str, help: str, type: type = str, check=None, valid: str = "", p
     """An option; `choices` is shorthand for a check that the value is one of them."""
     if choices:
         check, valid = (lambda v: v in choices), "one of: " + ", ".join(choices)
+        metavar = metavar or "[" + "|".join(choices) + "]"  # the values, as typer shows an Enum's
     return Opt(tuple(flags), help, type, check, valid, parse, show, metavar, optional, panel)
 
 
@@ -159,15 +164,14 @@ DETERMINISTIC = opt("--deterministic", type=bool, panel="Run",
 REPEATS = opt("--repeats", type=int, check=between(1, MAX_REPEATS), valid=f"an integer from 1 to {MAX_REPEATS}",
               panel="Run", help="Seeds per setting (seed, seed+1, ...); tables show each, verdicts use their means.")
 
-MODEL = opt("--model", "-m", help="A registry model; see `deepgen models`.")
-UNTRAINED = opt("--untrained", type=bool,
-                help="The model at its initial (seeded) weights, not trained: probe probes it post hoc (the "
-                     "paper's baseline); reuse measures its weights only.")
-WEIGHTS = opt("--weights", optional=True,
+MODEL = opt("--model", "-m", metavar="NAME", help="A registry model; see `deepgen models`.")
+UNTRAINED = opt("--untrained", type=bool,  # probe and reuse each say what they do with it (Opt.but)
+                help="The model at its initial (seeded) weights, not trained.")
+WEIGHTS = opt("--weights", optional=True, metavar="FILE",
               help="A local state_dict (torch.save; read as weights only, never as code) for the command's model.")
 DATASET = opt("--dataset", "-d", panel="Data",
               help="digits (embedded), synthetic, cifar10, mnist, fashion-mnist or imagefolder (class folders).")
-DATA_DIR = opt("--data-dir", optional=True, panel="Data",
+DATA_DIR = opt("--data-dir", optional=True, metavar="DIR", panel="Data",
                help="Folder with the cifar10 / mnist / fashion-mnist files, or imagefolder's train/ and val/.")
 DOWNLOAD = opt("--download", type=bool, panel="Data", help="Fetch the dataset into --data-dir if missing (needs network).")
 IMAGE_SIZE = opt("--image-size", type=int, optional=True, panel="Data", help="Resize images to this side, pixels.")
@@ -188,7 +192,7 @@ SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_l
 
 EPOCHS = opt("--epochs", "-e", type=int, check=at_least(1), valid="1 or more", panel="Training", help="Training epochs.")
 BATCH_SIZE = opt("--batch-size", "-b", type=int, check=at_least(1), valid="1 or more",
-                 help="Examples per batch: per SGD step when training, per timed forward pass in efficiency.")
+                 help="Examples per SGD step.")  # efficiency's says its own (timed passes)
 LR = opt("--lr", type=float, check=positive, valid="a positive number",
          panel="Training", help="SGD learning rate (absolute, whatever the batch size).")
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",

@@ -49,7 +49,7 @@ BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of
 class EfficiencyConfig(RunOptions):
     models: tuple[str, ...] = MODELS(("squeezenet", "mobilenet"))  # specs: NAME[:ALPHA][@RESOLUTION]
     baseline: str | None = BASELINE(None)  # ratios are against this model; None: the first one
-    batch_size: int = BATCH_SIZE(1)  # images per timed forward pass
+    batch_size: int = BATCH_SIZE.but(help="Images per timed forward pass.")(1)
     min_time_s: float = MIN_TIME(0.5)  # timed runs go on until this many seconds of them (per model)
     warmup_runs: int = WARMUP(3)
     channels_last: bool = CHANNELS_LAST(False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from deepgen_cli.engine.config import opt
 from deepgen_cli.engine.errors import UsageError
 
-MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY",
+MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY", panel="Your model",
                  help="Your network instead of --model: FACTORY(...) from FILE.py (runs that file as code); keyword "
                       "arguments as FILE.py:build(width=2). A factory taking num_classes, in_channels or image_size "
                       "gets the data's.")

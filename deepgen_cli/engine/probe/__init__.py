@@ -37,7 +37,7 @@ PROBE_EPOCHS = opt("--probe-epochs", type=int, check=at_least(1), valid="1 or mo
 PROBE_LR = opt("--probe-lr", type=float, check=positive, valid="a positive number",
                help="The probes' SGD learning rate (momentum 0.9, standardized features).")
 LAYERS = opt("--layers", optional=True, help="Comma-separated layer names or globs, e.g. input,layer*.0 (default: all).")
-REDUCE = opt("--reduce", choices=REDUCTIONS,
+REDUCE = opt("--reduce", choices=REDUCTIONS, metavar="KIND",  # the values in full would break mid-word at 80
              help="How a layer wider than --max-probe-mb shrinks: auto, none, subset, project or pool.")
 MAX_PROBE_MB = opt("--max-probe-mb", type=float, check=lambda v: positive(v), valid="a positive number",
                    help="MiB per probe (fp32 weights, momentum, gradient); auto reduces to fit.")
@@ -57,10 +57,11 @@ class ProbeConfig(RunOptions, DataOptions, TrainOptions):
     model: str = MODEL("cnn")
     model_file: str | None = user.MODEL_FILE(None)  # FILE.py:FACTORY(kw=...): the user's network instead of --model
     weights: str | None = WEIGHTS(None)  # local state_dict: probe this trained model post hoc
-    untrained: bool = UNTRAINED(False)  # probe the randomly initialized model post hoc (the paper's baseline)
+    untrained: bool = UNTRAINED.but(help="Probe the model at its initial (seeded) weights, untrained, post hoc "
+                                         "(the paper's baseline).")(False)
     epochs: int = EPOCHS(4)  # model training epochs (training mode)
     snapshots: tuple[int, ...] | None = SNAPSHOTS(None)  # epochs whose probes are scored; None: 1, middle, last
-    batch_size: int = BATCH_SIZE(64)  # for the model and the probes
+    batch_size: int = BATCH_SIZE.but(help="Examples per SGD step, of the model and of its probes.")(64)
     lr: float = LR(0.05)  # the model's SGD learning rate
     probe_epochs: int = PROBE_EPOCHS(4)  # passes over the data for post-hoc probes
     probe_lr: float = PROBE_LR(0.02)  # the probes' SGD learning rate (momentum 0.9), on standardized features

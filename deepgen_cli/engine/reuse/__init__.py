@@ -40,7 +40,8 @@ class ReuseConfig(RunOptions, DataOptions, TrainOptions):
     # seeds seed, seed+1, ...: the verdicts are over seeds, and 3 is the fewest at which observation 4's test can
     # pass (findings.ARGMAX_SEEDS) and one seed cannot flip an interval verdict alone; 1 with --weights
     repeats: int = REPEATS(3)
-    untrained: bool = UNTRAINED(False)  # measure only the network at its initial weights: no training
+    untrained: bool = UNTRAINED.but(help="Measure the network at its initial (seeded) weights only; train "
+                                         "nothing.")(False)
     weights: str | None = WEIGHTS(None)  # a state_dict of --model to measure instead of training one
 
     def resolved(self) -> ReuseConfig:
