@@ -55,17 +55,27 @@ def fed_model(config: ProbeConfig, data):
     return feed(model, data, data.image_size, channels)
 
 
+DEVICE = "cpu"  # --device
+
+
+def _clock() -> float:
+    if DEVICE == "cpu":
+        return time.process_time()
+    torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 def training_seconds(config: ProbeConfig, data, with_probes: bool) -> tuple[float, object, list]:
-    """CPU seconds of one training run (time.process_time: other processes on shared cores do not add to it;
-    the run is on 1 thread by default, so CPU time is its time)."""
+    """Seconds of one training run: CPU time on the CPU (time.process_time: other processes on shared cores do
+    not add to it; the run is on 1 thread by default, so CPU time is its time), wall time synchronised on a GPU."""
     fed = fed_model(config, data)
-    probed, _ = layer_plan(fed, data, config, "cpu")  # layer discovery is not training: untimed
-    start = time.process_time()
+    probed, _ = layer_plan(fed, data, config, DEVICE)  # layer discovery is not training: untimed
+    start = _clock()
     if with_probes:
-        train_with_probes(fed, data, probed, config, "cpu", Quiet(), make_row)
+        train_with_probes(fed, data, probed, config, DEVICE, Quiet(), make_row)
     else:
-        train.train(fed, data, train_config(config), "cpu")  # fed: the same input map the probed run has
-    return time.process_time() - start, fed, probed
+        train.train(fed, data, train_config(config), DEVICE)  # fed: the same input map the probed run has
+    return _clock() - start, fed, probed
 
 
 GOAL_ABOVE_FLOOR = 0.10  # probes may cost at most their arithmetic floor plus 10% of the model's training time
@@ -96,20 +106,21 @@ def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int, **o
     floor = arithmetic_floor(config, data)
     added, (lo, hi), verdict = goal_verdict(plain, probed, floor)
     shape = "x".join(str(s) for s in data.x_train.shape[1:])
+    clock = "CPU time" if DEVICE == "cpu" else f"{DEVICE}, wall time"
     print(f"training {model} on {data_config.dataset} ({len(data.y_train)} x {shape}), {epochs} epochs, "
-          f"{torch.get_num_threads()} thread(s), CPU time, {repeats} interleaved pairs")
+          f"{torch.get_num_threads()} thread(s), {clock}, {repeats} interleaved pairs")
     print(f"  without probes {statistics.median(plain):.2f} s (min-max {min(plain):.2f}-{max(plain):.2f}) | with "
           f"probes alongside {statistics.median(probed):.2f} s ({min(probed):.2f}-{max(probed):.2f})")
     print(f"  probes add {added:.3f} of the training time (median of pairs, 95% CI {lo:.3f} to {hi:.3f}) | "
           f"arithmetic floor {floor:.3f} (probe Mult-Adds per example / the model's training Mult-Adds) | goal <= "
           f"floor + {GOAL_ABOVE_FLOOR:.2f} = {floor + GOAL_ABOVE_FLOOR:.3f}: {verdict} ({added - floor:+.3f} above "
           f"the floor)")
-    start = time.process_time()  # the trained model of the last run, frozen: what one snapshot adds
+    start = _clock()  # the trained model of the last run, frozen: what one snapshot adds
     fit_controls(fed, layers, data.x_train, data.y_train, classes=data.num_classes, seed=0,
                  batch_size=config.batch_size, budget_mb=config.max_probe_mb, total_mb=config.max_total_probe_mb,
-                 device="cpu")
+                 device=DEVICE)
     print(f"  control probes fit to convergence at one snapshot (not in the times above): "
-          f"{time.process_time() - start:.2f} s CPU for {len(layers)} layers")
+          f"{_clock() - start:.2f} s for {len(layers)} layers")
 
 
 def arithmetic_floor(config: ProbeConfig, data) -> float:
@@ -119,7 +130,7 @@ def arithmetic_floor(config: ProbeConfig, data) -> float:
     from deepgen_cli.engine.measure import mult_adds
 
     fed = fed_model(config, data)
-    probed, _ = layer_plan(fed, data, config, "cpu")
+    probed, _ = layer_plan(fed, data, config, "cpu")  # shapes and Mult-Adds only
     features = sum(p.reduction.out_features for p in probed)
     model = mult_adds(fed.model.eval(), fed.inputs(data.x_train[:1])).total
     return 2 * features * data.num_classes / (3 * model)
@@ -175,12 +186,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (probe's default is 1)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--device", default="cpu", help="device of the timing runs (cuda: wall time, synchronised)")
     parser.add_argument("--full-strength", action="store_true",
                         help="instead, time the README's full-strength run: resnet18 on digits at 32x32, batch 32, "
                         "one epoch (give --threads 2 as that run did)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    global DEVICE
+    DEVICE = args.device
     if args.child:
         return child(args)
     if args.full_strength:  # digits resized once at load: the model sees 32x32 with no per-batch resize

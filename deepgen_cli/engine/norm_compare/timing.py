@@ -42,6 +42,7 @@ def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
 def _compiled(models: dict, x, y, batches, device) -> tuple[dict, str | None]:
     """(the models compiled, None) where torch.compile builds and runs a step of every one of them here (it
     needs a C compiler on the CPU), else (the eager models, why not)."""
+    torch._dynamo.reset()  # the models of earlier microbatches: torch.compile keeps at most 8 per code object
     try:
         out = {v: (torch.compile(model), opt) for v, (model, opt) in models.items()}
         for net, opt in out.values():
