@@ -19,7 +19,9 @@ class ProbeBank:
     shift the model's randomness. The cross-entropy gradient is written out (softmax minus one-hot) and
     accumulated straight into SGD's momentum buffers (one matrix product per layer): no autograd graph.
 
-    Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
+    With `chunk` > 1 and several layers, layer i's features sit at columns offsets[i] to offsets[i] + dims[i] of
+    a (B, width) tensor whose other columns are zero, and a step is one batched product for all logits and one
+    for all gradients. Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
     view of a model's activations) are only read: the standardization is folded into the weights instead,
     with s = 1 / sqrt(var + eps): W z + b = (W s) x + b - (W s) mean, and the gradient g^T z = (g^T x -
     outer(g.sum(0), mean)) s.
