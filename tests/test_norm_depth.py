@@ -11,15 +11,17 @@ from deepgen_cli.engine.errors import UsageError
 
 def rows(acc: dict) -> list:
     """acc: (depth, microbatch, norm) -> per-seed test accuracies."""
-    return [NormDepthRow(d, m, k, s, a, a, 0.1, 10, 0.1) for (d, m, k), vals in acc.items() for s, a in enumerate(vals)]
+    return [NormDepthRow(d, m, k, s, a, a, 0.1, 10, 0.1) for (d, m, k), vals in acc.items()
+            for s, a in enumerate(vals)]
 
 
 CONFIG = NormDepthConfig(depths=(1, 4), repeats=3)
 
 
 def test_a_loss_that_grows_from_depth_1_to_4_is_a_yes_and_half_of_it_back_is_recovery():
-    acc = {(1, 32, "batch"): [0.98, 0.97, 0.98], (1, 2, "batch"): [0.90, 0.88, 0.91], (1, 2, "renorm"): [0.96, 0.95, 0.96],
-           (4, 32, "batch"): [0.98, 0.98, 0.97], (4, 2, "batch"): [0.50, 0.55, 0.45], (4, 2, "renorm"): [0.90, 0.92, 0.88]}
+    acc = {(1, 32, "batch"): [0.98, 0.97, 0.98], (1, 2, "batch"): [0.90, 0.88, 0.91],
+           (1, 2, "renorm"): [0.96, 0.95, 0.96], (4, 32, "batch"): [0.98, 0.98, 0.97],
+           (4, 2, "batch"): [0.50, 0.55, 0.45], (4, 2, "renorm"): [0.90, 0.92, 0.88]}
     out = findings(rows(acc), CONFIG)
     growth, recovery = out.findings
     # per seed losses 0.08, 0.09, 0.07 at depth 1 and 0.48, 0.43, 0.52 at depth 4: growth 0.40, 0.34, 0.45

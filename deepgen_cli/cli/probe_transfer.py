@@ -20,12 +20,12 @@ COLUMNS = [
 ]
 
 
-# `reproduce --quick` trains 4 epochs on 800 examples, 2 seeds.
+# `reproduce --quick` trains 3 epochs on 600 examples, 2 seeds.
 SPEC = ExperimentSpec(
     name="probe-transfer", help="Train on half the classes and probe every layer on the other half: are the first "
                                 "layers general and the last specific?",
     config="deepgen_cli.engine.probe_transfer:TransferConfig", row="deepgen_cli.engine.probe_transfer:TransferRow",
     run="deepgen_cli.engine.probe_transfer:run", columns=tuple(COLUMNS),
     title="Probes on own and unseen classes (Yosinski et al. 2014)", sweep=("repeats",),
-    papers="Alain & Bengio 2016; Yosinski et al. 2014", quick=dict(epochs=4, subset=800, repeats=2),
+    papers="Alain & Bengio 2016; Yosinski et al. 2014", quick=dict(epochs=3, subset=600, repeats=2),
     smoke=("--epochs", "1", "--subset", "120", "--repeats", "2"))

@@ -48,7 +48,8 @@ def findings(rows: list, config) -> Outcome:
     micro = sorted({r.microbatch for r in rows})
     analysis: dict = {"depths": depths, "microbatches": micro, "per_depth": []}
     notes = [f"mlp-bn of {config.width} units per hidden layer at depths {', '.join(map(str, depths))}, "
-             f"minibatch {config.batch_size}, {config.epochs} epochs, seeds {config.seed}..{config.seed + config.repeats - 1}"]
+             f"minibatch {config.batch_size}, {config.epochs} epochs, seeds "
+             f"{config.seed}..{config.seed + config.repeats - 1}"]
     if len(depths) < 2 or len(micro) < 2:
         return Outcome([], notes + ["two depths and two microbatches are needed to judge the claims"], analysis)
     small, ref = micro[0], micro[-1]
