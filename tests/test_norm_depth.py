@@ -73,3 +73,26 @@ def test_a_tiny_run_trains_every_cell_with_the_depth_it_names():
     out = run(NormDepthConfig(depths=(1, 3), microbatch=(2, 8), batch_size=8, epochs=1, subset=64, repeats=2), "cpu", s)
     assert len(s.rows) == 2 * 3 * 2 and all(r.steps == 8 for r in s.rows)  # 64 / 8 minibatches, one epoch
     assert [f.claim[:30] for f in out.findings] == ["Batch norm's small-microbatch ", "Batch renorm recovers batch no"]
+
+
+def controlled(control):
+    from deepgen_cli.engine.norm_depth.controls import CONTROLS  # noqa: F401  (the caller passes one of them)
+    from tests.sessions import Recorder
+
+    outcome = run(NormDepthConfig(**control.overrides), "cpu", Recorder())
+    return [f for f in outcome.findings if f.claim.startswith(control.claims)]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_the_controls_as_reproduce_runs_them_say_no_or_cannot_tell():
+    from deepgen_cli.engine.norm_depth.controls import CONTROLS
+
+    large, same = CONTROLS
+    growth, recovery = controlled(large)
+    # microbatch 16 against 32: batch norm loses nothing at any depth (measured -0.2 to -0.1 points)
+    assert growth.reproduced is None and "no small-batch problem" in growth.reason
+    assert recovery.reproduced is None and "premise failed" in recovery.reason
+    (recovery,) = controlled(same)
+    # renorm clipped to batch norm loses what batch norm loses: gains of -0.3 to -2 points, far under half the loss
+    assert recovery.reproduced is False

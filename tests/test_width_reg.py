@@ -61,3 +61,21 @@ def test_a_tiny_run_trains_both_arms_of_both_widths_from_the_same_weights():
     assert len(s.rows) == 8
     assert {r.params for r in s.rows if r.width == 2} == {1 * 2 * 9 + 2 * 2 + 2 * 4 * 9 + 2 * 4 + 4 * 4 * 10 + 10}
     assert all(r.gap == pytest.approx(r.train_accuracy - r.test_accuracy) for r in s.rows)
+
+
+def controlled(control):
+    from tests.sessions import Recorder
+
+    return [f for f in run(WidthRegConfig(**control.overrides), "cpu", Recorder()).findings
+            if f.claim.startswith(control.claims)]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_the_controls_as_reproduce_runs_them_say_no_or_cannot_tell():
+    from deepgen_cli.engine.width_reg.controls import CONTROLS
+
+    (buy,) = controlled(CONTROLS[0])
+    assert buy.reproduced is False and "+0.0 points ± 0.0" in buy.measured  # the two arms are one computation
+    gap, buy = controlled(CONTROLS[1])
+    assert gap.reproduced is not True and buy.reproduced is not True  # measured: no and cannot tell
