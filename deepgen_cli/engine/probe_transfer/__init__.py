@@ -92,7 +92,7 @@ def one_seed(config: TransferConfig, data, own, other, seed: int, device, sessio
     learned = data if config.trained_on == "all" else own
     torch.manual_seed(seed)
     model = models.create(config.model, in_channels=data.in_channels, image_size=data.image_size,
-                          num_classes=learned.num_classes)
+                          num_classes=learned.num_classes).to(device)
     try:
         layers, _ = discover(model, data.x_train[:1].to(device))
     except RuntimeError as err:
@@ -102,7 +102,6 @@ def one_seed(config: TransferConfig, data, own, other, seed: int, device, sessio
     if all(earlier):
         return [row_from(TransferRow, r) for r in earlier], True
     accuracy = None
-    model.to(device)
     if config.trained_on != "none":
         train.train(model, learned, train.TrainConfig.of(config, seed=seed), device,
                     on_epoch=lambda s: session.progress(f"{label}: epoch {s.epoch}/{config.epochs}"))
