@@ -26,12 +26,14 @@ def test_time_left_is_the_mean_measured_row_times_the_rows_to_go():
     assert tally.eta(5.0) is None  # no plan yet
     tally.plan(4, now=10.0)  # loading took 10 s: not a row
     tally.row_done(20.0)  # 10 s
-    assert tally.eta(20.0) == 30.0  # 3 rows to go at 10 s
+    assert tally.eta(20.0) is None  # a burst of rows may be under way: no estimate for BURST_S
+    assert tally.eta(21.0) == 29.0  # 3 rows to go at 10 s, 1 s into the second
     assert tally.eta(25.0) == 25.0  # 5 s into the second row
     assert tally.eta(38.0) == 20.0  # past the mean: never less than the 2 rows after this one
     tally.row_done(40.0)  # 20 s: mean 15 s
     tally.row_done(40.0, reused=True)  # from an earlier run: done, but not in the mean
-    assert (tally.done, tally.measured, tally.eta(40.0)) == (3, 2, 15.0)
+    assert (tally.done, tally.measured, tally.eta(40.0)) == (3, 2, 20.0)  # still the estimate before the burst
+    assert tally.eta(41.0) == 14.0  # the burst is over: one row to go at a mean of 15 s
     assert tally.eta(60.0) is None  # the last row has outrun the mean: no honest estimate
     tally.row_done(60.0)
     assert tally.eta(60.0) == 0.0 and tally.how_far() == "4/4 rows"
@@ -43,8 +45,28 @@ def test_rows_that_finish_together_share_the_time_since_the_last():
     tally.row_done(60.0, count=45)  # a trained network's cells, then its initialization's, at once
     tally.row_done(60.0, count=45)
     assert (tally.done, tally.how_far()) == (90, "90/180 rows")
-    assert tally.eta(60.0) == 60.0  # 60 s per 90 rows: another 60 s for the second seed
+    assert tally.eta(61.0) == pytest.approx(89 * 60 / 90)  # 60 s per 90 rows: another 60 for the second seed
     assert tally.eta(80.0) == pytest.approx(89 * 60 / 90)  # never less than the 89 rows after the current one
+
+
+def test_the_estimate_does_not_jump_when_rows_finish_in_bursts():
+    """probe scores a snapshot's 8 layers within a second after a minute of training: the first row of a burst
+    alone would say 15 rows x 60 s = 15:00 left, and 0:59 a second later."""
+    tally = Tally(start=0.0)
+    tally.plan(16, now=0.0)
+    shown = []
+    for i in range(8):
+        tally.row_done(60.0 + i / 10)
+        shown.append(tally.eta(60.0 + i / 10 + 0.05))
+    assert shown == [None] * 8  # no estimate while the burst runs
+    per_row = 60.7 / 8  # the burst's rows share the 60.7 s since the plan
+    assert tally.eta(62.0) == pytest.approx(8 * per_row - 1.3)  # 8 rows to go, 1.3 s into the next
+    assert tally.eta(90.0) == pytest.approx(7 * per_row)  # never less than the 7 rows after the current one
+    tally.row_done(120.0)  # the next burst's first row: the estimate of the burst before, not 7 x 60 s
+    assert tally.eta(120.05) == pytest.approx(7 * per_row)
+    for i in range(1, 8):
+        tally.row_done(120.0 + i / 10)
+    assert tally.eta(120.8) == 0.0 and tally.how_far() == "16/16 rows"
 
 
 def test_clock():
@@ -62,12 +84,20 @@ def test_plain_lines_per_row_say_what_ran_how_far_and_the_time():
     p.message("[1/3] p=0: epoch 5/300, train accuracy 80.0%")
     now.t = 10.0
     p.row_done()
-    now.t = 10.0
+    p.tick()  # within BURST_S of the row: another may follow at once, so no line yet
+    now.t = 11.0
+    p.tick()
+    now.t = 11.5
     p.row_done(reused=True)
+    now.t = 12.0
+    p.row_done()  # 0.5 s after the last: one burst with it, one line for both
+    now.t = 13.0
+    p.tick()
     p.stop()
     assert out.getvalue().splitlines() == [
-        "deepgen memorize: 1/3 rows, last done: [1/3] p=0; 0:10 so far, about 0:12 left",  # 6 s a row, 2 to go
-        "deepgen memorize: 2/3 rows, last reused from the earlier run; 0:10 so far, about 0:06 left",
+        # 6 s a row, 2 to go, 1 s into the next
+        "deepgen memorize: 1/3 rows, last done: [1/3] p=0; 0:11 so far, about 0:11 left",
+        "deepgen memorize: 3/3 rows, last done: [1/3] p=0: epoch 5/300, train accuracy 80.0%; 0:13 so far",
     ]
 
 
@@ -94,10 +124,11 @@ def test_the_live_display_shows_rows_of_total_elapsed_time_left_and_the_epoch_li
     now.t = 12.0
     live.row_done()
     live.message("[2/3] p=0.5: epoch 40/300, train accuracy 55.0%")
+    now.t = 14.0  # 2 s after the row: past BURST_S, the estimate shows
     live._progress.refresh()
     live.stop()
     text = out.getvalue()
-    assert re.search(r"deepgen memorize .*1/3 rows \d:\d\d:\d\d left 0:24", text), text[-400:]
+    assert re.search(r"deepgen memorize .*1/3 rows \d:\d\d:\d\d left 0:22", text), text[-400:]
     assert "[2/3] p=0.5: epoch 40/300, train accuracy 55.0%" in text
 
 
@@ -109,7 +140,8 @@ def _memorize(tmp_path, *extra):
 
 
 def test_with_stderr_to_a_file_each_finished_row_is_a_plain_line(tmp_path):
-    proc, log = _memorize(tmp_path)
+    # 100 epochs: each row over a second (progress.BURST_S), so the two are not one burst sharing a line
+    proc, log = _memorize(tmp_path, "--epochs", "100", "--no-until-fit")
     assert proc.returncode == 0 and proc.stdout.splitlines()[0].startswith("seed,model,")
     lines = log.splitlines()
     assert len(lines) == 2, log

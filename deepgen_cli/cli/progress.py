@@ -20,10 +20,17 @@ from rich.text import Text
 PLAIN_EVERY_S = 30.0
 
 
+# Rows that finish within this many seconds of each other are one burst (probe scores a snapshot's layers one
+# after another in a second; reuse reports a network's cells at once): the estimate waits until a burst is over,
+# so the first row of one, which carries all the burst's time, never shows alone ("11:17 left", then "0:59").
+BURST_S = 1.0
+
+
 @dataclass
 class Tally:
     """Rows done of the planned total, and the time left estimated from the rows measured so far (rows reused
-    from an earlier run take no time, so they count as done but not in the rate)."""
+    from an earlier run take no time, so they count as done but not in the rate). Rows count by work: a row's
+    share of the measured time is the time since the row before it, so a burst of rows shares one stretch."""
 
     start: float
     total: int | None = None  # None until the engine says how many rows it will report
@@ -31,6 +38,7 @@ class Tally:
     measured: int = 0
     measured_s: float = 0.0  # seconds spent on measured rows
     last: float = field(default=0.0)  # when the last row finished, or the plan began
+    settled: tuple | None = None  # (measured, measured_s, done, last) as of the last burst that is over
 
     def __post_init__(self):
         self.last = self.last or self.start
@@ -41,6 +49,8 @@ class Tally:
     def row_done(self, now: float, reused: bool = False, count: int = 1) -> None:
         """`count` rows finished together (an engine that reports several at once, as reuse does a network's
         cells): the time since the last one is theirs, shared."""
+        if self.done and now - self.last >= BURST_S:  # the burst before this row is over
+            self.settled = (self.measured, self.measured_s, self.done, self.last)
         if not reused:
             self.measured += count
             self.measured_s += now - self.last
@@ -48,17 +58,23 @@ class Tally:
         self.last = now
 
     def eta(self, now: float) -> float | None:
-        """Seconds left: the mean measured row's time for each row to go, less the time the current row has run
-        (but never less than the rows after it need). None until a row has been measured."""
-        if not self.total or not self.measured:
+        """Seconds left: the mean measured row's time for each row to go, less the time since the last row (but
+        never less than the rows after it need), from the rows up to the last burst that is over. None until a
+        row has been measured and its burst is over."""
+        if not self.total:
             return None
-        left = max(self.total - self.done, 0)
-        if left == 0:
+        if self.done >= self.total:
             return 0.0
-        per_row, in_row = self.measured_s / self.measured, now - self.last
+        state = (self.measured, self.measured_s, self.done, self.last) if now - self.last >= BURST_S \
+            else self.settled
+        if state is None or not state[0]:
+            return None
+        measured, measured_s, done, last = state
+        left = self.total - done
+        per_row, in_row = measured_s / measured, now - last
         if left == 1 and in_row > per_row:  # the last row has outrun the mean: no honest estimate
             return None
-        return max(per_row * left - in_row, per_row * (left - 1))
+        return max(per_row * left - in_row, per_row * (left - 1), 0.0)
 
     def how_far(self) -> str:
         return f"{self.done}/{self.total} rows" if self.total else f"{self.done} rows"
@@ -140,6 +156,7 @@ class PlainProgress:
         self.current = "starting"
         self.row_label: str | None = None  # the first message since the last row: what the row is
         self._last_line = self.tally.start
+        self._pending: str | None = None  # the last row's line, written once its burst is over (tick)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="deepgen-progress", daemon=True)
@@ -159,10 +176,27 @@ class PlainProgress:
 
     def _beat(self) -> None:
         while not self._stop.wait(min(1.0, self.every_s / 4)):
-            if self.now() - self._last_line >= self.every_s:
-                self._write(f"{self.name}: running {self.current} ({self.tally.how_far()} done); {self._so_far()}")
+            self.tick()
+
+    def tick(self) -> None:
+        """What the beat thread does each wake: a finished burst's row line, or a line after every_s quiet."""
+        if self._pending is not None and self.now() - self.tally.last >= BURST_S:
+            self._flush()
+        elif self.now() - self._last_line >= self.every_s:
+            self._write(f"{self.name}: running {self.current} ({self.tally.how_far()} done); {self._so_far()}")
+
+    def _flush(self) -> None:
+        """The row line held since the last row: written once no row has followed for BURST_S (rows of a burst
+        share one line), so its estimate is over the whole burst."""
+        what, self._pending = self._pending, None
+        if what is None:
+            return
+        eta = self.tally.eta(self.now())
+        left = "" if not eta else f", about {clock(eta)} left"
+        self._write(f"{self.name}: {self.tally.how_far()}, last {what}; {self._so_far()}{left}")
 
     def stage(self, name: str) -> None:
+        self._flush()
         self.name, self.current, self.row_label = name, "starting", None
         self.tally = Tally(self.now())
 
@@ -177,18 +211,17 @@ class PlainProgress:
 
     def row_done(self, reused: bool = False, count: int = 1) -> None:
         self.tally.row_done(self.now(), reused, count)
-        eta = self.tally.eta(self.now())
-        left = "" if not eta else f", about {clock(eta)} left"
-        what = "reused from the earlier run" if reused else f"done: {self.row_label or self.current}"
+        self._pending = "reused from the earlier run" if reused else f"done: {self.row_label or self.current}"
         self.row_label = None
-        self._write(f"{self.name}: {self.tally.how_far()}, last {what}; {self._so_far()}{left}")
 
     def log(self, text: str) -> None:
+        self._flush()
         self._write(text)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
+        self._flush()
 
 
 def display_for(console: Console) -> LiveProgress | PlainProgress:

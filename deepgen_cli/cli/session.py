@@ -49,6 +49,7 @@ class Session:
         self._reused = max(self._reused - 1, 0)
         if self.display is not None:
             self.display.row_done(reused)
+            self._after_rows()
         self.results.write(self.report)
 
     def add_rows(self, rows, reused: bool = False) -> None:
@@ -60,7 +61,15 @@ class Session:
             self._reused = max(self._reused - len(rows), 0)
         if self.display is not None and rows:
             self.display.row_done(reused, len(rows))
+            self._after_rows()
         self.results.write(self.report)
+
+    def _after_rows(self) -> None:
+        """Once the last planned row is in, the work left is the engine's claim checks: say so, not a full bar
+        that seems stuck."""
+        tally = getattr(self.display, "tally", None)
+        if tally is not None and tally.total and tally.done >= tally.total:
+            self.display.message("all rows measured: checking the claims")
 
     def resumed(self, **key) -> dict | None:
         """The earlier run's row whose fields equal `key` (and that did not fail), if --resume found one."""
@@ -120,6 +129,8 @@ def run(command: str, config, common: SessionOptions, engine: Callable, columns:
     if not report.lead:
         return report
     if after is not None and unsaved is None:
+        if not common.quiet:
+            stderr.print(f"deepgen {command}: drawing the plot", highlight=False)
         after(report)
     emit(record_page(report, columns, title), common.format.value)
     if unsaved is not None:  # the rows measured so far are on stdout; the record is not on disk

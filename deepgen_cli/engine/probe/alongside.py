@@ -121,7 +121,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
             bank.step(buffer[:yb.shape[0]], yb, scratch=True)
 
     def on_epoch(stats) -> None:
-        session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.3f}")
+        session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.1%}")
         if stats.epoch in kept:
             for row in kept[stats.epoch]:
                 emit(row)
