@@ -17,6 +17,18 @@ from deepgen_cli.engine.errors import UsageError
 
 MAX_THREADS = 256
 MAX_REPEATS = 100
+# A seed is handed to torch, numpy and random alike; numpy takes at most 2**32 - 1, and a run uses seed .. seed +
+# repeats - 1, so seeds stop MAX_REPEATS short of that.
+MAX_SEED = 2 ** 32 - 1 - MAX_REPEATS
+# Epochs: 100,000 passes over even the 1,347 digits images is days of CPU here (Zhang et al. ran at most a few
+# thousand); more is a typo, and an unbounded count never ends.
+MAX_EPOCHS = 100_000
+# The learning rate multiplies float32 gradients: above float32's largest value (3.4e38) it is infinite in the
+# step itself. Up to that the run is allowed to diverge and says so ("lower --lr").
+MAX_LR = 3.4028234663852886e38
+# Examples per batch: a batch is allocated whole; more than a million is a typo. Whether a smaller batch fits in
+# memory is checked where its input size is known (efficiency: efficiency/batch.py, training: the dataset).
+MAX_BATCH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,8 @@ def show_list(values) -> str:
 
 
 def finite(v) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+    # an int is finite however large (math.isfinite overflows on one beyond float range: --seed 1e400 as digits)
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and math.isfinite(v))
 
 
 def positive(v) -> bool:
@@ -148,7 +161,8 @@ def _schedule(text: str, flag: str) -> str:
 # --- the options shared by commands ----------------------------------------------------------------------
 
 DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
-SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int)
+SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int,
+           check=between(0, MAX_SEED), valid=f"an integer from 0 to {MAX_SEED:,}")
 THREADS = opt("--threads", type=int, optional=True, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
               panel="Run", help="CPU threads for torch. Unset: training commands use 1 for inputs of up to 1,024 values (digits, "
                    "MNIST) and torch's default above; efficiency uses torch's default. The same seed gives identical "
@@ -186,10 +200,10 @@ WORKERS = opt("--workers", type=int, optional=True, check=between(0, MAX_WORKERS
 SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_list, metavar="TRAIN,TEST",
                          panel="Data", help="--dataset synthetic: training and test example counts.")
 
-EPOCHS = opt("--epochs", "-e", type=int, check=at_least(1), valid="1 or more", panel="Training", help="Training epochs.")
-BATCH_SIZE = opt("--batch-size", "-b", type=int, check=at_least(1), valid="1 or more",
+EPOCHS = opt("--epochs", "-e", type=int, check=between(1, MAX_EPOCHS), valid=f"an integer from 1 to {MAX_EPOCHS:,}", panel="Training", help="Training epochs.")
+BATCH_SIZE = opt("--batch-size", "-b", type=int, check=between(1, MAX_BATCH), valid=f"an integer from 1 to {MAX_BATCH:,}",
                  help="Examples per batch: per SGD step when training, per timed forward pass in efficiency.")
-LR = opt("--lr", type=float, check=positive, valid="a positive number",
+LR = opt("--lr", type=float, check=lambda v: positive(v) and v <= MAX_LR, valid=f"a positive number up to {MAX_LR:.3g}",
          panel="Training", help="SGD learning rate (absolute, whatever the batch size).")
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
                panel="Training", help="SGD momentum.")
