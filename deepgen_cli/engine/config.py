@@ -54,6 +54,27 @@ class Opt:
         """A dataclass field with this option and `default`."""
         return field(default=default, metadata={"option": self})
 
+    def read(self, value) -> Any:
+        """A value read from a record's config (JSON), checked as the CLI checks the flag's text: a list or text
+        goes through `parse` (text is taken as the CLI would take it; a list keeps its values), a scalar must have
+        the option's type. A UsageError naming the flag otherwise, so a hand-edited record fails in one line.
+        Ranges are the config's `check`, the same for a flag and a record."""
+        if value is None:
+            if self.optional:
+                return None
+            raise UsageError(f"{self.flag}: the record gives null; this option needs a value")
+        if self.parse is not None:
+            if isinstance(value, str):
+                return self.parse(value, self.flag)
+            if not isinstance(value, (list, tuple)):
+                raise UsageError(f"{self.flag}: the record gives {value!r}, not a list or text")
+            try:
+                self.parse(self.text(value), self.flag)
+            except (TypeError, ValueError) as err:
+                raise UsageError(f"{self.flag}: cannot read the record's {value!r} ({err})") from None
+            return tuple(value)
+        return _scalar(value, self.type, self.flag)
+
     def text(self, value) -> Any:
         """The value as the CLI takes it (a list as comma-separated text)."""
         if value is None or self.show is None:
@@ -67,6 +88,29 @@ def opt(*flags: str, help: str, type: type = str, check=None, valid: str = "", p
     if choices:
         check, valid = (lambda v: v in choices), "one of: " + ", ".join(choices)
     return Opt(tuple(flags), help, type, check, valid, parse, show, metavar, optional, panel)
+
+
+def _scalar(value, kind: type, name: str) -> Any:
+    """`value` when it is a JSON scalar of `kind` (an int is a float too; a bool is no number), else a UsageError."""
+    kinds = {bool: (bool,), int: (int,), float: (int, float)}.get(kind, (str,))
+    if not isinstance(value, kinds) or (kind is not bool and isinstance(value, bool)):
+        raise UsageError(f"{name}: the record gives {value!r}, not {'text' if kinds == (str,) else kind.__name__}")
+    return value
+
+
+def read_field(f: dataclasses.Field, value) -> Any:
+    """A config field's value from a record: an option's as its flag reads it (`Opt.read`); a field that is no
+    option (a fixed setting such as probe's alpha) must have its default's type."""
+    if "option" in f.metadata:
+        return f.metadata["option"].read(value)
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if default is None:
+        return value  # no type to hold it against (none of deepgen's configs has such a field)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UsageError(f"{f.name}: the record gives {value!r}, not a list")
+        return tuple(value)
+    return _scalar(value, type(default), f.name)
 
 
 def option_fields(cls) -> list[tuple[dataclasses.Field, Opt]]:
