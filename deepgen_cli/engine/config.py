@@ -362,3 +362,35 @@ class TrainOptions(Options):
     weight_decay: float = WEIGHT_DECAY(0.0)
     lr_schedule: str = LR_SCHEDULE("constant")
     eval_every: int = EVAL_EVERY(1)  # epochs between test evaluations for the learning curve; 0: none
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainOptions):
+    """How train() trains (engine/train.py): the SGD group and the loop's own options; a command whose training takes
+    them all (memorize) inherits this group, the others TrainOptions alone (`of` fills the rest with defaults)."""
+
+    augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
+    until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
+    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
+    cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
+    # Annealing, Pereyra et al.'s other way to make the penalty weak early and strong near convergence:
+    # beta * min(1, epoch / cp_anneal) in each epoch; 0: beta from the first step
+    cp_anneal: int = CP_ANNEAL(0)
+    label_smoothing: float = LABEL_SMOOTHING(0.0)
+    amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
+    channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
+    compile: bool = COMPILE(False)  # torch.compile the model first
+    seed: int = 0  # batch order and augmentation
+
+    def check(self) -> None:
+        super().check()
+        if self.cp_threshold is not None and not self.confidence_penalty:
+            raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
+        if self.cp_anneal and not self.confidence_penalty:
+            raise UsageError("--cp-anneal: anneals the confidence penalty; add --confidence-penalty BETA")
+
+    @classmethod
+    def of(cls, config, **override) -> TrainConfig:
+        """The training part of a command's config: its fields of the same names, then `override`."""
+        shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)}
+        return cls(**{**shared, **override})
