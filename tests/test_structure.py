@@ -157,7 +157,7 @@ def test_configs_are_keyword_only_and_frozen():
 
     with pytest.raises(TypeError):
         DataConfig("digits")  # the engine's own data config too
-    assert DataConfig(dataset="synthetic", synthetic_train=7).synthetic_train == 7
+    assert DataConfig(dataset="synthetic", synthetic_examples=(7, 3)).synthetic_train == 7
 
 
 def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):

@@ -3,7 +3,8 @@ made from it (`EPOCHS(300)`) carries it in its metadata, so the CLI builds its o
 classes and `Options.check` validates every field with the same rule and message everywhere.
 
 The option groups shared by commands (run, data, training) are keyword-only frozen dataclasses; a command's
-config inherits the groups it uses and redeclares a field only to change its default.
+config inherits the groups it uses (RunOptions, DataConfig, TrainOptions or the whole TrainConfig) and redeclares
+a field only to change its default.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ MAX_LR = 3.4028234663852886e38
 # Examples per batch: a batch is allocated whole; more than a million is a typo. Whether a smaller batch fits in
 # memory is checked where its input size is known (efficiency: efficiency/batch.py, training: the dataset).
 MAX_BATCH = 1_000_000
+DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist", "imagefolder")
+IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
+MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 images is 12 GB
+MAX_CLASSES = 100_000
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,6 @@ def between(lo: float, hi: float) -> Callable[[Any], bool]:
 
 def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, int]:
     """'3x32x32' -> (3, 32, 32): channels x height x width, square images."""
-    from deepgen_cli.engine.data import IMAGE_SIZE_RANGE
-
     try:
         c, h, w = (int(p) for p in str(text).lower().split("x"))
     except ValueError:
@@ -185,8 +188,6 @@ def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, i
 
 def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, int]:
     """'1000,500' -> (1000 training, 500 test examples)."""
-    from deepgen_cli.engine.data import MAX_SYNTHETIC
-
     try:
         train, test = (int(p) for p in str(text).split(","))
     except ValueError:
@@ -308,7 +309,10 @@ class RunOptions(Options):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataOptions(Options):
+class DataConfig(Options):
+    """What data a run loads (engine/data): the dataset, where its files are, its size and subset, and how it is
+    held. A training command's config is one (it inherits this group); `of` takes the group out of one."""
+
     dataset: str = DATASET("digits")
     data_dir: str | None = DATA_DIR(None)
     download: bool = DOWNLOAD(False)
@@ -319,6 +323,24 @@ class DataOptions(Options):
     synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
     data_in_memory: str = DATA_IN_MEMORY("auto")  # auto: in memory when it fits (data/memory.py), else streamed
     workers: int | None = WORKERS(None)  # streamed path: DataLoader workers per rank; None: min(8, CPUs per rank)
+    seed: int = 0  # data splits, --subset's choice, synthetic draws; a command's is its --seed (RunOptions)
+
+    @property
+    def synthetic_train(self) -> int:
+        return self.synthetic_examples[0]
+
+    @property
+    def synthetic_test(self) -> int:
+        return self.synthetic_examples[1]
+
+    @property
+    def in_memory(self) -> str:
+        return self.data_in_memory
+
+    @classmethod
+    def of(cls, config) -> DataConfig:
+        """The data group of a command's config (its fields of the same names)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
 
     def resolved(self) -> Options:
         """A training run's thread count, when not given, chosen from its input size (recorded in the config)."""
@@ -335,7 +357,7 @@ ONE_THREAD_MAX_INPUT = 1024
 NATIVE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
-def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
+def input_shape(data: DataConfig) -> tuple[int, int, int] | None:
     """(channels, height, width) of an input as a run will see it, known before loading; None if unknown."""
     c, h, w = data.synthetic_shape if data.dataset == "synthetic" else NATIVE_SHAPES.get(data.dataset, (3, 0, 0))
     if data.image_size:
@@ -343,7 +365,7 @@ def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
     return (c, h, w) if h else None
 
 
-def default_threads(data: DataOptions) -> int:
+def default_threads(data: DataConfig) -> int:
     """The thread count a training run uses unless --threads says otherwise (see ONE_THREAD_MAX_INPUT)."""
     import torch
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
-from deepgen_cli.engine.config import (EPOCHS, MODEL, REPEATS, UNTIL_FIT, DataOptions, Options, RunOptions,
+from deepgen_cli.engine.config import (EPOCHS, MODEL, REPEATS, UNTIL_FIT, DataConfig, Options, RunOptions,
                                        TrainConfig, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
@@ -49,7 +49,7 @@ CORRUPT_TEST = opt("--corrupt-test", type=bool,
 
 
 @dataclass(frozen=True, kw_only=True)
-class MemorizeConfig(RunOptions, DataOptions, TrainConfig):
+class MemorizeConfig(RunOptions, DataConfig, TrainConfig):
     """The training group whole (engine/config.py TrainConfig: the penalty, augmentation, amp ...), with memorize's
     defaults; Zhang et al.'s batch size 128 and lr 0.1 are the group's (0.1 fits random labels in ~70 epochs,
     0.01 needs ~130 at batch 32). The learning rate is constant: the paper's exp:0.95 stops a random-label fit on
