@@ -96,7 +96,10 @@ def opt(*flags: str, help: str, type: type = str, check=None, valid: str = "", p
     """An option; `choices` is shorthand for a check that the value is one of them."""
     if choices:
         check, valid = (lambda v: v in choices), "one of: " + ", ".join(choices)
-        metavar = metavar or "[" + "|".join(choices) + "]"  # the values, as typer shows an Enum's
+        # the values as the label, as typer shows an Enum's, where they are short: a longer label narrows the
+        # help column of the whole panel at 80 columns (the help then lists them)
+        listed = "[" + "|".join(choices) + "]"
+        metavar = metavar or (listed if len(listed) <= 13 else None)
     return Opt(tuple(flags), help, type, check, valid, parse, show, metavar, optional, panel)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import distributed, models
+from deepgen_cli.engine.models import user
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, EVAL_EVERY, LR, LR_SCHEDULE, MODEL, MOMENTUM, REPEATS,
                                        WEIGHT_DECAY, DataConfig, RunOptions, TrainOptions, at_least, between, finite,
                                        opt, parse_list, show_list)
@@ -54,9 +55,9 @@ class NormCompareConfig(RunOptions, DataConfig, TrainOptions):
     non_iid: int = NON_IID(2)  # K classes per non-i.i.d. minibatch: 2 x 16 images, the analogue of 16 of 1000 x 2
     model: str = MODEL("mlp-bn")  # a registry model built with batch norm
     # Taken to say why not: each variant is the network built again with another norm in its norm slots
-    model_file: str | None = opt("--model-file", optional=True, metavar="FILE.py:FACTORY",
-                                 help="Not taken: norm-compare builds each norm variant from a catalog builder's "
-                                      "norm argument; a file's network has its own norm layers.")(None)
+    model_file: str | None = user.MODEL_FILE.but(help="Not taken: norm-compare builds each norm variant from a "
+                                                      "catalog builder's norm argument; a file's network has its own "
+                                                      "norm layers.")(None)
     epochs: int = EPOCHS(10)
     lr: float = LR(0.05)  # absolute, the peak of the schedule
     lr_schedule: str = LR_SCHEDULE("cosine")  # a constant lr leaves the final iterate biased to the last classes
