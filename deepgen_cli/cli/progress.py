@@ -57,6 +57,10 @@ class Tally:
         self.done += count
         self.last = now
 
+    def settle(self) -> None:
+        """The burst is over now: a message from the engine after a row means the next row has begun."""
+        self.settled = (self.measured, self.measured_s, self.done, self.last)
+
     def eta(self, now: float) -> float | None:
         """Seconds left: the mean measured row's time for each row to go, less the time since the last row (but
         never less than the rows after it need), from the rows up to the last burst that is over. None until a
@@ -129,6 +133,7 @@ class LiveProgress:
         self._progress.update(self._task, total=total, completed=self.tally.done)
 
     def message(self, text: str) -> None:
+        self.tally.settle()
         self._progress.detail = text
         self._progress.refresh()
 
@@ -205,6 +210,8 @@ class PlainProgress:
         self.row_label = None  # messages before the plan (loading data) name no row
 
     def message(self, text: str) -> None:
+        self.tally.settle()
+        self._flush()  # the engine has moved on to the next row: the last one's line, with its estimate
         self.current = text
         if self.row_label is None:
             self.row_label = text
