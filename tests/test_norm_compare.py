@@ -298,3 +298,13 @@ def test_control_large_microbatches_have_no_premise():
     # nothing shown lost, so the recovery verdict cannot tell (null), with its reason: not a false no
     recovery = got["Batch renorm recovers"]
     assert recovery.reproduced is None and "nothing to recover" in recovery.reason
+
+
+def test_control_a_timing_too_short_never_shows_equal_speed():
+    # 2 blocks of 1 step: the interval has one degree of freedom; whatever the machine, no yes
+    (control,) = [c for c in CONTROLS if c.overrides.get("timing_steps") == 1]
+    got = _run_control(control)
+    speed = got["Batch renorm trains at the speed of batch norm"]
+    assert speed.reproduced is not True, speed
+    assert "over 2 interleaved blocks of 1 steps" in speed.measured
+    assert speed.reproduced is False or "too noisy" in speed.reason
