@@ -153,4 +153,4 @@ def run(config: NormCompareConfig, device, session):
                 session.progress(f"timing training steps: batch norm, batch norm again, renorm at microbatch {m}")
                 timing[m] = time_steps(config, data, m, device)
         session.progress("checking the published claims")
-        return findings(rows, config, len(data.y_train), timing)
+        return findings(rows, config, len(data.y_train), timing, data.num_classes)

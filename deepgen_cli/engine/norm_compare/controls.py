@@ -31,5 +31,14 @@ CONTROLS = (
             "run has no evidence that the two step times are within 10% of each other, so it must not say they "
             "are; a noisier timing makes yes harder, never easier (issue 24: 1.48x slower once passed as the same "
             "speed)"),
+    Control(
+        label="a network that does not learn (--lr 1e-6, 1 epoch), microbatches of 2 and 32",
+        overrides=dict(lr=1e-6, epochs=1, norms=("batch", "renorm"), microbatch=(2, 32), non_iid=0,
+                       timing_blocks=0),
+        claims=("Batch norm loses accuracy", "Batch renorm recovers", "Training with batch renorm sees the inference"),
+        why="one epoch at a peak learning rate of 1e-6 leaves the weights at their initial values and the moving "
+            "statistics (momentum 0.01) near theirs: every setting is near chance, so there is no accuracy to lose or "
+            "recover, and a train/eval gap between batch statistics and barely moved moving statistics says nothing "
+            "about what training sees; the trained floor (55% on 10 classes) must make all three cannot tell"),
 )
 
