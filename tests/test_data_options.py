@@ -17,6 +17,7 @@ FAST = {
     "reuse": ("--epochs", "1"),
     "compress": ("--epochs", "1", "--finetune-epochs", "1", "--repeats", "2"),
     "downsample": ("--epochs", "1", "--repeats", "2"),
+    "drop-blocks": ("--epochs", "1", "--repeats", "2"),
 }
 # Every registered command with the data options: one that takes them but has no FAST entry fails below.
 TRAINING = sorted(s.name for s in spec.every() if "synthetic_shape" in {f.name for f in dataclasses.fields(s.config_cls)})

@@ -29,6 +29,12 @@ declare("cnn-early", _PLACED + "cnn_early", description="4 conv layers of width 
         "early (downsample's baseline)", resolution=8, in_channels=1, tags=_DIGITS)
 declare("cnn-late", _PLACED + "cnn_late", description="cnn-early with the strides moved to the 3rd and 4th layers: "
         "downsampled late (Iandola 2016, strategy 3)", resolution=8, in_channels=1, tags=_DIGITS)
+_RES = "deepgen_cli.engine.models.residual:"
+declare("resnet-small", _RES + "resnet_small", description="6 residual blocks of two 3x3 convs, width 16, no "
+        "downsampling (drop-blocks)", resolution=8, in_channels=1, tags=_DIGITS)
+declare("plain-small", _RES + "plain_small", description="resnet-small without its skip connections: a plain "
+        "13-layer stack (drop-blocks' comparison)", resolution=8, in_channels=1, tags=_DIGITS)
+
 _DENSE = "deepgen_cli.engine.models.densenet:"
 declare("densenet-40-k12", _DENSE + "densenet_40_k12", description="DenseNet L=40 k=12, no bottleneck or "
         "compression (Huang 2017, Fig. 5), 32x32 input", resolution=32, tags=("trainable", "dense-sources"))
