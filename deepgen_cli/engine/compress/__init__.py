@@ -16,7 +16,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.compress import coding, findings as verdicts
-from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, REPEATS, UNTRAINED, DataOptions, RunOptions, TrainOptions,
+from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, REPEATS, UNTRAINED, DataConfig, RunOptions, TrainOptions,
                                        at_least, between, opt)
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
@@ -32,7 +32,7 @@ ARCH = ("alexnet", "squeezenet")  # the claim's pair, torchvision's builds at 22
 
 
 @dataclass(frozen=True, kw_only=True)
-class CompressConfig(RunOptions, DataOptions, TrainOptions):
+class CompressConfig(RunOptions, DataConfig, TrainOptions):
     model: str = MODEL("cnn")  # a trainable digits model: convolutions, as SqueezeNet is
     density: float = DENSITY(1 / 3)  # "33% sparsity" in the paper can only be a density: see docs/compress.md
     bits: int = BITS(6)

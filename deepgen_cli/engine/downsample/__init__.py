@@ -13,7 +13,7 @@ from typing import ClassVar
 import torch
 
 from deepgen_cli.engine import data as data_mod, measure, models, train
-from deepgen_cli.engine.config import EPOCHS, LR, REPEATS, UNTRAINED, DataOptions, RunOptions, TrainOptions, opt
+from deepgen_cli.engine.config import EPOCHS, LR, REPEATS, UNTRAINED, DataConfig, RunOptions, TrainOptions, opt
 from deepgen_cli.engine.downsample import findings as verdicts
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
@@ -24,7 +24,7 @@ LATE = opt("--late-model", help="The same network downsampling late (a trainable
 
 
 @dataclass(frozen=True, kw_only=True)
-class DownsampleConfig(RunOptions, DataOptions, TrainOptions):
+class DownsampleConfig(RunOptions, DataConfig, TrainOptions):
     early_model: str = EARLY("cnn-early")
     late_model: str = LATE("cnn-late")
     epochs: int = EPOCHS(5)  # both fit the digits training set (100% train accuracy at 8 epochs, measured)

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, REPEATS, UNTRAINED, DataOptions, RunOptions, TrainOptions, opt,
-                                       parse_list, split_list)
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, REPEATS, UNTRAINED, DataConfig, RunOptions,
+                                       TrainOptions, opt, parse_list)
 from deepgen_cli.engine.drop_blocks import findings as verdicts
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
@@ -29,7 +29,7 @@ NETWORKS = opt("--networks", parse=parse_list(str, "residual,plain"), show=",".j
 
 
 @dataclass(frozen=True, kw_only=True)
-class DropBlocksConfig(RunOptions, DataOptions, TrainOptions):
+class DropBlocksConfig(RunOptions, DataConfig, TrainOptions):
     networks: tuple[str, ...] = NETWORKS(("residual", "plain"))
     # resnet-small at 6 epochs of 32: 98.0% and 96.7% test accuracy (seeds 0, 1), plain-small 86-88%; at 4 epochs of
     # 128 the residual network was still at 64-91%
@@ -78,7 +78,8 @@ def run(config: DropBlocksConfig, device: torch.device, session) -> Outcome:
     with torch_threads(config.threads):
         session.progress(f"loading {config.dataset}")
         data = data_mod.load(data_mod.config_for(config))
-        blocks = len(models.create(MODELS["residual"], num_classes=data.num_classes, in_channels=data.in_channels).blocks)
+        blocks = len(models.create(MODELS["residual"], num_classes=data.num_classes,
+                                   in_channels=data.in_channels).blocks)
         plan = [(n, config.seed + i) for i in range(config.repeats) for n in config.networks]
         plan_rows(session, len(plan) * (blocks + 1))
         rows = []
