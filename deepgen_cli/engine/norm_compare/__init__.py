@@ -169,4 +169,4 @@ def run(config: NormCompareConfig, device, session):
                                  + ("" if config.eager_timing else " (compiling them first)"))
                 timing[m], eager[m] = time_steps(config, data, m, device)
         session.progress("checking the published claims")
-        return findings(rows, config, len(data.y_train), timing, eager)
+        return findings(rows, config, len(data.y_train), timing, eager, data.num_classes)
