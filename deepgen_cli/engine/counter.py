@@ -66,6 +66,7 @@ class OpInfo:
     handle: object | None  # op_counts handle, None when the op's work is not counted
     fresh: bool  # returns new memory (no alias: not a view, not in-place)
     listed: bool  # goes to skipped_ops when it has no handle
+    matrix: bool  # listed and multiplies matrices: the count is too low
 
 
 _INFO: dict = {}
@@ -78,7 +79,8 @@ def _info(func) -> OpInfo:
         returns = func._schema.returns
         fresh = all(r.alias_info is None for r in returns)
         handle = op_counts.HANDLES.get(name)
-        info = _INFO[func] = OpInfo(name, handle, fresh, handle is None and fresh and name not in _FREE)
+        listed = handle is None and fresh and name not in _FREE
+        info = _INFO[func] = OpInfo(name, handle, fresh, listed, listed and op_counts.does_matrix_work(name))
     return info
 
 
@@ -120,6 +122,7 @@ class Counted:
     activation_bytes: int  # bytes of every fresh tensor the forward wrote (op outputs, not views or in-place)
     output_shapes: dict[str, str]  # module name -> shape_text of its first call's output
     calls: dict[str, int]  # module name -> times it ran
+    uncounted: dict[str, list[str]]  # module name -> matrix ops that ran in it without a count
 
 
 class _Mode(TorchDispatchMode):
@@ -130,6 +133,7 @@ class _Mode(TorchDispatchMode):
         self.by_operator: Counter = Counter()
         self.skipped: Counter = Counter()
         self.activation_bytes = 0
+        self.uncounted: dict[str, set] = defaultdict(set)  # module -> matrix ops without a count in it
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **kwargs) if kwargs else func(*args)
@@ -143,6 +147,9 @@ class _Mode(TorchDispatchMode):
                 by_module[name] += macs
         elif info.listed:
             self.skipped[info.name] += 1
+            if info.matrix:
+                for name in self.stack:
+                    self.uncounted[name].add(info.name)
         if info.fresh:
             if type(out) is torch.Tensor:
                 self.activation_bytes += out.numel() * out.element_size()
@@ -226,4 +233,5 @@ def count(model: nn.Module, example) -> Counted:
     by_module = {n: mode.by_module.get(n, 0) for n in names.values()}
     shapes = {n: "x".join(map(str, v)) or "scalar" if isinstance(v, torch.Size) else v for n, v in shapes.items()}
     return Counted(sum(mode.by_operator.values()), {k: v for k, v in mode.by_operator.items() if v}, by_module,
-                   dict(mode.skipped), mode.activation_bytes, shapes, dict(calls))
+                   dict(mode.skipped), mode.activation_bytes, shapes, dict(calls),
+                   {n: sorted(v) for n, v in mode.uncounted.items()})

@@ -17,6 +17,11 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def param_bytes(model: nn.Module) -> int:
+    """Bytes the parameters take in memory at their dtypes (fp32: 4 per parameter)."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 @dataclass
 class MultAdds:
     total: int  # multiply-accumulates of the pass over its batch (per example)
@@ -26,6 +31,7 @@ class MultAdds:
     activation_bytes: int = 0  # fresh tensors the forward wrote, at the batch size counted
     output_shapes: dict[str, str] = field(default_factory=dict)  # module -> its first output's shape
     calls: dict[str, int] = field(default_factory=dict)  # module -> times it ran in the pass
+    uncounted_by_module: dict[str, list[str]] = field(default_factory=dict)  # module -> matrix ops not counted
     batch: int = 1
 
     @property
@@ -46,7 +52,7 @@ def mult_adds(model: nn.Module, example: torch.Tensor, batch: int = 1) -> MultAd
     per = (lambda v: v // batch) if batch > 1 else (lambda v: v)
     return MultAdds(per(c.total), {k: per(v) for k, v in c.by_operator.items()},
                     {k: per(v) for k, v in c.by_module.items()}, c.skipped_ops, c.activation_bytes,
-                    c.output_shapes, c.calls, batch)
+                    c.output_shapes, c.calls, c.uncounted, batch)
 
 
 def state_dict_mib(model: nn.Module) -> float:

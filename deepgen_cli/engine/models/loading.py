@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from pathlib import Path
@@ -38,20 +39,40 @@ def load_weights(model: nn.Module, path: str, flag: str = "--weights") -> None:
     model.load_state_dict(state)
 
 
-_MODEL_FILE = re.compile(r"^(?P<file>.+\.py):(?P<factory>[A-Za-z_]\w*)(?:@(?P<res>\d+))?$")
+_MODEL_FILE = re.compile(r"^(?P<file>.+\.py):(?P<factory>[A-Za-z_]\w*)(?:\((?P<kw>.*)\))?(?:@(?P<res>\d+))?$")
+
+
+def parse_model_call(text: str) -> tuple[str, str, dict, int | None]:
+    """FILE.py:FACTORY[(kw=value, ...)][@RESOLUTION] -> (file, factory, keyword arguments, resolution); the
+    values are Python literals (numbers, strings, tuples, True/None), never code."""
+    m = _MODEL_FILE.match(text)
+    if not m:
+        raise UsageError(f"--model-file: cannot read '{text}'; write FILE.py:FACTORY, FILE.py:FACTORY(width=2) "
+                         "or FILE.py:FACTORY@RESOLUTION")
+    if not Path(m["file"]).is_file():
+        raise UsageError(f"--model-file: no file at '{m['file']}'")
+    kwargs = {}
+    if m["kw"] and m["kw"].strip():
+        try:
+            call = ast.parse(f"f({m['kw']})", mode="eval").body
+            if call.args:
+                raise ValueError("positional argument")
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+            if None in kwargs:
+                raise ValueError("**")
+        except (SyntaxError, ValueError):
+            raise UsageError(f"--model-file: cannot read the arguments '({m['kw']})'; write keyword=literal pairs, "
+                             f"e.g. {m['file']}:{m['factory']}(width=2, name='a')") from None
+    return m["file"], m["factory"], kwargs, int(m["res"]) if m["res"] else None
 
 
 def parse_model_file(text: str) -> tuple[str, str, int | None]:
-    m = _MODEL_FILE.match(text)
-    if not m:
-        raise UsageError(f"--model-file: cannot read '{text}'; write FILE.py:FACTORY or FILE.py:FACTORY@RESOLUTION")
-    if not Path(m["file"]).is_file():
-        raise UsageError(f"--model-file: no file at '{m['file']}'")
-    return m["file"], m["factory"], int(m["res"]) if m["res"] else None
+    file, factory, _, res = parse_model_call(text)
+    return file, factory, res
 
 
-def load_model_file(file: str, factory: str) -> nn.Module:
-    """Import the user's file and call `factory()` with no arguments."""
+def load_model_file(file: str, factory: str, kwargs: dict | None = None) -> nn.Module:
+    """Import the user's file and call `factory(**kwargs)`."""
     spec = importlib.util.spec_from_file_location(f"deepgen_user_{Path(file).stem}", file)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -63,9 +84,9 @@ def load_model_file(file: str, factory: str) -> nn.Module:
         found = sorted(n for n in vars(module) if callable(vars(module)[n]) and not n.startswith("_"))
         raise UsageError(f"--model-file: '{file}' has no function '{factory}'; callables there: {', '.join(found)}")
     try:
-        model = fn()
+        model = fn(**(kwargs or {}))
     except Exception as err:
-        raise RunError(f"--model-file: {factory}() raised {type(err).__name__}: {err}") from None
+        raise RunError(f"--model-file: {factory}({', '.join(f'{k}={v!r}' for k, v in (kwargs or {}).items())}) raised {type(err).__name__}: {err}") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"--model-file: {factory}() returned a {type(model).__name__}, not a torch.nn.Module")
     return model
