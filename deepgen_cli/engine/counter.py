@@ -223,11 +223,13 @@ def count(model: nn.Module, example) -> Counted:
         # eval_mode walks every module twice (7 ms of a 15 ms forward on mobilenet_v3_small): skip it when
         # nothing trains
         with (eval_mode(model) if any(m.training for m in model.modules()) else nullcontext()), torch.no_grad(), mode:
-            model(*inputs)
+            try:
+                model(*inputs)
+            finally:
+                while paused:  # a forward that raised inside a leaf: the mode goes back before it exits
+                    paused.pop()
+                    torch._C._push_on_torch_dispatch_stack(mode)
     finally:
-        while paused:  # a forward that raised inside a leaf: the mode is back before it exits
-            paused.pop()
-            torch._C._push_on_torch_dispatch_stack(mode)
         for h in hooks:
             h.remove()
     by_module = {n: mode.by_module.get(n, 0) for n in names.values()}

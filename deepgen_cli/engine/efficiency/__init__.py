@@ -176,7 +176,7 @@ def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) ->
         flops=2 * counted.total if config.flops else None, param_bytes=measure.param_bytes(model),
         activation_bytes=counted.activation_bytes,
         peak_gpu_bytes=torch.cuda.max_memory_allocated(example.device) if cuda else None,
-        uncounted_ops=("too low, not counted: " + ", ".join(op.split("::")[-1] for op in missing)) if missing else "",
+        uncounted_ops=("too low: " + ", ".join(op.split("::")[-1] for op in missing)) if missing else "",
         uncounted_matrix_ops=missing, mult_adds_by_operator=counted.by_operator, skipped_ops=counted.skipped_ops,
         latency_samples_ms=latency.samples_ms,
     )

@@ -54,7 +54,7 @@ def layer_rows(model, counted: measure.MultAdds, depth: int | None, flops: bool)
 
 
 def _uncounted(ops) -> str:
-    return "too low, not counted: " + ", ".join(op.split("::")[-1] for op in ops) if ops else ""
+    return "too low: " + ", ".join(op.split("::")[-1] for op in ops) if ops else ""
 
 
 def run_by_layer(cand, config, session) -> Outcome:
