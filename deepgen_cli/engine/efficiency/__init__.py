@@ -9,8 +9,8 @@ from typing import ClassVar
 import torch
 
 from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.config import (MAX_THREADS, WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least,
-                                       between, opt, split_list)
+from deepgen_cli.engine.config import (THREADS, WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
+                                       split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings, timing_subjects
@@ -47,9 +47,6 @@ MODELS = opt("--models", "-m", parse=_specs, show=",".join, metavar="NAME[:ALPHA
 INPUT_SHAPE = opt("--input-shape", optional=True, parse=_shape, show=lambda v: "x".join(map(str, v)),
                   metavar="CxHxW", help="One input's channels, height and width for every model, e.g. 1x28x28 "
                                         "(default: each model's own, 3xRESxRES).")
-THREADS = opt("--threads", type=int, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
-              panel="Run", help="CPU threads for torch while timing. One by default: on shared cores a second thread "
-                                "waits at every barrier and the spread swamps the comparison.")
 FLOPS = opt("--flops", type=bool, help="Also show FLOPs, counted as 2 x Mult-Adds (one multiply and one add each).")
 DEPTH = opt("--depth", type=int, optional=True, check=at_least(1), valid="1 or more",
             help="With --by-layer: modules down to this nesting depth, deeper ones summed into them (default: leaves).")
@@ -68,7 +65,9 @@ BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of
 class EfficiencyConfig(RunOptions):
     models: tuple[str, ...] = MODELS(())  # specs NAME[:ALPHA][@RESOLUTION]; none: candidates.DEFAULT_MODELS
     input_shape: tuple[int, int, int] | None = INPUT_SHAPE(None)  # (C, H, W) of one input, every model
-    threads: int = THREADS(1)  # timing on one thread unless asked (see THREADS' help)
+    # One thread unless asked: on shared cores a second thread waits at every barrier, and the spread it adds
+    # (an IQR larger than the medians at torch's default, issue 25) swamps the comparison.
+    threads: int | None = THREADS(1)
     baseline: str | None = BASELINE(None)  # ratios are against this model; None: the first one
     batch_size: int = BATCH_SIZE(1)  # images per timed forward pass
     min_time_s: float = MIN_TIME(0.5)  # timed runs go on until this many seconds of them (per model)
