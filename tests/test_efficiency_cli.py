@@ -85,14 +85,14 @@ def test_weights_and_model_file(cli, tmp_path):
                    " torch.nn.Flatten())\n")
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
     torch.save(model.state_dict(), tmp_path / "w.pt")
-    result = cli("efficiency", "--models", "", "--model-file", f"{net}:tiny@16", "--weights", tmp_path / "w.pt",
+    result = cli("efficiency", "--model-file", f"{net}:tiny@16", "--weights", tmp_path / "w.pt",
                  "--format", "json", *FAST)
     assert result.exit_code == 0, result.stderr
     row = json.loads(result.stdout)["rows"][0]
     assert (row["params"], row["mult_adds"], row["resolution"]) == (8, 6 * 256, 16)
 
     torch.save({"0.weight": torch.zeros(5, 3, 1, 1)}, tmp_path / "bad.pt")
-    bad = cli("efficiency", "--models", "", "--model-file", f"{net}:tiny@16", "--weights", tmp_path / "bad.pt", *FAST)
+    bad = cli("efficiency", "--model-file", f"{net}:tiny@16", "--weights", tmp_path / "bad.pt", *FAST)
     assert bad.exit_code == 1 and "key '0.weight' has shape (5, 3, 1, 1)" in bad.stderr
 
 
@@ -114,7 +114,8 @@ def test_weights_and_model_file(cli, tmp_path):
     (["--models", "alexnet@16"], 1, "--models: 'alexnet@16' cannot run on a 3x16x16 input"),
     (["--models", "alexnet", "--input-shape", "3x16x16"], 1, "too small for its layers: try --input-shape 3x64x64"),
     (["--models", "squeezenet1_1", "--input-shape", "1x64x64"], 1, "it takes 3 channels: give --input-shape 3x64x64"),
-    (["--models", "", "--model-file", "nofile.py:build"], 2, "--model-file: no file"),
+    (["--model-file", "nofile.py:build"], 2, "--model-file: no file"),
+    (["--models", ""], 2, "--models: no model given"),
 ])
 def test_bad_input_gets_one_line_and_its_exit_code(cli, args, code, needle):
     result = cli("efficiency", *args, *FAST)

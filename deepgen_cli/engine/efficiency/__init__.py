@@ -27,8 +27,11 @@ TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "c
 
 
 def _specs(text: str, flag: str) -> tuple[str, ...]:
-    """Comma-separated model specs, each checked (name, alpha, resolution); none at all only with --model-file."""
+    """Comma-separated model specs, each checked (name, alpha, resolution); given, at least one."""
     specs = tuple(split_list(text))
+    if not specs:
+        raise UsageError(f"{flag}: no model given; valid: {', '.join(models.names())} (or leave {flag} out: "
+                         "squeezenet,mobilenet, or only the --model-file)")
     for spec in specs:
         models.parse_spec(spec, flag)  # fail on a bad name before anything heavy
     return specs
@@ -41,7 +44,7 @@ def _shape(text: str, flag: str) -> tuple[int, int, int]:
     return tuple(int(p) for p in parts)
 
 
-MODELS = opt("--models", "-m", parse=_specs, show=",".join, metavar="NAME[:ALPHA][@RES],...",
+MODELS = opt("--models", "-m", parse=_specs, optional=True, show=",".join, metavar="NAME[:ALPHA][@RES],...",
              help="Comma-separated models, e.g. mobilenet:0.5@160 (width 0.5, 160x160 input). See `deepgen models`. "
                   "Default: squeezenet,mobilenet, or only the --model-file when one is given.")
 INPUT_SHAPE = opt("--input-shape", optional=True, parse=_shape, show=lambda v: "x".join(map(str, v)),
@@ -63,7 +66,8 @@ BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of
 
 @dataclass(frozen=True, kw_only=True)
 class EfficiencyConfig(RunOptions):
-    models: tuple[str, ...] = MODELS(())  # specs NAME[:ALPHA][@RESOLUTION]; none: candidates.DEFAULT_MODELS
+    # specs NAME[:ALPHA][@RESOLUTION]; None (not given): candidates.DEFAULT_MODELS, or only the --model-file
+    models: tuple[str, ...] | None = MODELS(None)
     input_shape: tuple[int, int, int] | None = INPUT_SHAPE(None)  # (C, H, W) of one input, every model
     # One thread unless asked: on shared cores a second thread waits at every barrier, and the spread it adds
     # (an IQR larger than the medians at torch's default, issue 25) swamps the comparison.

@@ -47,7 +47,7 @@ def candidates(config) -> list[Candidate]:
     CxHxW replaces every model's input (channels and a non-square side): width is `resolution`."""
     shape = getattr(config, "input_shape", None)
     out = []
-    for text in config.models or (() if config.model_file else DEFAULT_MODELS):
+    for text in config.models if config.models is not None else (() if config.model_file else DEFAULT_MODELS):
         spec = models.parse_spec(text)
         e = models.entry(spec.name)
         alpha = spec.alpha if spec.alpha is not None else (1.0 if e.width_multiplier else None)
