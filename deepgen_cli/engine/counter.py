@@ -222,7 +222,8 @@ def count(model: nn.Module, example) -> Counted:
     try:
         # eval_mode walks every module twice (7 ms of a 15 ms forward on mobilenet_v3_small): skip it when
         # nothing trains
-        with (eval_mode(model) if any(m.training for m in model.modules()) else nullcontext()), torch.no_grad(), mode:
+        modes = eval_mode(model) if any(m.training for m in model.modules()) else nullcontext()
+        with modes, torch.no_grad(), mode:
             try:
                 model(*inputs)
             finally:
