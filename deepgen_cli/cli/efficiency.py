@@ -31,7 +31,7 @@ COLUMNS = [
 LAYER_COLUMNS = [Column("module", "module", text, numeric=False), Column("type", "type", text, numeric=False),
                  Column("output_shape", "output shape", text, numeric=False), Column("params", "params", count),
                  Column("params_share", "params share", percent), Column("mult_adds", "Mult-Adds", count),
-                 UNCOUNTED, Column("mult_adds_share", "Mult-Adds share", percent), Column("calls", "calls", text)]
+                 Column("mult_adds_share", "Mult-Adds share", percent), UNCOUNTED, Column("calls", "calls", text)]
 
 
 def _view(config):
