@@ -151,7 +151,8 @@ def batch_fits(config: EfficiencyConfig, found: list[Candidate]) -> None:
         need = config.batch_size * c.shape[0] * c.shape[1] * c.shape[2] * (2 if config.half else memory.FLOAT_BYTES)
         ram = memory.available_ram()
         if need > memory.MEMORY_FRACTION * ram:
-            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.shape_text} for {c.label} take {need / 2 ** 30:,.1f} GiB as input alone, more than "
+            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.shape_text} for {c.label} take "
+                             f"{need / 2 ** 30:,.1f} GiB as input alone, more than "
                              f"{memory.MEMORY_FRACTION:.0%} of the {ram / 2 ** 30:.1f} GiB of RAM available; give a "
                              f"smaller --batch-size")
 
