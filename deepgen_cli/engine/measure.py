@@ -1,40 +1,38 @@
-"""Raw measurements of a model: parameters, Mult-Adds (fvcore), serialized size, latency."""
+"""Raw measurements of a model: parameters, Mult-Adds (engine.counter), serialized size, latency."""
 
 from __future__ import annotations
 
 import io
 import statistics
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from deepgen_cli.engine import op_counts
+from deepgen_cli.engine import counter, op_counts
 from deepgen_cli.engine.modes import eval_mode
-
-# The papers' convention counts multiply-accumulates of convolutions and fully connected layers
-# only. fvcore also counts these ops, so each gets a handle that returns 0 (setting the handle to
-# None does not turn batch norm off in fvcore 0.1.5.post20221221).
-EXCLUDED_OPS = (
-    "aten::batch_norm", "aten::group_norm", "aten::layer_norm", "aten::instance_norm",
-    "aten::adaptive_avg_pool2d", "aten::upsample_nearest2d", "aten::upsample_bilinear2d",
-    "aten::grid_sampler",
-)
-
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def param_bytes(model: nn.Module) -> int:
+    """Bytes the parameters take in memory at their dtypes (fp32: 4 per parameter)."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 @dataclass
 class MultAdds:
-    total: int  # multiply-accumulates for one input
-    by_operator: dict[str, int]
-    by_module: dict[str, int]
-    skipped_ops: dict[str, int]  # ops without a handle (activations, pools...), with call counts
-    excluded_ops: list[str] = field(default_factory=lambda: list(EXCLUDED_OPS))
+    total: int  # multiply-accumulates of the pass over its batch (per example)
+    by_operator: dict[str, int]  # per example, by kind of work (conv, linear, matmul, attention, recurrent)
+    by_module: dict[str, int]  # per example, each module with its children ("" is the model)
+    skipped_ops: dict[str, int]  # ops with work but no count (activations, pools, norms...), with call counts
+    activation_bytes: int = 0  # fresh tensors the forward wrote, at the batch size counted
+    output_shapes: dict[str, str] = field(default_factory=dict)  # module -> its first output's shape
+    calls: dict[str, int] = field(default_factory=dict)  # module -> times it ran in the pass
+    uncounted_by_module: dict[str, list[str]] = field(default_factory=dict)  # module -> matrix ops not counted
+    batch: int = 1
 
     @property
     def uncounted_matrix_ops(self) -> dict[str, int]:
@@ -42,34 +40,19 @@ class MultAdds:
         return {op: n for op, n in self.skipped_ops.items() if op_counts.does_matrix_work(op)}
 
 
-def _zero(inputs, outputs):
-    return 0
+def mult_adds(model: nn.Module, example: torch.Tensor, batch: int = 1) -> MultAdds:
+    """Count Mult-Adds of one forward pass on `example`, divided by `batch`: the examples it holds (the
+    activation bytes stay those of the whole pass).
 
-
-def mult_adds(model: nn.Module, example: torch.Tensor) -> MultAdds:
-    """Count Mult-Adds for one example of shape (1, C, H, W) with fvcore's tracer.
-
-    fvcore's handles count convolutions and linear layers; `op_counts` adds attention, the fused
-    eval fast paths of nn.MultiheadAttention and nn.TransformerEncoderLayer, and matmul forms.
+    The papers' convention: multiply-accumulates of convolutions, fully connected layers, matrix products
+    (attention, einsum, matmul) and recurrent layers; no norms, activations, pooling or bias additions.
+    A `torch.compile`d module is counted through the module it wraps (counter.original).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # fvcore's import touches the deprecated torch.jit.script
-        from fvcore.nn import FlopCountAnalysis
-
-    analysis = FlopCountAnalysis(model, example)
-    analysis.set_op_handle(**{op: _zero for op in EXCLUDED_OPS}, **op_counts.HANDLES)
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    analysis.tracer_warnings("none")
-    # Traced without autograd, as measure_latency times: in eval mode that is when PyTorch takes the
-    # fused attention fast paths, so the ops counted are the ops that run.
-    with eval_mode(model), warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # torch.jit tracing deprecation noise
-        total = int(analysis.total())
-        by_operator = {k: int(v) for k, v in analysis.by_operator().items() if v}
-        by_module = {k: int(v) for k, v in analysis.by_module().items()}
-        skipped = dict(analysis.unsupported_ops())
-    return MultAdds(total, by_operator, by_module, skipped)
+    c = counter.count(model, example)
+    per = (lambda v: v // batch) if batch > 1 else (lambda v: v)
+    return MultAdds(per(c.total), {k: per(v) for k, v in c.by_operator.items()},
+                    {k: per(v) for k, v in c.by_module.items()}, c.skipped_ops, c.activation_bytes,
+                    c.output_shapes, c.calls, c.uncounted, batch)
 
 
 def state_dict_mib(model: nn.Module) -> float:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
 
 from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
+from deepgen_cli.engine.config import (THREADS, WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
                                        split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
@@ -26,28 +27,51 @@ TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "c
 
 
 def _specs(text: str, flag: str) -> tuple[str, ...]:
-    """Comma-separated model specs, each checked (name, alpha, resolution); none at all only with --model-file."""
+    """Comma-separated model specs, each checked (name, alpha, resolution); given, at least one."""
     specs = tuple(split_list(text))
+    if not specs:
+        raise UsageError(f"{flag}: no model given; valid: {', '.join(models.names())} (or leave {flag} out: "
+                         "squeezenet,mobilenet, or only the --model-file)")
     for spec in specs:
         models.parse_spec(spec, flag)  # fail on a bad name before anything heavy
     return specs
 
 
-MODELS = opt("--models", "-m", parse=_specs, show=",".join, metavar="NAME[:ALPHA][@RES],...",
-             help="Comma-separated models, e.g. mobilenet:0.5@160 (width 0.5, 160x160 input). See `deepgen models`.")
+def _shape(text: str, flag: str) -> tuple[int, int, int]:
+    parts = str(text).lower().split("x")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"{flag}: cannot read '{text}'; write CHANNELSxHEIGHTxWIDTH, e.g. {flag} 1x28x28")
+    return tuple(int(p) for p in parts)
+
+
+MODELS = opt("--models", "-m", parse=_specs, optional=True, show=",".join, metavar="NAME[:ALPHA][@RES],...",
+             help="Comma-separated models, e.g. mobilenet:0.5@160 (width 0.5, 160x160 input). See `deepgen models`. "
+                  "Default: squeezenet,mobilenet, or only the --model-file when one is given.")
+INPUT_SHAPE = opt("--input-shape", optional=True, parse=_shape, show=lambda v: "x".join(map(str, v)),
+                  metavar="CxHxW", help="One input's channels, height and width for every model, e.g. 1x28x28 "
+                                        "(default: each model's own, 3xRESxRES).")
+FLOPS = opt("--flops", type=bool, help="Also show FLOPs, counted as 2 x Mult-Adds (one multiply and one add each).")
+DEPTH = opt("--depth", type=int, optional=True, check=at_least(1), valid="1 or more",
+            help="With --by-layer: modules down to this nesting depth, deeper ones summed into them (default: leaves).")
 BASELINE = opt("--baseline", optional=True, help="Ratios against this model (default: the first).")
 MIN_TIME = opt("--min-time", type=float, check=lambda v: 0 < v <= MAX_MIN_TIME_S,
                valid=f"a number of seconds in (0, {MAX_MIN_TIME_S:g}]", help="Seconds of timed runs per model.")
 WARMUP = opt("--warmup", type=int, check=at_least(0), valid="0 or more runs", help="Untimed forward passes before timing.")
 HALF = opt("--half", type=bool, help="fp16 weights and inputs (CUDA only).")
-MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY[@RES]",
-                 help="Your network: FACTORY() from FILE.py (runs that file as code), measured after --models.")
+MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY[(KW=V,..)][@RES]",
+                 help="Your network: FACTORY(**KW) from FILE.py (runs that file as code); measured alone, or after "
+                      "--models when they are given.")
 BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of one model, no timing.")
 
 
 @dataclass(frozen=True, kw_only=True)
 class EfficiencyConfig(RunOptions):
-    models: tuple[str, ...] = MODELS(("squeezenet", "mobilenet"))  # specs: NAME[:ALPHA][@RESOLUTION]
+    # specs NAME[:ALPHA][@RESOLUTION]; None (not given): candidates.DEFAULT_MODELS, or only the --model-file
+    models: tuple[str, ...] | None = MODELS(None)
+    input_shape: tuple[int, int, int] | None = INPUT_SHAPE(None)  # (C, H, W) of one input, every model
+    # One thread unless asked: on shared cores a second thread waits at every barrier, and the spread it adds
+    # (an IQR larger than the medians at torch's default, issue 25) swamps the comparison.
+    threads: int | None = THREADS(1)
     baseline: str | None = BASELINE(None)  # ratios are against this model; None: the first one
     batch_size: int = BATCH_SIZE.but(help="Images per timed forward pass.")(1)
     min_time_s: float = MIN_TIME(0.5)  # timed runs go on until this many seconds of them (per model)
@@ -56,8 +80,10 @@ class EfficiencyConfig(RunOptions):
     half: bool = HALF(False)  # fp16 weights and inputs; CUDA only
     compile: bool = COMPILE(False)  # torch.compile before timing
     weights: str | None = WEIGHTS(None)  # local state_dict for the (single) model
-    model_file: str | None = MODEL_FILE(None)  # FILE.py:factory[@RESOLUTION], benchmarked after --models
+    model_file: str | None = MODEL_FILE(None)  # FILE.py:factory[(kw=..)][@RESOLUTION], after --models
     by_layer: bool = BY_LAYER(False)  # per-module breakdown of one model instead of the comparison
+    depth: int | None = DEPTH(None)  # --by-layer nesting depth; None: leaf modules
+    flops: bool = FLOPS(False)  # add FLOPs = 2 x Mult-Adds
     # Interleaved blocks for the measured timing claims (MobileNet vs SqueezeNet, latency vs Mult-Adds): their
     # models timed one after another in each block, min_time_s / timing_blocks each, the order rotating
     # (measure.block_orders); 8 blocks give a t interval with 7 degrees of freedom. 0: no such timing, the
@@ -69,6 +95,8 @@ class EfficiencyConfig(RunOptions):
         if self.half and not self.device.startswith("cuda"):
             raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
         batch_fits(self, candidates(self))  # model names, --weights and --by-layer with one model; then the batch
+        if self.depth is not None and not self.by_layer:
+            raise UsageError("--depth: it sets --by-layer's nesting; give --by-layer too, or drop --depth")
 
     def ignored(self) -> dict[str, str]:
         if not self.by_layer:
@@ -88,7 +116,7 @@ class EfficiencyRow:
     batch_size: int
     threads: int
     params: int
-    mult_adds: int  # multiply-accumulates per image (conv + linear)
+    mult_adds: int  # multiply-accumulates per image (conv, linear, matrix products, recurrent)
     size_mib: float  # serialized fp32 state_dict
     latency_ms_median: float  # per batch
     latency_ms_iqr: float
@@ -101,6 +129,14 @@ class EfficiencyRow:
     params_ratio: float | None = None  # baseline params / this model's ("x fewer params")
     mult_adds_ratio: float | None = None  # baseline Mult-Adds / this model's
     speedup: float | None = None  # baseline latency / this model's ("x faster")
+    input_shape: str = ""  # one input, CxHxW
+    flops: int | None = None  # 2 x mult_adds, with --flops
+    param_bytes: int = 0  # parameters as stored (dtype sizes), not the serialized file
+    activation_bytes: int = 0  # tensors one forward pass writes at batch_size (no autograd, views not counted)
+    peak_gpu_bytes: int | None = None  # torch.cuda.max_memory_allocated over the timed passes; CPU: None
+    uncounted_ops: str = ""  # matrix ops that ran without a count: mult_adds is then too low (a table column)
+    timing_note: str = ""  # "spread too large" when this row's and the baseline's latency IQRs overlap
+    uncounted_matrix_ops: dict = field(default_factory=dict)  # those ops -> calls
     mult_adds_by_operator: dict = field(default_factory=dict)
     skipped_ops: dict = field(default_factory=dict)
     latency_samples_ms: list = field(default_factory=list)
@@ -112,11 +148,11 @@ def batch_fits(config: EfficiencyConfig, found: list[Candidate]) -> None:
     from deepgen_cli.engine.data import memory
 
     for c in found:
-        need = config.batch_size * c.in_channels * c.resolution ** 2 * (2 if config.half else memory.FLOAT_BYTES)
+        need = config.batch_size * c.shape[0] * c.shape[1] * c.shape[2] * (2 if config.half else memory.FLOAT_BYTES)
         ram = memory.available_ram()
         if need > memory.MEMORY_FRACTION * ram:
-            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.in_channels}x{c.resolution}x"
-                             f"{c.resolution} for {c.label} take {need / 2 ** 30:,.1f} GiB as input alone, more than "
+            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.shape_text} for {c.label} take "
+                             f"{need / 2 ** 30:,.1f} GiB as input alone, more than "
                              f"{memory.MEMORY_FRACTION:.0%} of the {ram / 2 ** 30:.1f} GiB of RAM available; give a "
                              f"smaller --batch-size")
 
@@ -134,15 +170,19 @@ def _runnable(c: Candidate, model, config: EfficiencyConfig, device: torch.devic
 
 def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) -> EfficiencyRow:
     model = instantiate(c, config)
-    counted = count(c, model)
+    counted = count(c, model, config.batch_size)
     size = measure.state_dict_mib(model)
     params = measure.count_params(model)
     runnable, example = _runnable(c, model, config, device)
+    cuda = example.is_cuda
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(example.device)
     try:
         latency = measure.measure_latency(runnable, example, config.min_time_s, warmup_runs=config.warmup_runs)
     except RuntimeError as err:
         raise cannot_run(c, err) from None
-    pub = published.lookup(c.name, c.alpha, c.resolution, c.torchvision_name)
+    pub = published.lookup(c.name, c.alpha, c.resolution, c.torchvision_name) if c.shape[1] == c.shape[2] else None
+    missing = counted.uncounted_matrix_ops
     return EfficiencyRow(
         model=c.label, name=c.name, alpha=c.alpha, resolution=c.resolution, batch_size=config.batch_size,
         threads=torch.get_num_threads(), params=params, mult_adds=counted.total, size_mib=size,
@@ -150,8 +190,12 @@ def measure_one(c: Candidate, config: EfficiencyConfig, device: torch.device) ->
         throughput_img_s=config.batch_size / (latency.median_ms / 1e3),
         top1=pub.top1 if pub else None, top5=pub.top5 if pub else None,
         published_dataset=pub.dataset if pub else None, published_source=pub.source if pub else None,
-        published_mult_adds=pub.mult_adds if pub else None,
-        mult_adds_by_operator=counted.by_operator, skipped_ops=counted.skipped_ops,
+        published_mult_adds=pub.mult_adds if pub else None, input_shape=c.shape_text,
+        flops=2 * counted.total if config.flops else None, param_bytes=measure.param_bytes(model),
+        activation_bytes=counted.activation_bytes,
+        peak_gpu_bytes=torch.cuda.max_memory_allocated(example.device) if cuda else None,
+        uncounted_ops=("too low: " + ", ".join(op.split("::")[-1] for op in missing)) if missing else "",
+        uncounted_matrix_ops=missing, mult_adds_by_operator=counted.by_operator, skipped_ops=counted.skipped_ops,
         latency_samples_ms=latency.samples_ms,
     )
 
@@ -161,7 +205,25 @@ def _with_ratios(row: EfficiencyRow, rows: list[EfficiencyRow]) -> EfficiencyRow
     row.params_ratio = base.params / row.params if row.params else None
     row.mult_adds_ratio = base.mult_adds / row.mult_adds if row.mult_adds else None
     row.speedup = base.latency_ms_median / row.latency_ms_median
+    # One run's comparison is only as good as its spread: when the two interquartile ranges overlap, the medians'
+    # difference is inside the run-to-run noise and the speedup cannot be read as one (the measured claims use
+    # interleaved blocks and their own intervals instead).
+    if row is not base and _overlap(row, base):
+        row.timing_note = "spread too large to compare with " + base.model
     return row
+
+
+def _overlap(a: EfficiencyRow, b: EfficiencyRow) -> bool:
+    lo_a, hi_a = _quartiles(a)
+    lo_b, hi_b = _quartiles(b)
+    return lo_a <= hi_b and lo_b <= hi_a
+
+
+def _quartiles(r: EfficiencyRow) -> tuple[float, float]:
+    if len(r.latency_samples_ms) < 2:
+        return r.latency_ms_median, r.latency_ms_median
+    q = statistics.quantiles(r.latency_samples_ms, n=4, method="inclusive")
+    return q[0], q[2]
 
 
 def run(config: EfficiencyConfig, device: torch.device, session) -> Outcome:

@@ -130,7 +130,8 @@ def _latency_vs_size(rows, blocks) -> list[Finding]:
         faster, fragile, timing = _faster(sq, mb, blocks)
         verdict = False if not smaller else faster
         reason = "" if verdict is not None else (
-            "the speedup's 95% interval straddles 1 to 1.05x: the timing cannot tell" if blocks else
+            "the timing's spread is too large for this comparison: the speedup's 95% interval straddles 1 to "
+            "1.05x (time on one thread, --threads 1, on an idle machine, or give a longer --min-time)" if blocks else
             "no interleaved timing of the two models (timing_blocks 0)")
         out.append(Finding("MobileNets are optimized for latency, SqueezeNet for size (Howard et al. 2017)",
                            f"params {sq.model} {sq.params / 1e6:.2f}M vs {mb.model} {mb.params / 1e6:.2f}M; median latency "

@@ -86,7 +86,8 @@ def load_model_file(file: str, factory: str, kwargs: dict | None = None) -> nn.M
     try:
         model = fn(**(kwargs or {}))
     except Exception as err:
-        raise RunError(f"--model-file: {factory}({', '.join(f'{k}={v!r}' for k, v in (kwargs or {}).items())}) raised {type(err).__name__}: {err}") from None
+        call = f"{factory}({', '.join(f'{k}={v!r}' for k, v in (kwargs or {}).items())})"
+        raise RunError(f"--model-file: {call} raised {type(err).__name__}: {err}") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"--model-file: {factory}() returned a {type(model).__name__}, not a torch.nn.Module")
     return model
