@@ -12,11 +12,30 @@ from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.record import Report, read_record
 
 
+def checked(path: str, flag: str = "RECORD") -> tuple[spec.ExperimentSpec, dict, object]:
+    """The record at `path` (checked by read_record), its command's spec and its config as this version's class;
+    every usage error names the file."""
+    record = read_record(path, flag)
+    try:
+        kind = spec.get(record["command"], flag)
+        config = kind.record_config(record["config"])
+        columns, _ = kind.table(config)
+    except UsageError as err:
+        message = str(err).removeprefix(f"{flag}: ")
+        raise UsageError(f"{flag}: '{path}': {message}") from None
+    return kind, record, config
+
+
 def load(paths: list[str]) -> tuple[spec.ExperimentSpec, list[tuple[str, dict]], object]:
     """The records at `paths` (checked by read_record), their command's spec and the first one's config."""
-    loaded = [(p, read_record(p, "RECORD")) for p in paths]
-    kind = spec.get(loaded[0][1]["command"], "RECORD")
-    configs = [kind.record_config(rec["config"]) for _, rec in loaded]
+    checks = [checked(p) for p in paths]
+    kind = checks[0][0]
+    for p, (other, rec, _) in zip(paths[1:], checks[1:]):
+        if other is not kind:
+            raise UsageError(f"RECORD: '{p}' is a record of `deepgen {rec['command']}`, '{paths[0]}' of "
+                             f"`deepgen {kind.name}`; merge records of one command")
+    loaded = [(p, rec) for p, (_, rec, _) in zip(paths, checks)]
+    configs = [c for _, _, c in checks]
     titles = {kind.table(c)[1] for c in configs}
     if len(titles) > 1:
         raise UsageError(f"RECORD: these records hold different tables ({', '.join(sorted(titles))}); "
@@ -31,13 +50,14 @@ def merged(paths: list[str]) -> tuple[spec.ExperimentSpec, Report, list, str]:
     kind, loaded, config = load(paths)
     columns, title = kind.table(config)
     report = merge(loaded, kind.key(config), kind.sweep)
-    check_cells(report, columns)
+    check_cells(report, columns, paths)
     return kind, report, columns, title
 
 
-def check_cells(report: Report, columns) -> None:
+def check_cells(report: Report, columns, paths=(), flag: str = "RECORD") -> None:
     """Every cell the table will show can be formatted: a hand-edited value ("high" as an accuracy) is named
     here, as a usage error, rather than failing halfway through rendering."""
+    where = f"'{paths[0]}'" if len(paths) == 1 else f"the records ({', '.join(paths)})" if paths else "the record"
     for i, row in enumerate(report.rows):
         for c in columns:
             value = row.get(c.key)
@@ -45,9 +65,68 @@ def check_cells(report: Report, columns) -> None:
                 continue
             try:
                 c.fmt(value)
-            except (TypeError, ValueError):
-                raise UsageError(f"RECORD: row {i} holds {json.dumps(value)[:40]} as {c.key}, which the "
+            except (TypeError, ValueError, OverflowError):
+                raise UsageError(f"{flag}: {where}: row {i} holds {_text(value)} as {c.key}, which the "
                                  f"'{c.header}' column cannot show; give records as deepgen wrote them") from None
+
+
+def _text(value) -> str:
+    try:
+        return json.dumps(value)[:40]
+    except ValueError:  # an integer of more digits than Python turns into text
+        return "a number too long to show"
+
+
+def warnings(report: Report, columns, fmt: str) -> list[str]:
+    """What stderr says about a rendered record: rows that show no column of the table (a record of another
+    version, or hand-edited), and, in CSV (which has no notes), rows of several records merged into one."""
+    out = []
+    keys = {c.key for c in columns}
+    blank = [i for i, r in enumerate(report.rows) if not keys & {k for k, v in r.items() if v is not None}]
+    if blank:
+        out.append(f"{len(blank)} of {len(report.rows)} rows hold none of the table's columns "
+                   f"({', '.join(c.key for c in columns[:4])}, ...) and show blank; first: row {blank[0]}")
+    if fmt == "csv":
+        out += [n if len(n) < 300 else n[:297] + "..." for n in report.notes
+                if n.startswith("rows in more than one record")]
+    return out
+
+
+def config_notes(a: dict, b: dict, sweep: tuple[str, ...] = ()) -> list[str]:
+    """A note when two records' configs (less the swept keys) or seeds differ: their numbers may differ for that
+    reason alone."""
+    from deepgen_cli.report.record import differences
+    from deepgen_cli.report.saved import to_report
+
+    differ = [d.replace(" there, ", " in A, ").replace(" here", " in B") for d in differences(a, to_report(b), sweep)]
+    if not differ:
+        return []
+    return [f"the records' configs differ ({'; '.join(differ[:6])}{'; ...' if len(differ) > 6 else ''}): a change "
+            f"below may come from the settings, not from the machine or version"]
+
+
+def emit_whole(page, fmt: str, flag: str, path: str) -> None:
+    """The page to stdout only once all of it has rendered: a record that passes the reader's checks and still
+    cannot be shown is a usage error naming the file, with nothing printed before it."""
+    import sys
+
+    from deepgen_cli.report.export import emit, render
+
+    try:
+        text = render(page, fmt)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError) as err:
+        raise UsageError(f"{flag}: '{path}' holds a value that cannot be shown ({type(err).__name__}: "
+                         f"{str(err)[:80]}); give records as deepgen wrote them") from None
+    if fmt == "table" and sys.stdout.isatty():
+        emit(page, fmt)  # again at the terminal's width (rendered above at 240 columns, no colour)
+    else:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def plot_png(kind: spec.ExperimentSpec, report: Report) -> bytes | None:

@@ -37,6 +37,38 @@ class Session:
         if self._own_display:
             self.display.stage(f"deepgen {report.command}")
         self._reused = 0  # rows handed out by resumed() and not yet reported back
+        self._key: tuple[str, ...] | None = None  # the rows' KEY fields, once a row of the row type is reported
+        self._handed: set[int] = set()  # ids of the earlier rows resumed() handed out
+
+    def _note_key(self, row) -> None:
+        key = getattr(type(row), "KEY", None)
+        if key is not None and self._key is None:
+            self._key = tuple(key)
+
+    def earlier_rows(self) -> list[dict]:
+        """The earlier run's rows (--resume) that this run has not measured again, nor reused: kept in the
+        record, so that a resumed run never writes a record with fewer rows than it found."""
+        if not self.previous:
+            return []
+        if self._key is None:
+            return [r for r in self.previous if id(r) not in self._handed]
+        from deepgen_cli.report.saved import row_key
+
+        now = {row_key(r, self._key) for r in self.report.rows}
+        return [r for r in self.previous if id(r) not in self._handed and row_key(r, self._key) not in now]
+
+    def keep_earlier(self) -> None:
+        """The earlier rows this run did not touch, added to its report (at its end), with a note naming them."""
+        kept = self.earlier_rows()
+        if kept:
+            self.report.rows += kept
+            self.report.notes.append(f"--resume: {len(kept)} rows of the earlier record that this run did not "
+                                     f"measure are kept as they were")
+        self.previous = []
+
+    def _save(self) -> None:
+        kept = self.earlier_rows()
+        self.results.write(dataclasses.replace(self.report, rows=self.report.rows + kept) if kept else self.report)
 
     def plan(self, total: int) -> None:
         """The number of rows the engine will report (for rows done of total, and the time left)."""
@@ -44,29 +76,32 @@ class Session:
             self.display.plan(total)
 
     def row(self, row) -> None:
+        self._note_key(row)
         self.report.add_row(row)
         reused = self._reused > 0
         self._reused = max(self._reused - 1, 0)
         if self.display is not None:
             self.display.row_done(reused)
-        self.results.write(self.report)
+        self._save()
 
     def add_rows(self, rows, reused: bool = False) -> None:
         """Several rows that finished together (`reused`: all from the earlier run, each handed out by
         resumed()): one progress update and one write of the record."""
         for row in rows:
+            self._note_key(row)
             self.report.add_row(row)
         if reused:
             self._reused = max(self._reused - len(rows), 0)
         if self.display is not None and rows:
             self.display.row_done(reused, len(rows))
-        self.results.write(self.report)
+        self._save()
 
     def resumed(self, **key) -> dict | None:
         """The earlier run's row whose fields equal `key` (and that did not fail), if --resume found one."""
         for row in self.previous:
             if not row.get("error") and all(row.get(k) == v for k, v in key.items()):
                 self._reused += 1
+                self._handed.add(id(row))
                 return row
         return None
 
@@ -173,6 +208,7 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
             raise
         finally:
             session.close()
+            session.keep_earlier()
             try:
                 if unsaved is None:
                     results.write(report, final=True)
