@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import io
 import json
 import math
@@ -143,7 +144,15 @@ class ResultsFile:
                 raise UsageError(f"--output: cannot write to '{self.path}'; choose a writable path")
             return
         if self.path.is_symlink():
-            self.path = Path(os.path.realpath(self.path))
+            try:  # strict: a loop (lA -> lB -> lA) or a link to nothing raises, where a plain realpath
+                # returns the path itself and the rename would replace the link with a regular file
+                self.path = Path(os.path.realpath(self.path, strict=True))
+            except OSError as err:
+                why = "a symlink loop" if err.errno == errno.ELOOP else "a symlink to nothing"
+                raise UsageError(f"--output: '{self.path}' is {why} ({os.readlink(self.path)}); --output only "
+                                 f"replaces a regular file: give a file path or fix the link") from None
+            if not stat.S_ISREG(os.stat(self.path).st_mode):
+                raise UsageError(f"--output: '{self.path}' is not a regular file; give a file path")
         parent = self.path.parent if str(self.path.parent) else Path(".")
         try:
             fd, probe = tempfile.mkstemp(dir=parent, prefix=".deepgen-", suffix=".tmp")
@@ -213,10 +222,22 @@ class ResultsFile:
         with open(self.path, "w") as f:
             f.write(text)
 
+    def _mode(self) -> int:
+        """The permission bits the record gets: an existing record's own (a group-readable results folder stays
+        readable), else what the user's umask gives a new file (mkstemp's 0600 would hide it from the group)."""
+        try:
+            return stat.S_IMODE(os.stat(self.path).st_mode)
+        except OSError:
+            mask = os.umask(0)
+            os.umask(mask)
+            return 0o666 & ~mask
+
     def _replace(self, report: Report) -> None:
+        mode = self._mode()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent if str(self.path.parent) else ".",
                                    prefix=".deepgen-", suffix=".tmp")
         try:
+            os.fchmod(fd, mode)
             with os.fdopen(fd, "w") as f:
                 f.write(to_json(report))
                 f.flush()
