@@ -20,10 +20,29 @@ def checked(path: str, flag: str = "RECORD") -> tuple[spec.ExperimentSpec, dict,
         kind = spec.get(record["command"], flag)
         config = kind.record_config(record["config"])
         columns, _ = kind.table(config)
+        check_rows(kind, config, record["rows"])
     except UsageError as err:
         message = str(err).removeprefix(f"{flag}: ")
         raise UsageError(f"{flag}: '{path}': {message}") from None
     return kind, record, config
+
+
+def check_rows(kind: spec.ExperimentSpec, config, rows: list[dict]) -> None:
+    """Each row field the row type declares holds a value of its type (or null), as deepgen writes it: the
+    table, compare's matching and the plots read them as such. Fields the row type lacks are kept and shown
+    nowhere; a failed row (one with an `error`) holds only its key."""
+    import dataclasses
+
+    from deepgen_cli.engine.recorded import fits
+
+    row_cls = spec.load(kind.row_of(config) if kind.row_of is not None else kind.row)
+    fields = [(f.name, str(f.type)) for f in dataclasses.fields(row_cls)]
+    for i, row in enumerate(rows):
+        for name, annotation in fields:
+            value = row.get(name)
+            if value is not None and not fits(value, annotation):
+                raise UsageError(f"row {i} holds {_text(value)} as {name}, not {annotation}; give records as "
+                                 f"deepgen wrote them")
 
 
 def load(paths: list[str]) -> tuple[spec.ExperimentSpec, list[tuple[str, dict]], object]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
-from contextlib import contextmanager
 from typing import Callable
 
 from rich.console import Console
@@ -13,7 +11,7 @@ from deepgen_cli.engine import distributed
 from deepgen_cli.engine.env import describe
 from deepgen_cli.engine.modes import deterministic
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.cli import ranks
+from deepgen_cli.cli import ranks, signals
 from deepgen_cli.cli.options import SessionOptions
 from deepgen_cli.cli.progress import display_for
 from deepgen_cli.report.export import emit
@@ -68,7 +66,9 @@ class Session:
 
     def _save(self) -> None:
         kept = self.earlier_rows()
-        self.results.write(dataclasses.replace(self.report, rows=self.report.rows + kept) if kept else self.report)
+        with signals.deferred():  # a Ctrl-C during the write stops the run once the file is whole
+            self.results.write(dataclasses.replace(self.report, rows=self.report.rows + kept) if kept
+                               else self.report)
 
     def plan(self, total: int) -> None:
         """The number of rows the engine will report (for rows done of total, and the time left)."""
@@ -119,24 +119,6 @@ class Session:
         if self.display is not None and self._own_display:
             self.display.stop()
         self.display = None
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM (a scheduler's stop) ends the run like Ctrl-C: rows so far are saved, exit 130."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. some test runners): leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run(command: str, config, common: SessionOptions, engine: Callable, columns: list[Column], title: str,
@@ -194,28 +176,35 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
         session = Session(report, results, common.quiet or not lead, previous, display)
         if previous:
             session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
+        stopped = saved = False
         try:
-            with _sigterm_as_interrupt(), deterministic(getattr(config, "deterministic", False)):
+            with deterministic(getattr(config, "deterministic", False)):
                 report.finish(engine(config, device, session))
             ok = True
         except RecordWriteError as err:
             report.status, unsaved = "failed", err
-        except KeyboardInterrupt:
-            report.status = "interrupted"
-            raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli/signals.py): the rows so far are saved below
+            report.status, stopped = "interrupted", True
         except BaseException:
             report.status = "failed"
             raise
         finally:
-            session.close()
-            session.keep_earlier()
             try:
-                if unsaved is None:
-                    results.write(report, final=True)
-            except RecordWriteError as err:
-                if report.status in ("complete", "failed"):  # an interruption or a crash says more
-                    unsaved = err
-            ranks.leave(world, ok)
+                with signals.deferred():  # a signal now waits until the record is written whole
+                    session.close()
+                    session.keep_earlier()
+                    try:
+                        if unsaved is None:
+                            results.write(report, final=True)
+                            saved = True
+                    except RecordWriteError as err:
+                        if report.status in ("complete", "failed"):  # an interruption or a crash says more
+                            unsaved = err
+                    ranks.leave(world, ok)
+            except KeyboardInterrupt:  # it came during the clean-up: the record on disk is whole
+                stopped = True
+        if stopped:
+            raise signals.Interrupted(signals.interrupted_line(len(report.rows), common.output, saved))
     finally:
         if lead:
             results.unlock()

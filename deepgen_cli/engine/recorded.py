@@ -10,7 +10,8 @@ from deepgen_cli.engine.errors import UsageError
 
 _SCALARS = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
             "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "str": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool)}
+            "str": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool),
+            "list": lambda v: isinstance(v, list), "dict": lambda v: isinstance(v, dict)}
 
 
 def fits(value, annotation: str) -> bool:
