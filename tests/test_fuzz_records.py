@@ -94,6 +94,7 @@ def _check(result, path: Path, what: str) -> None:
         # the renderer's last guard (cli/records.py emit_whole) names no field: every value the fuzz finds that
         # reaches it is a crash to fix at the reader
         assert "cannot be shown (" not in lines[0], f"{what}: {err!r}"
+        # the plots' guard (cli/records.py draw) names the file and says the rows or analysis do not fit
         assert out == "", f"{what}: stdout before the error: {out[:200]!r}"
     else:
         assert out.strip(), f"{what}: exit 0 with nothing on stdout"

@@ -37,9 +37,16 @@ def check_rows(kind: spec.ExperimentSpec, config, rows: list[dict]) -> None:
 
     row_cls = spec.load(kind.row_of(config) if kind.row_of is not None else kind.row)
     fields = [(f.name, str(f.type)) for f in dataclasses.fields(row_cls)]
+    key = tuple(row_cls.KEY)
     for i, row in enumerate(rows):
         for name, annotation in fields:
             value = row.get(name)
+            # null stands for NaN in a float field (JSON has none); elsewhere only where the type allows it
+            nullable = "None" in annotation or "float" in annotation
+            missing = name not in row and name in key and not row.get("error")
+            if value is None and (missing or name in row and not nullable):
+                raise UsageError(f"row {i} holds {'no' if missing else 'null as'} {name}, which a "
+                                 f"{row_cls.__name__} always has; give records as deepgen wrote them")
             if value is not None and not fits(value, annotation):
                 raise UsageError(f"row {i} holds {_text(value)} as {name}, not {annotation}; give records as "
                                  f"deepgen wrote them")
@@ -133,6 +140,8 @@ def emit_whole(page, fmt: str, flag: str, path: str) -> None:
 
     try:
         text = render(page, fmt)
+    except UsageError:
+        raise
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError) as err:
         raise UsageError(f"{flag}: '{path}' holds a value that cannot be shown ({type(err).__name__}: "
                          f"{str(err)[:80]}); give records as deepgen wrote them") from None
@@ -148,14 +157,25 @@ def emit_whole(page, fmt: str, flag: str, path: str) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def plot_png(kind: spec.ExperimentSpec, report: Report) -> bytes | None:
+def draw(kind: spec.ExperimentSpec, report: Report, path: str, where: str) -> None:
+    """The command's plot of records read from files, at `path`. The plots read the rows and the record's
+    analysis (fits, series) as deepgen writes them; a record whose values pass the reader's checks and still
+    cannot be drawn is a usage error naming the file(s), not an internal error."""
+    from deepgen_cli.report.plots import plotter
+
+    try:
+        plotter(path, *kind.plot)(report)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError, ZeroDivisionError) as err:
+        raise UsageError(f"RECORD: {where}: deepgen {kind.name}'s plot cannot be drawn from it: its rows or "
+                         f"analysis are not as deepgen writes them ({type(err).__name__}: {str(err)[:60]})") from None
+
+
+def plot_png(kind: spec.ExperimentSpec, report: Report, where: str = "the record") -> bytes | None:
     """The command's own plot of `report` as PNG bytes (drawn in a temporary folder), or None if it has none or
     there is nothing to draw."""
     if kind.plot is None or not any(not r.get("error") for r in report.rows):
         return None
-    from deepgen_cli.report.plots import plotter
-
     with tempfile.TemporaryDirectory(prefix="deepgen-plot-") as tmp:
         path = str(Path(tmp) / "plot.png")
-        plotter(path, *kind.plot)(report)
+        draw(kind, report, path, where)
         return Path(path).read_bytes()

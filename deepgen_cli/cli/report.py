@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from deepgen_cli.cli.options import PAGE_FORMAT, PLOT, PageFormat, typer_option
-from deepgen_cli.cli.records import emit_whole, merged, plot_png, warnings
+from deepgen_cli.cli.records import draw, emit_whole, merged, plot_png, warnings
 from deepgen_cli.engine.errors import UsageError
 
 
@@ -29,11 +29,12 @@ def register(app: typer.Typer) -> None:
         if plot:
             if kind.plot is None:
                 raise UsageError(f"--plot: deepgen {kind.name} has no plot")
-            from deepgen_cli.report.plots import plotter
+            from deepgen_cli.report.plots import check_path
 
-            plotter(plot, *kind.plot)(merged_report)
+            check_path(plot)
+            draw(kind, merged_report, plot, f"'{where}'")
         for line in warnings(merged_report, columns, format.value):
             sys.stderr.write(f"deepgen: warning: {line}\n")
         # the plot is drawn only where the page shows it (html)
-        emit_whole(record_page(merged_report, columns, title, lambda: plot_png(kind, merged_report)), format.value,
-                   "RECORD", where)
+        page = record_page(merged_report, columns, title, lambda: plot_png(kind, merged_report, f"'{where}'"))
+        emit_whole(page, format.value, "RECORD", where)
