@@ -9,7 +9,7 @@ import torch
 
 from deepgen_cli.engine import measure, models
 from deepgen_cli.engine.config import (WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
-                                       split_list)
+                                       once, split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings, timing_subjects
@@ -27,7 +27,7 @@ TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "c
 
 def _specs(text: str, flag: str) -> tuple[str, ...]:
     """Comma-separated model specs, each checked (name, alpha, resolution); none at all only with --model-file."""
-    specs = tuple(split_list(text))
+    specs = once(tuple(split_list(text)), split_list(text), flag)
     for spec in specs:
         models.parse_spec(spec, flag)  # fail on a bad name before anything heavy
     return specs
