@@ -29,24 +29,21 @@ def checked(path: str, flag: str = "RECORD") -> tuple[spec.ExperimentSpec, dict,
 
 def check_rows(kind: spec.ExperimentSpec, config, rows: list[dict]) -> None:
     """Each row field the row type declares holds a value of its type (or null), as deepgen writes it: the
-    table, compare's matching and the plots read them as such. Fields the row type lacks are kept and shown
-    nowhere; a failed row (one with an `error`) holds only its key."""
+    table, compare's matching and the plots read them as such; null only where the type allows it (a float's null
+    is a NaN, which JSON lacks). Fields the row type lacks are kept and shown nowhere; missing ones show blank."""
     import dataclasses
 
     from deepgen_cli.engine.recorded import fits
 
     row_cls = spec.load(kind.row_of(config) if kind.row_of is not None else kind.row)
     fields = [(f.name, str(f.type)) for f in dataclasses.fields(row_cls)]
-    key = tuple(row_cls.KEY)
     for i, row in enumerate(rows):
         for name, annotation in fields:
             value = row.get(name)
             # null stands for NaN in a float field (JSON has none); elsewhere only where the type allows it
-            nullable = "None" in annotation or "float" in annotation
-            missing = name not in row and name in key and not row.get("error")
-            if value is None and (missing or name in row and not nullable):
-                raise UsageError(f"row {i} holds {'no' if missing else 'null as'} {name}, which a "
-                                 f"{row_cls.__name__} always has; give records as deepgen wrote them")
+            if value is None and name in row and "None" not in annotation and "float" not in annotation:
+                raise UsageError(f"row {i} holds null as {name}, which a {row_cls.__name__} always has; give "
+                                 f"records as deepgen wrote them")
             if value is not None and not fits(value, annotation):
                 raise UsageError(f"row {i} holds {_text(value)} as {name}, not {annotation}; give records as "
                                  f"deepgen wrote them")
