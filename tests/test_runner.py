@@ -93,8 +93,13 @@ def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(monkeypatch, capsys):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", interrupted)
-    with pytest.raises(SystemExit) as stop:
-        entry.main()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            entry.main()
+    finally:  # entry installs deepgen's handlers for the process: give pytest its own back
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
     assert stop.value.code == 130 and capsys.readouterr().err == "deepgen: interrupted\n"
 
 
