@@ -16,6 +16,7 @@ import dataclasses
 import json
 import resource
 import subprocess
+import statistics
 import sys
 import time
 
@@ -28,6 +29,7 @@ from deepgen_cli.engine.probe.inputs import feed
 from deepgen_cli.engine.probe.reduce import MB, probe_bytes
 from deepgen_cli.engine.probe.alongside import train_config, train_with_probes
 from deepgen_cli.engine.probe.control import fit_controls
+from deepgen_cli.engine.stats import median_interval
 
 
 class Quiet:
@@ -53,36 +55,41 @@ def fed_model(config: ProbeConfig, data):
     return feed(model, data, data.image_size, channels)
 
 
+DEVICE = "cpu"  # --device
+
+
+def _clock() -> float:
+    if DEVICE == "cpu":
+        return time.process_time()
+    torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 def training_seconds(config: ProbeConfig, data, with_probes: bool) -> tuple[float, object, list]:
+    """Seconds of one training run: CPU time on the CPU (time.process_time: other processes on shared cores do
+    not add to it; the run is on 1 thread by default, so CPU time is its time), wall time synchronised on a GPU."""
     fed = fed_model(config, data)
-    probed, _ = layer_plan(fed, data, config, "cpu")  # layer discovery is not training: untimed
-    start = time.perf_counter()
+    probed, _ = layer_plan(fed, data, config, DEVICE)  # layer discovery is not training: untimed
+    start = _clock()
     if with_probes:
-        train_with_probes(fed, data, probed, config, "cpu", Quiet(), make_row)
+        train_with_probes(fed, data, probed, config, DEVICE, Quiet(), make_row)
     else:
-        train.train(fed, data, train_config(config), "cpu")  # fed: the same input map the probed run has
-    return time.perf_counter() - start, fed, probed
+        train.train(fed, data, train_config(config), DEVICE)  # fed: the same input map the probed run has
+    return _clock() - start, fed, probed
 
 
 GOAL_ABOVE_FLOOR = 0.10  # probes may cost at most their arithmetic floor plus 10% of the model's training time
 
 
-def goal_verdict(plain: list[float], probed: list[float], floor: float) -> tuple[float, float, str]:
-    """(added, spread, verdict) from repeated timings in seconds: added = best with / best without - 1; spread =
-    the larger of each condition's max/min - 1 over its repeats, how far one run of the same work moved (other
-    load on shared cores). The goal is judged only where the reading clears it by more than the spread:
-    "yes" when added + spread <= floor + 0.10, "no" when added - spread > floor + 0.10, else "not resolved".
-    Probes only add work, so a reading below 0 is load alone: "not resolved" too."""
-    added = min(probed) / min(plain) - 1
-    spread = max(max(t) / min(t) - 1 for t in (plain, probed))
+def goal_verdict(plain: list[float], probed: list[float], floor: float) -> tuple[float, tuple[float, float], str]:
+    """(added, interval, verdict) from interleaved pairs of timings: each pair's probed / plain - 1, their median
+    and its distribution-free 95% interval (stats.median_interval; 6 or more pairs). The goal is met when the
+    interval's upper end is at most floor + 0.10, not met when its lower end is above, else not resolved."""
+    added = [b / a - 1 for a, b in zip(plain, probed)]
+    lo, hi = median_interval(added)
     goal = floor + GOAL_ABOVE_FLOOR
-    if added < 0:
-        return added, spread, "not resolved"
-    if added + spread <= goal:
-        return added, spread, "yes"
-    if added - spread > goal:
-        return added, spread, "no"
-    return added, spread, "not resolved"
+    word = "met" if hi <= goal else "not met" if lo > goal else "not resolved"
+    return statistics.median(added), (lo, hi), word
 
 
 def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int, **options) -> None:
@@ -90,27 +97,30 @@ def overhead(model: str, data_config: DataConfig, epochs: int, repeats: int, **o
     config = ProbeConfig(model=model, dataset=data_config.dataset, epochs=epochs, snapshots=(), cka_examples=0,
                          **options)
     training_seconds(ProbeConfig(**{**dataclasses.asdict(config), "epochs": 1}), data, True)  # warm-up, untimed
+    training_seconds(ProbeConfig(**{**dataclasses.asdict(config), "epochs": 1}), data, False)
     plain, probed = [], []
-    for _ in range(repeats):  # interleaved so drift and other load hit both alike; keep the fastest
-        plain.append(training_seconds(config, data, False)[0])
-        seconds, fed, layers = training_seconds(config, data, True)
-        probed.append(seconds)
-    a, b = min(plain), min(probed)
+    for i in range(repeats):  # interleaved pairs, alternating which runs first, so drift hits both alike
+        for with_probes in (i % 2 == 1, i % 2 == 0):
+            seconds, fed, layers = training_seconds(config, data, with_probes)
+            (probed if with_probes else plain).append(seconds)
     floor = arithmetic_floor(config, data)
-    added, spread, verdict = goal_verdict(plain, probed, floor)
+    added, (lo, hi), verdict = goal_verdict(plain, probed, floor)
     shape = "x".join(str(s) for s in data.x_train.shape[1:])
+    clock = "CPU time" if DEVICE == "cpu" else f"{DEVICE}, wall time"
     print(f"training {model} on {data_config.dataset} ({len(data.y_train)} x {shape}), {epochs} epochs, "
-          f"{torch.get_num_threads()} threads, best of {repeats}")
-    print(f"  without probes {a:.2f} s | with probes alongside {b:.2f} s: probes add {added:.2f} of the training "
-          f"time | arithmetic floor {floor:.2f} (probe Mult-Adds per example / the model's training Mult-Adds) | "
-          f"goal <= floor + {GOAL_ABOVE_FLOOR:.2f} = {floor + GOAL_ABOVE_FLOOR:.2f}: {verdict} "
-          f"({added - floor:+.2f} above the floor; repeats of the same run differ by up to {spread:.2f})")
-    start = time.perf_counter()  # the trained model of the last run, frozen: what one snapshot adds
+          f"{torch.get_num_threads()} thread(s), {clock}, {repeats} interleaved pairs")
+    print(f"  without probes {statistics.median(plain):.2f} s (min-max {min(plain):.2f}-{max(plain):.2f}) | with "
+          f"probes alongside {statistics.median(probed):.2f} s ({min(probed):.2f}-{max(probed):.2f})")
+    print(f"  probes add {added:.3f} of the training time (median of pairs, 95% CI {lo:.3f} to {hi:.3f}) | "
+          f"arithmetic floor {floor:.3f} (probe Mult-Adds per example / the model's training Mult-Adds) | goal <= "
+          f"floor + {GOAL_ABOVE_FLOOR:.2f} = {floor + GOAL_ABOVE_FLOOR:.3f}: {verdict} ({added - floor:+.3f} above "
+          f"the floor)")
+    start = _clock()  # the trained model of the last run, frozen: what one snapshot adds
     fit_controls(fed, layers, data.x_train, data.y_train, classes=data.num_classes, seed=0,
                  batch_size=config.batch_size, budget_mb=config.max_probe_mb, total_mb=config.max_total_probe_mb,
-                 device="cpu")
+                 device=DEVICE)
     print(f"  control probes fit to convergence at one snapshot (not in the times above): "
-          f"{time.perf_counter() - start:.2f} s for {len(layers)} layers")
+          f"{_clock() - start:.2f} s for {len(layers)} layers")
 
 
 def arithmetic_floor(config: ProbeConfig, data) -> float:
@@ -120,7 +130,7 @@ def arithmetic_floor(config: ProbeConfig, data) -> float:
     from deepgen_cli.engine.measure import mult_adds
 
     fed = fed_model(config, data)
-    probed, _ = layer_plan(fed, data, config, "cpu")
+    probed, _ = layer_plan(fed, data, config, "cpu")  # shapes and Mult-Adds only
     features = sum(p.reduction.out_features for p in probed)
     model = mult_adds(fed.model.eval(), fed.inputs(data.x_train[:1])).total
     return 2 * features * data.num_classes / (3 * model)
@@ -169,19 +179,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="cnn", help="model for the timing run")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved pairs (6 or more for an interval)")
     parser.add_argument("--big", default="resnet18", help="model for the memory run (a torchvision classifier)")
     parser.add_argument("--side", type=int, default=224)
     parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (probe's default is 1)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--device", default="cpu", help="device of the timing runs (cuda: wall time, synchronised)")
     parser.add_argument("--full-strength", action="store_true",
                         help="instead, time the README's full-strength run: resnet18 on digits at 32x32, batch 32, "
                         "one epoch (give --threads 2 as that run did)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    global DEVICE
+    DEVICE = args.device
     if args.child:
         return child(args)
     if args.full_strength:  # digits resized once at load: the model sees 32x32 with no per-batch resize

@@ -66,6 +66,15 @@ def norm_ratios(text: str) -> str:
     return "; ".join(found)
 
 
+def probe_overhead(text: str) -> str:
+    """bench_probe.py's overhead lines: "probes add 0.184 ... goal <= floor + 0.10 = 0.247: met (...)"."""
+    found = [line.split("probes add ")[1].split(" of")[0] + " (" + line.split(": ")[-1].split(" (")[0] + ")"
+             for line in text.splitlines() if "probes add" in line and "goal" in line]
+    if not found:
+        raise ValueError("bench_probe.py printed no overhead")
+    return "probes add " + "; ".join(found)
+
+
 def ddp_rate(record: dict) -> str:
     env = record["environment"]
     if env.get("backend") != "nccl" or env.get("world_size") != 1:
@@ -110,6 +119,10 @@ def paths(device: str) -> list[tuple[str, list[str], float, object]]:
          lambda out: norm_rate(json.loads(out))),
         ("bench_norm renorm mlp-bn", [sys.executable, "benchmarks/bench_norm.py", *d, "--blocks", "7", "--steps",
                                       "10"], 90, norm_ratios),
+        ("bench_norm compiled mlp-bn", [sys.executable, "benchmarks/bench_norm.py", *d, "--blocks", "7", "--steps",
+                                        "10", "--compile"], 150, norm_ratios),
+        ("bench_probe cnn+alexnet", [sys.executable, "benchmarks/bench_probe.py", *d, "--repeats", "6",
+                                     "--skip-memory"], 120, probe_overhead),
         ("probe cnn alongside", [*CLI, "probe", *d, *SYNTH, "--synthetic-examples", "2048,512", "--model", "cnn",
                                  "--epochs", "2", "--snapshots", "1,2"], 90, lambda out: probe_rate(json.loads(out))),
         ("ddp 1 rank nccl", [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",

@@ -33,7 +33,8 @@ def _norm_compare():
     from deepgen_cli.engine.norm_compare import NormCompareConfig, run
 
     return run(NormCompareConfig(norms=("batch", "renorm"), dataset="synthetic", subset=96, batch_size=16,
-                                 microbatch=(4, 16), repeats=2, epochs=1, timing_blocks=2, timing_steps=2), CPU,
+                                 microbatch=(4, 16), repeats=2, epochs=1, timing_blocks=2, timing_steps=2,
+                                 eager_timing=True), CPU,
                Recorder())
 
 

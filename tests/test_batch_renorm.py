@@ -165,3 +165,23 @@ def test_bad_inputs_are_refused_like_batch_norm():
         BatchRenorm2d(3)(torch.randn(2, 3))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         BatchRenorm1d(3).train()(torch.randn(1, 3))
+
+
+@pytest.mark.slow  # torch.compile takes ~15 s on CPU
+def test_compiled_renorm_trains_and_counts_as_eager():
+    from deepgen_cli.engine.layers.batch_renorm import BatchRenorm1d, RenormSchedule
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 16, 5) * 3 + 1  # 6 steps of 16 examples, microbatches of 4
+    out = {}
+    for compiled in (False, True):
+        # step 0 warms up; at step 1 both ramps start from 0 (rmax 1, dmax 0); steps 2-5 are active
+        layer = BatchRenorm1d(5, schedule=RenormSchedule(1.5, 0.5, 1, 3, 2), microbatch=4)
+        f = torch.compile(layer) if compiled else layer
+        ys = torch.stack([f(x[i]) for i in range(6)])
+        out[compiled] = (ys, layer.clips.clone(), (layer.step, layer.active_steps, layer.values),
+                         layer.running_mean.clone(), layer.running_std.clone())
+    (y0, c0, n0, m0, s0), (y1, c1, n1, m1, s1) = out[False], out[True]
+    assert n0 == n1 == (6, 4, 16)  # 6 steps, 4 active, 4 x 4 microbatches
+    assert torch.equal(c0, c1) and c0.sum() > 0
+    assert torch.allclose(y0, y1, atol=1e-5) and torch.allclose(m0, m1, atol=1e-6) and torch.allclose(s0, s1, atol=1e-6)

@@ -15,6 +15,9 @@ FAST = {
     "norm-compare": ("--norms", "batch", "--batch-size", "4", "--microbatch", "2,4", "--non-iid", "0", "--epochs", "1",
                      "--repeats", "1"),
     "reuse": ("--epochs", "1"),
+    "norm-depth": ("--depths", "1,2", "--microbatch", "2,4", "--batch-size", "4", "--epochs", "1", "--repeats", "1"),
+    "probe-transfer": ("--epochs", "1", "--repeats", "1"),
+    "width-reg": ("--widths", "2,4", "--epochs", "1", "--repeats", "1", "--subset", "40"),  # its default is 300
 }
 # Every registered command with the data options: one that takes them but has no FAST entry fails below.
 TRAINING = sorted(s.name for s in spec.every() if "synthetic_shape" in {f.name for f in dataclasses.fields(s.config_cls)})

@@ -156,6 +156,11 @@ def test_step_cost_subtracts_the_self_comparison_bias_and_tests_equivalence():
     # a quieter machine with the same 1.10x renorm: within reach of a verdict (no: 1.10x is on the margin)
     quiet = {"batch": [2.0] * 4, "batch again": [2.02, 1.98, 2.0, 2.0], "renorm": [2.2] * 4}
     assert _verdicts(rows, {2: quiet})[SPEED].reproduced is not True
+    # the finding says how each microbatch's models ran: compiled, or eager and why
+    said = findings(rows, CFG, 1344, {2: _blocks(noise), 32: _blocks(noise)}, {2: None, 32: "--eager-timing"})
+    text = next(f for f in said.findings if f.claim.startswith(SPEED)).measured
+    assert "microbatch 2 (compiled): 1.07x" in text and "microbatch 32 (eager: --eager-timing): 1.07x" in text
+    assert said.analysis["step_cost"]["2"]["compiled"] and not said.analysis["step_cost"]["32"]["compiled"]
 
 
 def test_notes_show_clipping_controls_and_unstable_seeds():
@@ -172,10 +177,11 @@ def test_notes_show_clipping_controls_and_unstable_seeds():
 
 def test_interleaved_timing_blocks():
     cfg = NormCompareConfig(dataset="synthetic", synthetic_examples=(64, 16), batch_size=16, timing_blocks=3,
-                            timing_steps=2)
+                            timing_steps=2, eager_timing=True)
     data = data_mod.load(data_mod.config_for(cfg))
     with torch_threads(1):  # two threads on a loaded 2-core machine spin against each other
-        times = time_steps(cfg, data, 4, torch.device("cpu"))
+        times, eager = time_steps(cfg, data, 4, torch.device("cpu"))
+    assert eager == "--eager-timing"  # asked for: the reason the finding gives
     assert sorted(times) == ["batch", "batch again", "renorm"] and all(len(v) == 3 for v in times.values())
     assert all(t > 0 for v in times.values() for t in v)
     from deepgen_cli.engine.norm_compare.timing import ORDERS, VARIANTS
@@ -185,7 +191,7 @@ def test_interleaved_timing_blocks():
 
 
 TINY = ("--dataset", "synthetic", "--subset", "96", "--batch-size", "16", "--microbatch", "4,16", "--epochs", "1",
-        "--quiet")
+        "--eager-timing", "--quiet")  # compiling six models would take a minute
 
 
 def test_cli_json_record_rows_findings_and_plot(cli, tmp_path):

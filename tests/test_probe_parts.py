@@ -213,6 +213,28 @@ def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scra
         assert torch.equal(hits[i], logits.argmax(1) == y)  # example by example
 
 
+def test_a_chunked_bank_takes_the_same_steps_as_per_layer_products():
+    from deepgen_cli.engine.probe.heads import ProbeBank
+
+    g = torch.Generator().manual_seed(2)
+    dims = [3, 9, 4]  # chunk 4: the layers start at columns 0, 4 and 16 of 20, zeros between
+    ref, fused = ProbeBank(dims, 5, lr=0.5, device="cpu"), ProbeBank(dims, 5, lr=0.5, device="cpu", chunk=4)
+    assert (fused.offsets, fused.width, ref.offsets, ref.width) == ([0, 4, 16], 20, [0, 3, 12], 16)
+    for _ in range(4):
+        x, y = torch.randn(8, 16, generator=g), torch.randint(0, 5, (8,), generator=g)
+        padded = torch.zeros(8, 20)
+        for o, (a, d) in zip(fused.offsets, zip(ref.offsets, dims)):
+            padded[:, o:o + d] = x[:, a:a + d]
+        ref.step(x.clone(), y, scratch=True)
+        fused.step(padded.clone(), y, scratch=True)
+    assert ref.weights[1].abs().max() > 0.1  # they learned
+    for ours, theirs in zip(fused.weights, ref.weights):
+        assert torch.allclose(ours, theirs, atol=1e-6)  # float32 sums in another order: equal to rounding
+    assert torch.allclose(fused.bias, ref.bias, atol=1e-6)
+    assert fused._w[:, 3].abs().max() == 0 and fused._w[:, 13:16].abs().max() == 0  # columns between stay 0
+    assert torch.equal(fused.correct(padded.clone(), y), ref.correct(x.clone(), y))
+
+
 def test_a_probe_bank_never_writes_features_it_does_not_own():
     from deepgen_cli.engine.probe.heads import ProbeBank
 

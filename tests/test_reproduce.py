@@ -30,7 +30,8 @@ def test_the_paper_is_the_one_the_claim_cites_else_the_commands(command, claim, 
 
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_experiment_is_a_command_whose_config_takes_its_settings(quick):
-    assert [s.name for s in spec.every()] == ["efficiency", "memorize", "probe", "norm-compare", "reuse"]
+    assert [s.name for s in spec.every()] == ["efficiency", "memorize", "probe", "norm-compare", "reuse",
+                                                 "norm-depth", "probe-transfer", "width-reg"]
     assert spec.get("norm-compare").settings(quick) == ({"microbatch": (4, 32), "epochs": 2, "subset": 500}
                                                          if quick else {})
     for s in spec.every():

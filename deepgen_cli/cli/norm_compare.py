@@ -33,4 +33,4 @@ SPEC = ExperimentSpec(
     plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "microbatch", "repeats"), papers="Ioffe 2017",
     torchrun=True, quick=dict(microbatch=(4, 32), epochs=2, subset=500),
     smoke=("--norms", "batch,renorm", "--batch-size", "8", "--microbatch", "4,8", "--non-iid", "0", "--epochs", "1",
-           "--subset", "64", "--repeats", "2"))
+           "--subset", "64", "--repeats", "2", "--eager-timing"))

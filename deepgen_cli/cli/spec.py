@@ -11,7 +11,7 @@ from typing import Any, Callable
 from deepgen_cli.engine.errors import UsageError
 
 # The face modules (deepgen_cli.cli.NAME) whose SPEC is a command, in the order `--help` and `reproduce` list them.
-BUILTIN = ("efficiency", "memorize", "probe", "norm_compare", "reuse")
+BUILTIN = ("efficiency", "memorize", "probe", "norm_compare", "reuse", "norm_depth", "probe_transfer", "width_reg")
 
 
 def load(ref: Any) -> Any:

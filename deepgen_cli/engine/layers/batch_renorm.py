@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroNormTrain, update_moving
+from deepgen_cli.engine.layers.microbatch import MicroBatched, norm_train, update_moving
 
 PENDING_STEPS = 50  # steps whose clips wait to be counted in one batch (4 tensors of G x C values each)
 
@@ -93,13 +93,23 @@ class _BatchRenorm(MicroBatched, nn.Module):
         self.register_buffer("clip_counts", torch.zeros(2, num_features, dtype=torch.long, device=device),
                              persistent=False)
         self._pending: list[tuple[torch.Tensor, ...]] = []  # (r, raw r, d, raw d) of steps not counted yet
+        self.register_buffer("_compiled_counts", torch.zeros(3, dtype=torch.long, device=device), persistent=False)
 
     # The step counters live in a plain object: nn.Module's __setattr__, which a `self.step += 1` goes through,
     # cost about as much as a small tensor op, three times a step.
-    step = property(lambda self: self._counts.step, lambda self, v: setattr(self._counts, "step", v))
-    active_steps = property(lambda self: self._counts.active_steps,
-                            lambda self, v: setattr(self._counts, "active_steps", v))
-    values = property(lambda self: self._counts.values, lambda self, v: setattr(self._counts, "values", v))
+    step = property(lambda self: self._counted("step", 0), lambda self, v: self._set("step", v))
+    active_steps = property(lambda self: self._counted("active_steps", 1), lambda self, v: self._set("active_steps", v))
+    values = property(lambda self: self._counted("values", 2), lambda self, v: self._set("values", v))
+
+    def _counted(self, name: str, row: int) -> int:
+        """A counter: its eager steps' count, plus any compiled steps' (read from the device only then)."""
+        counts = self._counts
+        return getattr(counts, name) + (int(self._compiled_counts[row]) if counts.compiled else 0)
+
+    def _set(self, name: str, value: int) -> None:
+        counts = self._counts
+        setattr(counts, name, value - (int(self._compiled_counts[("step", "active_steps", "values").index(name)])
+                                       if counts.compiled else 0))
 
     def _check_input_dim(self, x: torch.Tensor) -> None:
         raise NotImplementedError
@@ -131,11 +141,13 @@ class _BatchRenorm(MicroBatched, nn.Module):
         return self._micro(x, self._train)
 
     def _train(self, x: torch.Tensor, m: int, update: bool) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return self._train_compiled(x, m, update)
         rmax, dmax = self.limits()
         count = update and self.count_clips and (rmax > 1.0 or dmax > 0.0)
         stats: list = []
-        y = MicroNormTrain.apply(x, self.weight, self.bias, m, self.eps, stats,
-                                 (self.running_mean, self.running_std, rmax, dmax, self._pending if count else None))
+        y = norm_train(x, self.weight, self.bias, m, self.eps, stats,
+                       (self.running_mean, self.running_std, rmax, dmax, self._pending if count else None))
         mean, _, std, _ = stats
         if update:  # mean and std carry no gradient
             counts = self._counts
@@ -148,6 +160,37 @@ class _BatchRenorm(MicroBatched, nn.Module):
             update_moving(self.running_std, std, self.momentum)  # sigma += momentum * (sigma_B - sigma)
             self.num_batches_tracked.add_(1)
             counts.step += 1
+        return y
+
+    def _train_compiled(self, x: torch.Tensor, m: int, update: bool) -> torch.Tensor:
+        """_train as torch.compile traces it: no Python counter is read (a compiled graph would guard on it and
+        recompile every step). rmax and dmax come from num_batches_tracked on the device, the clips and the
+        step counts add up on the device (`_compiled_counts`: steps, active steps, values), and the counter
+        properties add those in when read."""
+        s, step = self.schedule, self.num_batches_tracked.float()
+        ramp = lambda end: ((step - s.warmup_steps) / (end - s.warmup_steps)).clamp(0.0, 1.0) \
+            if end > s.warmup_steps else torch.ones_like(step)  # noqa: E731
+        warm = step < s.warmup_steps
+        rmax = torch.where(warm, 1.0, 1.0 + (s.rmax - 1.0) * ramp(s.rmax_steps))
+        dmax = torch.where(warm, 0.0, s.dmax * ramp(s.dmax_steps))
+        count = update and self.count_clips
+        pending: list | None = [] if count else None
+        stats: list = []
+        y = norm_train(x, self.weight, self.bias, m, self.eps, stats,
+                       (self.running_mean, self.running_std, rmax, dmax, pending))
+        mean, _, std, _ = stats
+        if update:
+            update_moving(self.running_mean, mean, self.momentum)
+            update_moving(self.running_std, std, self.momentum)
+            self.num_batches_tracked.add_(1)
+            active = ((rmax > 1.0) | (dmax > 0.0)).long() if count else torch.zeros_like(self.num_batches_tracked)
+            if count:
+                r, r_raw, d, d_raw = pending[0]
+                c = self.num_features
+                changed = torch.stack([(r != r_raw).reshape(-1, c).sum(0), (d != d_raw).reshape(-1, c).sum(0)])
+                self.clip_counts.add_(changed * active)
+            self._compiled_counts.add_(torch.stack([torch.ones_like(active), active, active * (x.shape[0] // m)]))
+            self._counts.compiled = True  # a store, never read in the graph: no guard
         return y
 
     @property
@@ -169,10 +212,11 @@ class _BatchRenorm(MicroBatched, nn.Module):
 
 
 class _Counts:
-    __slots__ = ("step", "active_steps", "values")
+    __slots__ = ("step", "active_steps", "values", "compiled")
 
     def __init__(self):
         self.step = self.active_steps = self.values = 0
+        self.compiled = False  # a compiled forward has run: _compiled_counts holds some of the counts
 
 
 def renorm_corrections(mean, std, running_mean, running_std, rmax: float, dmax: float):

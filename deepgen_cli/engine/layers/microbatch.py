@@ -129,6 +129,37 @@ class MicroNormTrain(torch.autograd.Function):
         return gx, g_weight, g_bias, None, None, None, None
 
 
+def norm_train(x, weight, bias, m: int, eps: float, stats: list, renorm=None) -> torch.Tensor:
+    """MicroNormTrain's output and statistics; under torch.compile the same arithmetic in plain ops (its
+    compiler fuses them itself, and cannot trace a Function that hands tensors out through a list)."""
+    if not torch.compiler.is_compiling():
+        return MicroNormTrain.apply(x, weight, bias, m, eps, stats, renorm)
+    n, c = x.shape[:2]
+    x3, dims = _grouped(x, m)
+    param = (c,) if len(dims) == 1 else (c, 1)
+    var, mean = torch.var_mean(x3, dims, correction=0, keepdim=True)
+    std = (var + eps).sqrt()
+    x_hat = (x3 - mean) / std
+    w = b = None
+    if weight is not None:
+        w, b = weight.view(param), bias.view(param)
+    if renorm is not None:
+        rm, rs, rmax, dmax, pending = renorm
+        rm, rs = rm.view(param), rs.view(param)
+        r_raw, d_raw = (std / rs).detach(), ((mean - rm) / rs).detach()  # the paper's stop_gradient
+        r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+        x_hat = x_hat * r + d
+        if pending is not None:
+            pending.append((r, r_raw, d, d_raw))
+        found = (mean.detach(), std.detach())
+    else:
+        found = (mean.detach(), var.detach())
+    y = x_hat if w is None else x_hat * w + b
+    flat = (c,) if n == m else (n // m, c)
+    stats.extend((found[0].view(flat), 1.0, found[1].view(flat), 1.0))
+    return y.view(x.shape)
+
+
 _ONES: dict = {}  # (G, dtype, device) -> a vector of G ones, for update_moving
 
 
@@ -218,7 +249,7 @@ class _MicroBatchNorm(MicroBatched):
                 return super().forward(x)  # torch's kernel updates the moving averages itself (same rule)
             return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
         stats: list = []
-        y = MicroNormTrain.apply(x, self.weight, self.bias, m, self.eps, stats)
+        y = norm_train(x, self.weight, self.bias, m, self.eps, stats)
         if update and self.track_running_stats:
             with torch.no_grad():
                 k = x.numel() // (c * g)  # values per statistic; the variance is unbiased, as torch's running_var

@@ -40,6 +40,8 @@ WARMUP_FRACTION = opt("--warmup-fraction", **FRACTION,
                       help="Share of the run's steps that renorm spends as plain batch norm (rmax 1, dmax 0).")
 DMAX_FRACTION = opt("--dmax-fraction", **FRACTION, help="Share of the run's steps by which dmax reaches --dmax.")
 RMAX_FRACTION = opt("--rmax-fraction", **FRACTION, help="Share of the run's steps by which rmax reaches --rmax.")
+EAGER_TIMING = opt("--eager-timing", type=bool, panel="Speed",
+                   help="Time the speed claim's models eagerly (default: torch.compile'd where that works).")
 GROUPS = opt("--groups", type=int, check=at_least(1), valid="1 or more",
              help="GroupNorm groups: the largest divisor of each layer's channel count up to this.")
 
@@ -74,6 +76,10 @@ class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
     # order of the three runs equally often (timing.ORDERS); 12 x 14 steps about the 8 x 20 of before
     timing_blocks: int = 12
     timing_steps: int = 14  # SGD steps per block
+    # The three timed models torch.compile'd, as a user of either method would run them (eager where compiling
+    # fails here, e.g. no C compiler; the finding says which). Eager, deepgen's renorm layer is a handful of small
+    # ops more than batch norm's kernel, which on a CPU costs more than the arithmetic; compiled, both are fused.
+    eager_timing: bool = EAGER_TIMING(False)
 
     def ignored(self) -> dict[str, str]:
         return {"eval_every": "norm-compare scores each row once, after training"}
@@ -147,10 +153,11 @@ def run(config: NormCompareConfig, device, session):
             key=lambda item: (item[2], item[0].microbatch, item[0].sampling, item[1]),
             measure=lambda item, label: train_one(config, data, item[2], item[0], item[1], device, session, label),
             label=lambda item: f"{item[2]}, {item[0].describe()}" + (f", seed {item[1]}" if config.repeats > 1 else ""))
-        timing = {}
+        timing, eager = {}, {}
         if {"batch", "renorm"} <= set(config.norms) and config.timing_blocks:  # 0: a run that times nothing
             for m in sorted(set(config.microbatch)):
-                session.progress(f"timing training steps: batch norm, batch norm again, renorm at microbatch {m}")
-                timing[m] = time_steps(config, data, m, device)
+                session.progress(f"timing training steps: batch norm, batch norm again, renorm at microbatch {m}"
+                                 + ("" if config.eager_timing else " (compiling them first)"))
+                timing[m], eager[m] = time_steps(config, data, m, device)
         session.progress("checking the published claims")
-        return findings(rows, config, len(data.y_train), timing)
+        return findings(rows, config, len(data.y_train), timing, eager)

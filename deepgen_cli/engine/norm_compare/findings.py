@@ -184,11 +184,13 @@ def _gap(tv, hard, k, analysis) -> list[Finding]:
                         f"probability by a point)", v, "the gap difference's interval is wider than the margin", f)]
 
 
-def _step_cost(timing: dict, config, analysis) -> list[Finding]:
+def _step_cost(timing: dict, config, analysis, eager: dict | None = None) -> list[Finding]:
     """Per interleaved block: log(renorm / batch norm) minus log(batch norm's copy / batch norm), the
-    self-comparison bias; two one-sided tests of the blocks' mean against +-SPEED_MARGIN."""
+    self-comparison bias; two one-sided tests of the blocks' mean against +-SPEED_MARGIN. eager: microbatch ->
+    None where the three models ran torch.compile'd, else why they ran eager."""
     if not timing:
         return []
+    eager = eager or {}
     parts, verdicts, fragile, out = [], [], [], {}
     for m, t in sorted(timing.items()):
         raw = [math.log(r / b) for r, b in zip(t["renorm"], t["batch"])]
@@ -204,14 +206,17 @@ def _step_cost(timing: dict, config, analysis) -> list[Finding]:
         fragile.append(bool(f))
         out[str(m)] = {"renorm_over_batch": math.exp(mean(raw)), "batch_again_over_batch": math.exp(mean(bias)),
                        "corrected_ratio": math.exp(p.mean), "interval_90": [math.exp(lo), math.exp(hi)],
-                       "verdict": v, "blocks_ms": t}
-        parts.append(f"microbatch {m}: {math.exp(mean(raw)):.2f}x, batch norm against its copy "
+                       "verdict": v, "blocks_ms": t, "compiled": m in eager and eager[m] is None,
+                       "eager_because": eager.get(m)}
+        mode = "" if m not in eager else " (compiled)" if eager[m] is None else f" (eager: {eager[m]})"
+        parts.append(f"microbatch {m}{mode}: {math.exp(mean(raw)):.2f}x, batch norm against its copy "
                      f"{math.exp(mean(bias)):.2f}x, corrected {math.exp(p.mean):.2f}x (90% interval "
                      f"{math.exp(lo):.2f}-{math.exp(hi):.2f}x): {YES_NO[v]}{', fragile' if f else ''}")
     analysis["step_cost"] = out
     v, f = _overall(verdicts, fragile)
     return [_measured("Batch renorm trains at the speed of batch norm (Ioffe 2017)",
-                      f"training step time renorm / batch norm over {config.timing_blocks} interleaved blocks of "
+                      f"training step time renorm / batch norm, both models torch.compile'd where that works here "
+                      f"(else both eager), over {config.timing_blocks} interleaved blocks of "
                       f"{config.timing_steps} steps, each block's ratio divided by batch norm's against an "
                       f"identical copy of itself in that block (the self-comparison bias): " + "; ".join(parts)
                       + f" (yes: at every microbatch the 90% interval, two one-sided tests at 95%, lies within "
@@ -220,7 +225,7 @@ def _step_cost(timing: dict, config, analysis) -> list[Finding]:
                       v, "the step-time interval is wider than the 10% margin: the timing is too noisy to tell", f)]
 
 
-def findings(rows: list, config, n_train: int, timing: dict | None = None) -> Outcome:
+def findings(rows: list, config, n_train: int, timing: dict | None = None, eager: dict | None = None) -> Outcome:
     """The four verdicts (each only when the run has what it needs) and the notes."""
     analysis: dict = {"paper": PAPER}
     acc, tv = by_cell(rows, "test_accuracy"), by_cell(rows, "output_gap_tv")
@@ -237,5 +242,5 @@ def findings(rows: list, config, n_train: int, timing: dict | None = None) -> Ou
             both = [h for h in hard if ("renorm", *h) in acc and len(acc[("renorm", *h)]) >= MIN_SEEDS]
             if both:
                 found += _recovery(acc, ref, both, losses, k, analysis) + _gap(tv, both, k, analysis)
-    found += _step_cost(timing or {}, config, analysis)
+    found += _step_cost(timing or {}, config, analysis, eager)
     return Outcome(found, notes_for(rows, config, n_train, acc, short), analysis)

@@ -1,5 +1,6 @@
 """Training-step cost of batch renorm against batch norm, and of batch norm against an identical copy of
-itself, timed in interleaved blocks so that load changes on a shared machine hit all three alike."""
+itself, timed in interleaved blocks so that load changes on a shared machine hit all three alike; all three
+torch.compile'd where compilation works here (as a user of either method would run it), else all three eager."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ ORDERS = tuple(itertools.permutations(VARIANTS))
 
 
 def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
-    """Milliseconds per SGD step over `steps` minibatches from `start` (cycling)."""
+    """Milliseconds per SGD step over `steps` minibatches from `start` (cycling): CPU time on the CPU (other
+    processes on shared cores do not add to it), wall time with synchronisation on a GPU."""
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
+    t0 = clock()
     for i in range(steps):
         idx = batches[(start + i) % len(batches)]
         loss = F.cross_entropy(model(x[idx]), y[idx])
@@ -33,15 +36,30 @@ def _block(model, opt, x, y, batches, start: int, steps: int, device) -> float:
         opt.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return 1e3 * (time.perf_counter() - t0) / steps
+    return 1e3 * (clock() - t0) / steps
 
 
-def time_steps(config, data, microbatch: int, device) -> dict[str, list[float]]:
+def _compiled(models: dict, x, y, batches, device) -> tuple[dict, str | None]:
+    """(the models compiled, None) where torch.compile builds and runs a step of every one of them here (it
+    needs a C compiler on the CPU), else (the eager models, why not)."""
+    torch._dynamo.reset()  # the models of earlier microbatches: torch.compile keeps at most 8 per code object
+    try:
+        out = {v: (torch.compile(model), opt) for v, (model, opt) in models.items()}
+        for net, opt in out.values():
+            _block(net, opt, x, y, batches, 0, 1, device)  # compiles now: a failure shows here, not in a block
+        return out, None
+    except Exception as err:  # no C compiler, an unsupported op, a backend error: all three stay eager alike
+        torch._dynamo.reset()
+        return models, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+
+
+def time_steps(config, data, microbatch: int, device) -> tuple[dict[str, list[float]], str | None]:
     """ms per training step of each variant in config.timing_blocks blocks of config.timing_steps steps, the
     variants' order cycling through all six (ORDERS); one untimed block of each first (allocator, caches).
 
     Renorm runs with r and d active from its first step and counts its clips, as in 94% of a default run's
-    steps; all three models start from the same weights and see the same minibatches.
+    steps; all three models start from the same weights and see the same minibatches. Unless config.eager_timing,
+    all three are torch.compile'd where that works. Returns (times, None if compiled else why they ran eager).
     """
     device = torch.device(device)
     x, y = data.x_train.to(device), data.y_train.to(device)
@@ -56,10 +74,13 @@ def time_steps(config, data, microbatch: int, device) -> dict[str, list[float]]:
                             renorm_momentum=config.renorm_momentum, schedule=active,
                             microbatch=microbatch).to(device).train()
         models[v] = (model, torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum))
+    eager = "--eager-timing"
+    if not config.eager_timing:
+        models, eager = _compiled(models, x, y, batches, device)
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for block in range(config.timing_blocks + 1):
         for v in ORDERS[(block - 1) % len(ORDERS)]:
             ms = _block(*models[v], x, y, batches, block * config.timing_steps, config.timing_steps, device)
             if block:
                 times[v].append(ms)
-    return times
+    return times, eager

@@ -19,19 +19,27 @@ class ProbeBank:
     shift the model's randomness. The cross-entropy gradient is written out (softmax minus one-hot) and
     accumulated straight into SGD's momentum buffers (one matrix product per layer): no autograd graph.
 
-    Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
+    With `chunk` > 1 and several layers, layer i's features sit at columns offsets[i] to offsets[i] + dims[i] of
+    a (B, width) tensor whose other columns are zero, and a step is one batched product for all logits and one
+    for all gradients. Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
     view of a model's activations) are only read: the standardization is folded into the weights instead,
     with s = 1 / sqrt(var + eps): W z + b = (W s) x + b - (W s) mean, and the gradient g^T z = (g^T x -
     outer(g.sum(0), mean)) s.
     """
 
     def __init__(self, dims: list[int], classes: int, lr: float, device, momentum: float = 0.9,
-                 stats_momentum: float | None = 0.1):
+                 stats_momentum: float | None = 0.1, chunk: int = 1):
         self.dims, self.classes = list(dims), classes
         self.lr, self.momentum, self.stats_momentum = lr, momentum, stats_momentum
         self.outputs = classes
-        total, layers = sum(self.dims), len(self.dims)
-        self.offsets = [sum(self.dims[:i]) for i in range(layers)]
+        layers = len(self.dims)
+        # chunk > 1 (several layers): each layer starts at a multiple of `chunk` columns and the columns between
+        # layers stay zero, so every layer's logits come from one batched product over (chunk)-wide pieces and
+        # every gradient from one more, instead of two products and their slices per layer.
+        self.chunk = chunk if chunk > 1 and layers > 1 else 1
+        spans = [-(-d // self.chunk) * self.chunk for d in self.dims]  # each layer's width rounded up
+        self.offsets = [sum(spans[:i]) for i in range(layers)]
+        total = self.width = sum(spans)  # the features' width: sum(dims) unless chunked
         self._columns = [slice(o, o + d) for o, d in zip(self.offsets, self.dims)]
         # Every layer's weights side by side, so an update is one op for all layers; `weights` and
         # `weight_bufs` are per-layer views.
@@ -48,10 +56,18 @@ class ProbeBank:
         # Views and constants made once: on CPU each index, view or Python-number operand of a small op
         # costs about as much as the op itself.
         self._means = [self.mean[c] for c in self._columns]
-        self._bias_columns = list(self.bias[:, :, None])
+        self._bias_columns_all = self.bias[:, :, None]
+        self._bias_columns = list(self._bias_columns_all)
         self._folded_bias = torch.empty(layers, self.outputs, 1, device=device)  # b - (W s) mean
         self._eps = torch.full((1,), EPS, device=device)
         self._minus_one = torch.full((1, 1, 1), -1.0, device=device)
+        if self.chunk > 1:
+            pieces = [s // self.chunk for s in spans]
+            owner = torch.repeat_interleave(torch.arange(layers), torch.tensor(pieces))  # each piece's layer
+            self._owner = owner.to(device)
+            self._sum_pieces = (owner[None, :] == torch.arange(layers)[:, None]).float().to(device)  # (L, pieces)
+            self._w_pieces = self._w.view(self.outputs, len(owner), self.chunk).transpose(0, 1)  # (pieces, C, K)
+            self._w_buf_pieces = self._w_buf.view(self.outputs, len(owner), self.chunk).transpose(0, 1)
 
     def _scale(self, x: torch.Tensor | None) -> torch.Tensor:
         """s = 1 / sqrt(var + eps) per column, first folding the batch x (if given) into the statistics."""
@@ -69,6 +85,12 @@ class ProbeBank:
     def _logits(self, xs: list[torch.Tensor], s: torch.Tensor | None) -> torch.Tensor:
         """(layers, outputs, B) logits of standardized features (s None) or of raw features x, folding
         their standardization into the weights (the folded weights are left in self._scratch)."""
+        if self.chunk > 1:  # standardized, chunked features: xs is [x]
+            n = xs[0].shape[0]
+            pieces = xs[0].view(n, -1, self.chunk).permute(1, 2, 0)  # (pieces, K, B)
+            partial = torch.bmm(self._w_pieces, pieces).view(len(self._owner), -1)  # (pieces, C x B)
+            out = torch.mm(self._sum_pieces, partial).view(len(self.dims), self.outputs, n)
+            return out.add_(self._bias_columns_all)
         out = torch.empty(len(self.dims), self.outputs, xs[0].shape[0], device=self._w.device)
         if s is not None:
             if self._scratch is None:
@@ -92,17 +114,20 @@ class ProbeBank:
         x is standardized in place if `scratch`, else only read.
         """
         n, layers = x.shape[0], len(self.dims)
-        if not scratch and self.outputs >= n:
+        if not scratch and (self.outputs >= n or self.chunk > 1):
             # Folding costs a few passes over (outputs, width) arrays, a copy a few over (B, width).
             x, scratch = x.clone(), True
         s = self._scale(x)
-        xs = [x[:, c] for c in self._columns]
+        xs = [x] if self.chunk > 1 else [x[:, c] for c in self._columns]
         if scratch:
             x.sub_(self.mean).mul_(s)
         probs = self._logits(xs, None if scratch else s).softmax(1)
         g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
         g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
-        if scratch:
+        if self.chunk > 1:  # every piece's gradient g_layer^T x_piece in one batched product
+            self._w_buf_pieces.baddbmm_(g.index_select(0, self._owner), x.view(n, -1, self.chunk).transpose(0, 1),
+                                        beta=self.momentum, alpha=1.0 / n)
+        elif scratch:
             for buf, g_i, x_i in zip(self.weight_bufs, g, xs):
                 buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
         else:
@@ -119,7 +144,7 @@ class ProbeBank:
         """(layers, B) bools: which examples of the batch each probe gets right. x is scratch: it is
         standardized in place."""
         x.sub_(self.mean).mul_(self._scale(None))
-        logits = self._logits([x[:, c] for c in self._columns], None)
+        logits = self._logits([x] if self.chunk > 1 else [x[:, c] for c in self._columns], None)
         return logits.argmax(1) == y
 
 

@@ -70,17 +70,6 @@ def forward_layers(fed: Fed, group: list[Probed], x: torch.Tensor, fn, into: dic
             fed.model(x)
 
 
-def collect(fed: Fed, probed: list[Probed], x: torch.Tensor) -> torch.Tensor:
-    """Every layer's reduced features of batch `x`, side by side in one (B, sum of widths) tensor."""
-    out = torch.empty(x.shape[0], sum(p.reduction.out_features for p in probed), device=x.device)
-    slots, start = {}, 0
-    for p in probed:
-        slots[p.layer.name] = out[:, start:start + p.reduction.out_features]
-        start += p.reduction.out_features
-    forward_layers(fed, probed, x, lambda p, feats: None, into=slots)
-    return out
-
-
 def batches(n: int, batch_size: int, generator: torch.Generator | None):
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     return order.split(batch_size)
