@@ -2,7 +2,7 @@
 that measures one row per --noise level in 50 ms, and that sends this process its own signals at MODE:
 `row` (SIGINT three times 20 ms apart in the middle of the second row), `write` (the same during the final write
 of the record, between its temp file and the rename), `term-row` (one SIGTERM mid-row), `none` (no signal;
-with `slow`, each row takes 1 s, for signals from outside). SIGINT's handler is Python's own at start, as a
+with `slow`, each row takes 1 s, `crawl` 6 s, for signals and runs from outside). SIGINT's handler is Python's own at start, as a
 Ctrl-C at a terminal finds it (a job started with `&` from a script would ignore SIGINT)."""
 
 import os
@@ -29,7 +29,7 @@ def toy(config, device, session):
         if session.resumed(**key) is not None:
             session.add_rows([dict(key, train_accuracy=1.0, reused=True)], reused=True)
             continue
-        time.sleep(1.0 if "slow" in MODE else 0.05)
+        time.sleep({"slow": 1.0, "crawl": 6.0}.get(MODE, 0.05))
         if i == 1 and MODE in ("row", "term-row"):
             burst(signal.SIGINT if MODE == "row" else signal.SIGTERM, 3 if MODE == "row" else 1)
             time.sleep(5)  # never reached: the first signal stops the run

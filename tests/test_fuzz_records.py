@@ -178,7 +178,7 @@ def test_config_and_resume_read_any_record(case, tmp_path_factory, stub_runs):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(case=mutated())
 def test_every_reader_reads_any_record_at_length(case, tmp_path_factory, stub_runs):

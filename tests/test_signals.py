@@ -141,7 +141,7 @@ def test_sigkill_mid_run_leaves_a_record_resume_continues(tmp_path):
 @pytest.mark.slow
 def test_two_runs_on_one_output_the_second_refused_and_no_row_lost(tmp_path):
     out = tmp_path / "r.json"
-    first = _child("slow", "--noise", "0,0.5,1", "-o", out, "-q")
+    first = _child("crawl", "--noise", "0,0.5,1", "-o", out, "-q")  # 18 s: the second starts (imports torch) meanwhile
     deadline = time.time() + 240
     while not _rows(out) and time.time() < deadline:
         time.sleep(0.05)
