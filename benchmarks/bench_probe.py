@@ -138,7 +138,7 @@ def arithmetic_floor(config: ProbeConfig, data) -> float:
 
 def big_data(args) -> DataConfig:
     return DataConfig(dataset="synthetic", synthetic_shape=(3, args.side, args.side), synthetic_classes=1000,
-                      synthetic_train=args.images, synthetic_test=args.images)
+                      synthetic_examples=(args.images, args.images))
 
 
 def child(args) -> None:
@@ -201,8 +201,7 @@ def main() -> None:
         return overhead("resnet18", DataConfig(dataset="digits", image_size=32), 1, args.repeats, batch_size=32,
                         lr=0.02)
     overhead(args.model, DataConfig(dataset="digits"), args.epochs, args.repeats)
-    overhead("alexnet-small", DataConfig(dataset="synthetic", synthetic_shape=(3, 28, 28), synthetic_train=1024,
-                                         synthetic_test=256), 1, args.repeats)
+    overhead("alexnet-small", DataConfig(dataset="synthetic", synthetic_shape=(3, 28, 28), synthetic_examples=(1024, 256)), 1, args.repeats)
     if not args.skip_memory:
         memory(args)
 

@@ -40,7 +40,7 @@ def test_resize_and_subset():
 
 def test_synthetic_shape_classes_and_balance():
     cfg = data.DataConfig(dataset="synthetic", synthetic_shape=(3, 4, 4), synthetic_classes=5,
-                          synthetic_train=20, synthetic_test=10, seed=7)
+                          synthetic_examples=(20, 10), seed=7)
     d = data.load(cfg)
     assert d.x_train.shape == (20, 3, 4, 4) and d.x_test.shape == (10, 3, 4, 4) and d.num_classes == 5
     assert torch.bincount(d.y_train).tolist() == [4, 4, 4, 4, 4]

@@ -18,6 +18,9 @@ FAST = {
     "norm-depth": ("--depths", "1,2", "--microbatch", "2,4", "--batch-size", "4", "--epochs", "1", "--repeats", "1"),
     "probe-transfer": ("--epochs", "1", "--repeats", "1"),
     "width-reg": ("--widths", "2,4", "--epochs", "1", "--repeats", "1", "--subset", "40"),  # its default is 300
+    "compress": ("--epochs", "1", "--finetune-epochs", "1", "--repeats", "2"),
+    "downsample": ("--epochs", "1", "--repeats", "2"),
+    "drop-blocks": ("--epochs", "1", "--repeats", "2"),
 }
 # Every registered command with the data options: one that takes them but has no FAST entry fails below.
 TRAINING = sorted(s.name for s in spec.every() if "synthetic_shape" in {f.name for f in dataclasses.fields(s.config_cls)})

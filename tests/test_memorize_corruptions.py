@@ -89,8 +89,26 @@ def test_corruption_order_finding_follows_the_numbers():
     assert corruption_findings(true + labels + late, None, {"labels": "none", "gaussian": "none"}
                                ).findings[0].reproduced is None  # no difference in any seed: the interval is [0, 0]
     one_seed = corruption_findings(true[:1] + labels[:1] + gauss[:1], None, {"labels": "none", "gaussian": "none"})
-    assert one_seed.findings == [] and "needs --repeats 2" in one_seed.notes[0]
-    assert one_seed.notes[1].startswith("order of fitting at p=1 (seed means): true labels: fit at epoch 10, loss ")
+    (alone,) = one_seed.findings  # one seed: cannot tell, with the reason, and the order in what it measured
+    assert alone.reproduced is None and alone.reason.startswith("needs --repeats 2")
+    assert "Order: true labels: fit at epoch 10, loss below ln(K)/2 at epoch 1" in alone.measured
+
+
+def test_corruption_order_cannot_tell_when_an_image_corruption_never_starts_or_nothing_trained():
+    true = [_row("labels", 0.0, s, 10, [1.0, 0.5]) for s in range(3)]
+    labels = [_row("labels", 1.0, s, 60, [2.3] * (20 + s) + [1.0]) for s in range(3)]
+    never = [_row("gaussian", 1.0, s, 30, [2.3] * 30) for s in range(3)]  # never under ln(10)/2 = 1.15
+    for r in never:
+        r.fit_epoch = r.fit_steps = None  # nor fit in its 30 epochs
+    (f,) = corruption_findings(true + labels + never, None, {"labels": "none", "gaussian": "none"}).findings
+    assert f.reproduced is None and f.reason.startswith("gaussian did not bring the training loss below")
+    assert f.measured.startswith("Order: ")  # no difference to show for an arm with no start
+    untrained = [_row("labels", 0.0, s, 10, [1.0, 0.5]) for s in range(3)]
+    for r in untrained:
+        r.test_accuracy = 0.1  # at chance: under the trained floor, 32.5% on 10 classes
+    gauss = [_row("gaussian", 1.0, s, 15, [2.3] * (5 + s) + [1.0]) for s in range(3)]
+    (g,) = corruption_findings(untrained + labels + gauss, None, {"labels": "none", "gaussian": "none"}).findings
+    assert g.reproduced is None and "did not train: test accuracy 10.0%" in g.reason
 
 
 def test_fit_verdict_names_the_corruption_and_level_and_the_fit_epoch():
@@ -131,7 +149,8 @@ def test_corruption_order_needs_every_image_noise_seed_to_start():
     gauss = [_row("gaussian", 1.0, s, 15, [2.3] * (5 + s) + [1.0]) for s in range(2)]
     gauss.append(_row("gaussian", 1.0, 2, 15, [2.3] * 30))
     out = corruption_findings(true + labels + gauss, None, {"labels": "none", "gaussian": "none"})
-    assert out.findings == [] and "gaussian did not bring the training loss below" in out.notes[0]
+    (unsure,) = out.findings
+    assert unsure.reproduced is None and "gaussian did not bring the training loss below" in unsure.reason
     # random labels that never start count their epochs run + 1 (here 26, 26, 26): gaussian 6, 7, 8 is 19 earlier
     stuck = [_row("labels", 1.0, s, 25, [2.3] * 25) for s in range(3)]
     good = [_row("gaussian", 1.0, s, 15, [2.3] * (5 + s) + [1.0]) for s in range(3)]

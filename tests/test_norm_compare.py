@@ -304,3 +304,21 @@ def test_control_large_microbatches_have_no_premise():
     # nothing shown lost, so the recovery verdict cannot tell (null), with its reason: not a false no
     recovery = got["Batch renorm recovers"]
     assert recovery.reproduced is None and "nothing to recover" in recovery.reason
+
+
+def test_control_a_timing_too_short_never_shows_equal_speed():
+    # 2 blocks of 1 step: the interval has one degree of freedom; whatever the machine, no yes
+    (control,) = [c for c in CONTROLS if c.overrides.get("timing_steps") == 1]
+    got = _run_control(control)
+    speed = got["Batch renorm trains at the speed of batch norm"]
+    assert speed.reproduced is not True, speed
+    assert "over 2 interleaved blocks of 1 steps" in speed.measured
+    assert speed.reproduced is False or "too noisy" in speed.reason
+
+
+def test_control_a_network_that_does_not_learn_gets_no_accuracy_or_gap_verdict():
+    (control,) = [c for c in CONTROLS if c.overrides.get("lr") == 1e-6]
+    got = _run_control(control)
+    assert all(f.reproduced is None and f.reason.startswith("the network did not train: batch norm at microbatch 32 "
+                                                            "i.i.d. reaches") and "under the 55% floor" in f.reason
+               for f in got.values()), got

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_data():
-    return load(DataConfig(dataset="synthetic", synthetic_train=96, synthetic_test=48, synthetic_classes=4, seed=1))
+    return load(DataConfig(dataset="synthetic", synthetic_examples=(96, 48), synthetic_classes=4, seed=1))
 
 
 def fresh_model():

@@ -112,19 +112,42 @@ def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, c
     for args, line in [
         (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}' holds a bad value: "
                                                         f"--epochs: the record gives 'x', not int"),
-        (("report", tmp_path / "c.json"), 'the record\'s config has epochs = "x", not of type int'),
+        (("report", tmp_path / "c.json"), "--epochs: the record gives 'x', not int"),
         (("report", tmp_path / "r.json"), f"RECORD: '{tmp_path / 'r.json'}': row 0 holds \"abc\" as noise, not float"),
     ]:
         result = cli(*args)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1 and line in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("value, annotation, ok", [
-    (3, "int", True), (3.0, "int", False), (True, "int", False), (3, "float", True), (None, "float | None", True),
-    (None, "float", False), ([1, 2], "tuple[int, ...]", True), ([1, "a"], "tuple[int, ...]", False),
-    ([3, 8, 8], "tuple[int, int, int]", True), ([3, 8], "tuple[int, int, int]", False), ("a", "str | None", True),
-    (["x"], "tuple[str, ...] | None", True), (1, "bool", False), (False, "bool", True)])
-def test_fits_by_annotation(value, annotation, ok):
-    from deepgen_cli.engine.recorded import fits
+def _toy_config():
+    from dataclasses import dataclass
 
-    assert fits(value, annotation) is ok
+    from deepgen_cli.engine.config import Options, opt, parse_list, show_list
+
+    @dataclass(frozen=True, kw_only=True)
+    class Toy(Options):
+        n: int = opt("--n", type=int, help="")(3)
+        x: float = opt("--x", type=float, help="")(1.0)
+        maybe: float | None = opt("--maybe", type=float, optional=True, help="")(None)
+        sizes: tuple[int, ...] = opt("--sizes", parse=parse_list(int, "1,2"), show=show_list, help="")((1,))
+        flag: bool = opt("--flag", type=bool, help="")(False)
+        fixed: int = 5  # no option: held against its default's type
+
+    return Toy
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    ("n", 3, True), ("n", 3.0, False), ("n", True, False), ("x", 3, True), ("maybe", None, True), ("x", None, False),
+    ("sizes", [1, 2], True), ("sizes", [1, "a"], False), ("sizes", "1,2", True), ("sizes", 4, False),
+    ("flag", 1, False), ("flag", False, True), ("fixed", 4, True), ("fixed", "a", False)])
+def test_one_validator_reads_a_record_value_as_its_flag(name, value, ok):
+    from deepgen_cli.engine.errors import UsageError
+    from deepgen_cli.engine.recorded import from_record
+
+    try:
+        read = from_record(_toy_config(), {name: value})[name]
+    except UsageError as err:
+        assert not ok and str(err).startswith(f"--{name}:" if name != "fixed" else "fixed:"), err
+    else:
+        assert ok and read == (tuple(value) if name == "sizes" and isinstance(value, list) else
+                               (1, 2) if value == "1,2" else value)

@@ -2,6 +2,7 @@
 under a minute of CPU, interruptible and resumable."""
 
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -31,7 +32,8 @@ def test_the_paper_is_the_one_the_claim_cites_else_the_commands(command, claim, 
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_experiment_is_a_command_whose_config_takes_its_settings(quick):
     assert [s.name for s in spec.every()] == ["efficiency", "memorize", "probe", "norm-compare", "reuse",
-                                                 "norm-depth", "probe-transfer", "width-reg"]
+                                              "norm-depth", "probe-transfer", "width-reg", "compress", "downsample",
+                                              "drop-blocks"]
     assert spec.get("norm-compare").settings(quick) == ({"microbatch": (4, 32), "epochs": 2, "subset": 500}
                                                          if quick else {})
     for s in spec.every():
@@ -103,3 +105,26 @@ def test_quick_reproduce_takes_under_a_minute_of_cpu_and_resumes_after_an_interr
     done = json.loads((again / "efficiency.json").read_text())
     assert done["status"] == "complete"
     assert done["rows"][0]["latency_samples_ms"] == saved["rows"][0]["latency_samples_ms"]
+
+
+@pytest.mark.slow
+def test_reproduce_controls_quick_passes_and_no_control_says_yes(tmp_path):
+    # every claim's negative controls on --quick's settings (docs/reproduce.md): exit 0, and in no control's record
+    # does a claim it controls come out yes, whether or not the default run judged that claim
+    proc = subprocess.run([sys.executable, "-m", "deepgen_cli", "reproduce", "--controls", "--quick", "-q",
+                           "-O", str(tmp_path), "-f", "json"], capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout)  # one row per claim and control of it
+    controlled = [r for r in rows if r["control"] != "-"]
+    assert controlled and all(r["control_verdict"] != "yes" for r in controlled)
+    judged, total = 0, 0
+    for s in spec.every():
+        for i, control in enumerate(s.negative_controls(), 1):
+            record = json.loads((tmp_path / f"{s.name}.control-{i}.json").read_text())
+            assert record["status"] == "complete", (s.name, control.label)
+            mine = [f for f in record["findings"] if f["claim"].startswith(control.claims)]
+            assert all(f["reproduced"] is not True for f in mine), (control.label, mine)
+            assert all(f["reason"] for f in mine if f["reproduced"] is None)
+            judged, total = judged + bool(mine), total + 1
+    assert judged == total  # a control that judges none of its claims proves nothing

@@ -24,7 +24,7 @@ GIB = 2 ** 30
 def both(**kw):
     """The same data in memory and streamed (no workers: in this process)."""
     cfg = data.DataConfig(**kw)
-    return data.load(cfg), streamed.open_data(data.DataConfig(**kw, in_memory="no", workers=0), CPU)
+    return data.load(cfg), streamed.open_data(data.DataConfig(**kw, data_in_memory="no", workers=0), CPU)
 
 
 def all_train(s) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,7 +85,7 @@ def test_auto_rule_against_ram_and_gpu_memory():
 
 
 def test_auto_streams_what_does_not_fit(monkeypatch):
-    cfg = data.DataConfig(dataset="synthetic", synthetic_shape=(3, 16, 16), synthetic_train=100, synthetic_test=20,
+    cfg = data.DataConfig(dataset="synthetic", synthetic_shape=(3, 16, 16), synthetic_examples=(100, 20),
                           workers=0)
     assert not streamed.is_streamed(streamed.open_data(cfg, CPU))
     monkeypatch.setattr(memory, "available_ram", lambda: 1_000_000)  # 1 MB: 120 images of 3 KB x 3 copies > half
@@ -96,7 +96,7 @@ def test_auto_streams_what_does_not_fit(monkeypatch):
     with pytest.raises(RunError, match="smaller --image-size"):
         data.load(dataclasses.replace(cfg, workers=None))  # says so, instead of running out of memory
     with pytest.raises(UsageError, match="memorize"):
-        data.load(data.DataConfig(in_memory="no"))
+        data.load(data.DataConfig(data_in_memory="no"))
 
 
 def write_folder(root, classes=("cat", "dog", "eel"), train=4, val=2):

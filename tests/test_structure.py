@@ -132,8 +132,10 @@ def test_the_record_commands_share_one_format_option_and_every_command_one_plot_
 
     pages = ("report", "compare", "reproduce")  # they render records, and add html to a run's formats
     helps: dict[str, set] = {}  # option family -> its (help, flags) in every command that has it
-    for name, command in typer.main.get_command(app).commands.items():
-        for p in command.params:
+    group = typer.main.get_command(app)
+    ctx = group.make_context("deepgen", ["models"])  # the experiment commands are built when asked for
+    for name in group.list_commands(ctx):
+        for p in group.get_command(ctx, name).params:
             if "--format" in p.opts:
                 helps.setdefault("page format" if name in pages else "run format", set()).add((p.help, tuple(p.opts)))
             if "--plot" in p.opts:
@@ -155,7 +157,7 @@ def test_configs_are_keyword_only_and_frozen():
 
     with pytest.raises(TypeError):
         DataConfig("digits")  # the engine's own data config too
-    assert DataConfig(dataset="synthetic", synthetic_train=7).synthetic_train == 7
+    assert DataConfig(dataset="synthetic", synthetic_examples=(7, 3)).synthetic_train == 7
 
 
 def test_a_record_reruns_with_its_config_and_flags_override_it(cli, tmp_path, one_thread):

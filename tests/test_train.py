@@ -50,7 +50,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def toy():
     return load(DataConfig(dataset="synthetic", synthetic_shape=(1, 4, 4), synthetic_classes=3,
-                           synthetic_train=33, synthetic_test=12, seed=1))
+                           synthetic_examples=(33, 12), seed=1))
 
 
 def model(seed=0):

@@ -6,7 +6,7 @@ import os
 import sys
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from deepgen_cli import __version__
 from deepgen_cli.engine.errors import DeepgenError
@@ -68,11 +68,51 @@ class DeepgenGroup(TyperGroup):
         except KeyboardInterrupt as err:
             _fail_interrupted(err)
 
+    # The experiment commands are built when one is run (or its --help shown), not before: building one imports
+    # its config, and through it its engine and torch (seconds). The app's --help, --version, a mistyped command
+    # and the commands that read records (models, report, compare) so start without torch.
+
+    def list_commands(self, ctx) -> list[str]:
+        from deepgen_cli.cli import spec
+
+        names = [s.name for s in spec.every()]
+        return names + [n for n in super().list_commands(ctx) if n not in names]
+
+    def get_command(self, ctx, name: str):
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        from deepgen_cli.cli import spec
+
+        found = next((s for s in spec.every() if s.name == name), None)
+        if found is None:
+            return None
+        if getattr(self, "_listing", False):  # the app's --help shows each command's help line only
+            return TyperCommand(name, help=found.help)
+        self.commands[name] = _built(found)
+        return self.commands[name]
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 def _fail_interrupted(err: BaseException) -> None:
     """Ctrl-C or SIGTERM: one line (cli/signals.py's: rows saved, where, the command that continues), exit 130."""
     sys.stderr.write(f"deepgen: {getattr(err, 'line', 'interrupted')}\n")
     sys.exit(130)
+
+
+def _built(found):
+    """The click command of one experiment spec (cli/experiment.py), built alone."""
+    from deepgen_cli.cli.experiment import experiment
+
+    one = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    experiment(one, found)
+    return typer.main.get_command(one)
 
 
 def _show_version(value: bool) -> None:
@@ -87,16 +127,13 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
 
 
 def build() -> typer.Typer:
-    """The app: one command per registered experiment (cli/spec.py), in the registry's order, then the others.
-    The tests build it again after registering a toy experiment."""
-    from deepgen_cli.cli import compare, models, report, reproduce, spec
-    from deepgen_cli.cli.experiment import experiment
+    """The app: one command per registered experiment (cli/spec.py), in the registry's order, then the others."""
+    from deepgen_cli.cli import compare, models, report, reproduce
 
     built = typer.Typer(cls=DeepgenGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                         help="Benchmarks for how deep networks generalize and how cheaply they run.")
     built.callback()(_root)
-    for experiment_spec in spec.every():
-        experiment(built, experiment_spec)
+    # the experiments (cli/spec.py) come first, in the registry's order: DeepgenGroup lists and builds them
     for command in (models, reproduce, report, compare):
         command.register(built)
     return built

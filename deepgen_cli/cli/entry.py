@@ -1,5 +1,6 @@
-"""The `deepgen` script and `python -m deepgen_cli`: the app, with a Ctrl-C or SIGTERM during start-up (importing
-torch and the commands takes a second or more) ending as one during a run does: one line, exit 130, no traceback."""
+"""The `deepgen` script and `python -m deepgen_cli`: the app, with a Ctrl-C or SIGTERM during start-up (a run's
+command imports torch when it is built: a second or more) ending as one during a run does: one line, exit 130, no
+traceback."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import inspect
 import dataclasses
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -87,30 +87,6 @@ def given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
-def record_value(o: Opt, value) -> Any:
-    """A value read from a record's config, checked as the CLI checks the option's text: a list or text goes
-    through `o.parse` (text is taken as the CLI would take it; a list keeps its values), a scalar must have the
-    option's type. A UsageError naming the flag otherwise, so a hand-edited record fails in one line."""
-    if value is None:
-        if o.optional:
-            return None
-        raise UsageError(f"{o.flag}: the record gives null; this option needs a value")
-    if o.parse is not None:
-        if isinstance(value, str):
-            return o.parse(value, o.flag)
-        if not isinstance(value, (list, tuple)):
-            raise UsageError(f"{o.flag}: the record gives {value!r}, not a list or text")
-        try:
-            o.parse(o.text(value), o.flag)
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"{o.flag}: cannot read the record's {value!r} ({err})") from None
-        return tuple(value)
-    kinds = {bool: (bool,), int: (int,), float: (int, float)}.get(o.type, (str,))
-    if not isinstance(value, kinds) or (o.type is not bool and isinstance(value, bool)):
-        raise UsageError(f"{o.flag}: the record gives {value!r}, not {'text' if kinds == (str,) else o.type.__name__}")
-    return value
-
-
 def build_config(ctx: typer.Context, command: str, cls, values: dict, record_path: str | None):
     """The config from the command line: parsed option text, over a record's config when --config is given."""
     parsed = {}
@@ -133,11 +109,8 @@ def build_config(ctx: typer.Context, command: str, cls, values: dict, record_pat
         for name in derived if isinstance(derived, list) else ():
             if name != "threads":
                 stored.pop(name, None)
-        try:
-            for f, o in option_fields(cls):  # an option's value as the CLI checks its text, naming the flag
-                if f.name in stored and f.name not in on_line:
-                    stored[f.name] = record_value(o, stored[f.name])
-            base = from_record(cls, stored, skip=on_line)  # and every field against its type
+        try:  # each value as the CLI checks its flag's text (engine/config.py read_field), naming the flag
+            base = from_record(cls, stored, skip=on_line)
         except UsageError as err:
             raise UsageError(f"--config: '{record_path}' holds a bad value: {err}") from None
         parsed = {k: (v if given(ctx, k) or k not in base else base[k]) for k, v in parsed.items()}

@@ -33,8 +33,6 @@ def check_rows(kind: spec.ExperimentSpec, config, rows: list[dict]) -> None:
     is a NaN, which JSON lacks). Fields the row type lacks are kept and shown nowhere; missing ones show blank."""
     import dataclasses
 
-    from deepgen_cli.engine.recorded import fits
-
     row_cls = spec.load(kind.row_of(config) if kind.row_of is not None else kind.row)
     fields = [(f.name, str(f.type)) for f in dataclasses.fields(row_cls)]
     for i, row in enumerate(rows):
@@ -91,6 +89,19 @@ def check_cells(report: Report, columns, paths=(), flag: str = "RECORD") -> None
             except (TypeError, ValueError, OverflowError):
                 raise UsageError(f"{flag}: {where}: row {i} holds {_text(value)} as {c.key}, which the "
                                  f"'{c.header}' column cannot show; give records as deepgen wrote them") from None
+
+
+_TYPES = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "str": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool),
+          "list": lambda v: isinstance(v, list), "dict": lambda v: isinstance(v, dict)}
+
+
+def fits(value, annotation: str) -> bool:
+    """Whether a JSON value (not null) can be a row field of this annotation ("float | None", "list" ...); a type
+    this check does not know admits anything."""
+    kinds = [k.strip() for k in annotation.split("|") if k.strip() != "None"]
+    return any(_TYPES[k](value) if k in _TYPES else True for k in kinds)
 
 
 def _text(value) -> str:

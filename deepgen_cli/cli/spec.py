@@ -11,7 +11,8 @@ from typing import Any, Callable
 from deepgen_cli.engine.errors import UsageError
 
 # The face modules (deepgen_cli.cli.NAME) whose SPEC is a command, in the order `--help` and `reproduce` list them.
-BUILTIN = ("efficiency", "memorize", "probe", "norm_compare", "reuse", "norm_depth", "probe_transfer", "width_reg")
+BUILTIN = ("efficiency", "memorize", "probe", "norm_compare", "reuse", "norm_depth", "probe_transfer", "width_reg",
+           "compress", "downsample", "drop_blocks")
 
 
 def load(ref: Any) -> Any:

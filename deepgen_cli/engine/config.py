@@ -3,7 +3,8 @@ made from it (`EPOCHS(300)`) carries it in its metadata, so the CLI builds its o
 classes and `Options.check` validates every field with the same rule and message everywhere.
 
 The option groups shared by commands (run, data, training) are keyword-only frozen dataclasses; a command's
-config inherits the groups it uses and redeclares a field only to change its default.
+config inherits the groups it uses (RunOptions, DataConfig, TrainOptions or the whole TrainConfig) and redeclares
+a field only to change its default.
 """
 
 from __future__ import annotations
@@ -17,6 +18,22 @@ from deepgen_cli.engine.errors import UsageError
 
 MAX_THREADS = 256
 MAX_REPEATS = 100
+# A seed is handed to torch, numpy and random alike; numpy takes at most 2**32 - 1, and a run uses seed .. seed +
+# repeats - 1, so seeds stop MAX_REPEATS short of that.
+MAX_SEED = 2 ** 32 - 1 - MAX_REPEATS
+# Epochs: 100,000 passes over even the 1,347 digits images is days of CPU here (Zhang et al. ran at most a few
+# thousand); more is a typo, and an unbounded count never ends.
+MAX_EPOCHS = 100_000
+# The learning rate multiplies float32 gradients: above float32's largest value (3.4e38) it is infinite in the
+# step itself. Up to that the run is allowed to diverge and says so ("lower --lr").
+MAX_LR = 3.4028234663852886e38
+# Examples per batch: a batch is allocated whole; more than a million is a typo. Whether a smaller batch fits in
+# memory is checked where its input size is known (efficiency: efficiency/batch.py, training: the dataset).
+MAX_BATCH = 1_000_000
+DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist", "imagefolder")
+IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
+MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 images is 12 GB
+MAX_CLASSES = 100_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,27 @@ class Opt:
         """A dataclass field with this option and `default`."""
         return field(default=default, metadata={"option": self})
 
+    def read(self, value) -> Any:
+        """A value read from a record's config (JSON), checked as the CLI checks the flag's text: a list or text
+        goes through `parse` (text is taken as the CLI would take it; a list keeps its values), a scalar must have
+        the option's type. A UsageError naming the flag otherwise, so a hand-edited record fails in one line.
+        Ranges are the config's `check`, the same for a flag and a record."""
+        if value is None:
+            if self.optional:
+                return None
+            raise UsageError(f"{self.flag}: the record gives null; this option needs a value")
+        if self.parse is not None:
+            if isinstance(value, str):
+                return self.parse(value, self.flag)
+            if not isinstance(value, (list, tuple)):
+                raise UsageError(f"{self.flag}: the record gives {value!r}, not a list or text")
+            try:
+                self.parse(self.text(value), self.flag)
+            except (TypeError, ValueError) as err:
+                raise UsageError(f"{self.flag}: cannot read the record's {value!r} ({err})") from None
+            return tuple(value)
+        return _scalar(value, self.type, self.flag)
+
     def text(self, value) -> Any:
         """The value as the CLI takes it (a list as comma-separated text)."""
         if value is None or self.show is None:
@@ -55,6 +93,29 @@ def opt(*flags: str, help: str, type: type = str, check=None, valid: str = "", p
     if choices:
         check, valid = (lambda v: v in choices), "one of: " + ", ".join(choices)
     return Opt(tuple(flags), help, type, check, valid, parse, show, metavar, optional, panel)
+
+
+def _scalar(value, kind: type, name: str) -> Any:
+    """`value` when it is a JSON scalar of `kind` (an int is a float too; a bool is no number), else a UsageError."""
+    kinds = {bool: (bool,), int: (int,), float: (int, float)}.get(kind, (str,))
+    if not isinstance(value, kinds) or (kind is not bool and isinstance(value, bool)):
+        raise UsageError(f"{name}: the record gives {value!r}, not {'text' if kinds == (str,) else kind.__name__}")
+    return value
+
+
+def read_field(f: dataclasses.Field, value) -> Any:
+    """A config field's value from a record: an option's as its flag reads it (`Opt.read`); a field that is no
+    option (a fixed setting such as probe's alpha) must have its default's type."""
+    if "option" in f.metadata:
+        return f.metadata["option"].read(value)
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if default is None:
+        return value  # no type to hold it against (none of deepgen's configs has such a field)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UsageError(f"{f.name}: the record gives {value!r}, not a list")
+        return tuple(value)
+    return _scalar(value, type(default), f.name)
 
 
 def option_fields(cls) -> list[tuple[dataclasses.Field, Opt]]:
@@ -106,7 +167,8 @@ def show_list(values) -> str:
 
 
 def finite(v) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+    # an int is finite however large (math.isfinite overflows on one beyond float range: --seed 1e400 as digits)
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and math.isfinite(v))
 
 
 def positive(v) -> bool:
@@ -127,8 +189,6 @@ def between(lo: float, hi: float) -> Callable[[Any], bool]:
 
 def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, int]:
     """'3x32x32' -> (3, 32, 32): channels x height x width, square images."""
-    from deepgen_cli.engine.data import IMAGE_SIZE_RANGE
-
     try:
         c, h, w = (int(p) for p in str(text).lower().split("x"))
     except ValueError:
@@ -141,8 +201,6 @@ def parse_shape(text: str, flag: str = "--synthetic-shape") -> tuple[int, int, i
 
 def parse_counts(text: str, flag: str = "--synthetic-examples") -> tuple[int, int]:
     """'1000,500' -> (1000 training, 500 test examples)."""
-    from deepgen_cli.engine.data import MAX_SYNTHETIC
-
     try:
         train, test = (int(p) for p in str(text).split(","))
     except ValueError:
@@ -161,7 +219,8 @@ def _schedule(text: str, flag: str) -> str:
 # --- the options shared by commands ----------------------------------------------------------------------
 
 DEVICE = opt("--device", panel="Run", help="auto picks cuda when a GPU is visible; cpu, cuda or cuda:N.")
-SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int)
+SEED = opt("--seed", panel="Run", help="Seed for initial weights, data splits, corruptions and batch order.", type=int,
+           check=between(0, MAX_SEED), valid=f"an integer from 0 to {MAX_SEED:,}")
 THREADS = opt("--threads", type=int, optional=True, check=between(1, MAX_THREADS), valid=f"an integer from 1 to {MAX_THREADS}",
               panel="Run", help="CPU threads for torch. Unset: training commands use 1 for inputs of up to 1,024 values (digits, "
                    "MNIST) and torch's default above; efficiency uses torch's default. The same seed gives identical "
@@ -199,10 +258,10 @@ WORKERS = opt("--workers", type=int, optional=True, check=between(0, MAX_WORKERS
 SYNTHETIC_EXAMPLES = opt("--synthetic-examples", parse=parse_counts, show=show_list, metavar="TRAIN,TEST",
                          panel="Data", help="--dataset synthetic: training and test example counts.")
 
-EPOCHS = opt("--epochs", "-e", type=int, check=at_least(1), valid="1 or more", panel="Training", help="Training epochs.")
-BATCH_SIZE = opt("--batch-size", "-b", type=int, check=at_least(1), valid="1 or more",
+EPOCHS = opt("--epochs", "-e", type=int, check=between(1, MAX_EPOCHS), valid=f"an integer from 1 to {MAX_EPOCHS:,}", panel="Training", help="Training epochs.")
+BATCH_SIZE = opt("--batch-size", "-b", type=int, check=between(1, MAX_BATCH), valid=f"an integer from 1 to {MAX_BATCH:,}",
                  help="Examples per batch: per SGD step when training, per timed forward pass in efficiency.")
-LR = opt("--lr", type=float, check=positive, valid="a positive number",
+LR = opt("--lr", type=float, check=lambda v: positive(v) and v <= MAX_LR, valid=f"a positive number up to {MAX_LR:.3g}",
          panel="Training", help="SGD learning rate (absolute, whatever the batch size).")
 MOMENTUM = opt("--momentum", type=float, check=lambda v: finite(v) and 0 <= v < 1, valid="in [0, 1)",
                panel="Training", help="SGD momentum.")
@@ -263,7 +322,10 @@ class RunOptions(Options):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataOptions(Options):
+class DataConfig(Options):
+    """What data a run loads (engine/data): the dataset, where its files are, its size and subset, and how it is
+    held. A training command's config is one (it inherits this group); `of` takes the group out of one."""
+
     dataset: str = DATASET("digits")
     data_dir: str | None = DATA_DIR(None)
     download: bool = DOWNLOAD(False)
@@ -274,12 +336,34 @@ class DataOptions(Options):
     synthetic_examples: tuple[int, int] = SYNTHETIC_EXAMPLES((1000, 500))
     data_in_memory: str = DATA_IN_MEMORY("auto")  # auto: in memory when it fits (data/memory.py), else streamed
     workers: int | None = WORKERS(None)  # streamed path: DataLoader workers per rank; None: min(8, CPUs per rank)
+    seed: int = 0  # data splits, --subset's choice, synthetic draws; a command's is its --seed (RunOptions)
+
+    @property
+    def synthetic_train(self) -> int:
+        return self.synthetic_examples[0]
+
+    @property
+    def synthetic_test(self) -> int:
+        return self.synthetic_examples[1]
+
+    @property
+    def in_memory(self) -> str:
+        return self.data_in_memory
+
+    @classmethod
+    def of(cls, config) -> DataConfig:
+        """The data group of a command's config (its fields of the same names)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
 
     def resolved(self) -> Options:
         """A training run's thread count, when not given, chosen from its input size (recorded in the config)."""
         if getattr(self, "threads", 0) is None:
             return dataclasses.replace(self, threads=default_threads(self))
         return self
+
+
+# The data group's former name, kept so that an experiment written against it still imports; new code says DataConfig.
+DataOptions = DataConfig
 
 
 # Inputs up to this many values (digits 64, MNIST 784) train tiny models whose products are too small to
@@ -290,7 +374,7 @@ ONE_THREAD_MAX_INPUT = 1024
 NATIVE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
-def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
+def input_shape(data: DataConfig) -> tuple[int, int, int] | None:
     """(channels, height, width) of an input as a run will see it, known before loading; None if unknown."""
     c, h, w = data.synthetic_shape if data.dataset == "synthetic" else NATIVE_SHAPES.get(data.dataset, (3, 0, 0))
     if data.image_size:
@@ -298,7 +382,7 @@ def input_shape(data: DataOptions) -> tuple[int, int, int] | None:
     return (c, h, w) if h else None
 
 
-def default_threads(data: DataOptions) -> int:
+def default_threads(data: DataConfig) -> int:
     """The thread count a training run uses unless --threads says otherwise (see ONE_THREAD_MAX_INPUT)."""
     import torch
 
@@ -317,3 +401,35 @@ class TrainOptions(Options):
     weight_decay: float = WEIGHT_DECAY(0.0)
     lr_schedule: str = LR_SCHEDULE("constant")
     eval_every: int = EVAL_EVERY(1)  # epochs between test evaluations for the learning curve; 0: none
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainOptions):
+    """How train() trains (engine/train.py): the SGD group and the loop's own options; a command whose training takes
+    them all (memorize) inherits this group, the others TrainOptions alone (`of` fills the rest with defaults)."""
+
+    augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
+    until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
+    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
+    cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
+    # Annealing, Pereyra et al.'s other way to make the penalty weak early and strong near convergence:
+    # beta * min(1, epoch / cp_anneal) in each epoch; 0: beta from the first step
+    cp_anneal: int = CP_ANNEAL(0)
+    label_smoothing: float = LABEL_SMOOTHING(0.0)
+    amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
+    channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
+    compile: bool = COMPILE(False)  # torch.compile the model first
+    seed: int = 0  # batch order and augmentation
+
+    def check(self) -> None:
+        super().check()
+        if self.cp_threshold is not None and not self.confidence_penalty:
+            raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
+        if self.cp_anneal and not self.confidence_penalty:
+            raise UsageError("--cp-anneal: anneals the confidence penalty; add --confidence-penalty BETA")
+
+    @classmethod
+    def of(cls, config, **override) -> TrainConfig:
+        """The training part of a command's config: its fields of the same names, then `override`."""
+        shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)}
+        return cls(**{**shared, **override})

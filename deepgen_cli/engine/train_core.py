@@ -4,52 +4,19 @@ step, augmentation, batch order, and `evaluate`.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepgen_cli.engine.config import (AMP, AUGMENT, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY, CP_ANNEAL,
-                                       CP_THRESHOLD, LABEL_SMOOTHING, UNTIL_FIT, TrainOptions)
-from deepgen_cli.engine.errors import RunError, UsageError
+from deepgen_cli.engine.config import TrainConfig  # noqa: F401  (declared with the other option groups; train.TrainConfig)
+from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.modes import eval_mode
 
 
 class Diverged(RunError):
     """The training loss became NaN or infinite; a sweep records the row as failed and goes on."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig(TrainOptions):
-    """How train() trains: SGD with momentum; the options mean what their flags say (engine/config.py)."""
-
-    augment: bool = AUGMENT(False)  # random crop (pad side/8) and horizontal flip, on tensors
-    until_fit: bool = UNTIL_FIT(False)  # stop after the first fit epoch (see TrainResult.fit_epoch)
-    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)  # beta: loss = NLL - beta * H(p) (Pereyra et al. 2017)
-    cp_threshold: float | None = CP_THRESHOLD(None)  # hinge form: loss = NLL + beta * relu(threshold - H), nats
-    # Annealing, Pereyra et al.'s other way to make the penalty weak early and strong near convergence:
-    # beta * min(1, epoch / cp_anneal) in each epoch; 0: beta from the first step
-    cp_anneal: int = CP_ANNEAL(0)
-    label_smoothing: float = LABEL_SMOOTHING(0.0)
-    amp: str = AMP("none")  # "bf16": autocast forward passes to bfloat16
-    channels_last: bool = CHANNELS_LAST(False)  # NHWC memory format for model and inputs
-    compile: bool = COMPILE(False)  # torch.compile the model first
-    seed: int = 0  # batch order and augmentation
-
-    def check(self) -> None:
-        super().check()
-        if self.cp_threshold is not None and not self.confidence_penalty:
-            raise UsageError("--cp-threshold: sets the hinge of the confidence penalty; add --confidence-penalty BETA")
-        if self.cp_anneal and not self.confidence_penalty:
-            raise UsageError("--cp-anneal: anneals the confidence penalty; add --confidence-penalty BETA")
-
-    @classmethod
-    def of(cls, config, **override) -> TrainConfig:
-        """The training part of a command's config: its fields of the same names, then `override`."""
-        shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if hasattr(config, f.name)}
-        return cls(**{**shared, **override})
 
 
 @dataclass

@@ -13,17 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from deepgen_cli.engine.data.config import DataConfig  # noqa: F401  (re-exported: data.DataConfig)
+# declared with the data options (engine/config.py), re-exported: data.DataConfig, data.DATASETS, ...
+from deepgen_cli.engine.config import (DATASETS, IMAGE_SIZE_RANGE, MAX_CLASSES, MAX_SYNTHETIC,  # noqa: F401
+                                       DataConfig)
 # The readers of each dataset's files, re-exported: callers and tests use data.read_cifar_batches, data.split, ...
 from deepgen_cli.engine.data.datasets import (CIFAR_FOLDER, CIFAR_TRAIN, SYNTHETIC_CLASS_SCALE,  # noqa: F401
                                               _cifar10, _digits, _mnist, _synthetic, as_float,
                                               read_cifar_batches, split)
 from deepgen_cli.engine.errors import RunError, UsageError
 
-DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist", "imagefolder")
-IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
-MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 images is 12 GB
-MAX_CLASSES = 100_000
 
 
 @dataclass
@@ -45,14 +43,8 @@ class Dataset:
 
 
 def config_for(run) -> DataConfig:
-    """The DataConfig of a training subcommand's config, which names its data options as DataConfig does
-    (the synthetic counts as synthetic_examples = (train, test))."""
-    train, test = run.synthetic_examples
-    return DataConfig(dataset=run.dataset, data_dir=run.data_dir, download=run.download, image_size=run.image_size,
-                      subset=run.subset, synthetic_shape=tuple(run.synthetic_shape),
-                      synthetic_classes=run.synthetic_classes, synthetic_train=train, synthetic_test=test,
-                      seed=run.seed, in_memory=getattr(run, "data_in_memory", "auto"),
-                      workers=getattr(run, "workers", None))
+    """The data group of a training command's config, which inherits it (engine/config.py DataConfig)."""
+    return DataConfig.of(run)
 
 
 def load(cfg: DataConfig) -> Dataset:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from deepgen_cli.engine.data import idx, safe_pickle
-from deepgen_cli.engine.data.config import DataConfig
+from deepgen_cli.engine.config import DataConfig
 from deepgen_cli.engine.errors import RunError
 
 TEST_FRACTION = 0.25  # digits has no official split: a seeded 75/25 one (1,347 train / 450 test)

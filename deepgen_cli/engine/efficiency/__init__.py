@@ -68,7 +68,7 @@ class EfficiencyConfig(RunOptions):
         super().check()
         if self.half and not self.device.startswith("cuda"):
             raise UsageError("--half: fp16 inference needs --device cuda (or auto on a GPU machine)")
-        candidates(self)  # model names, --weights and --by-layer with one model
+        batch_fits(self, candidates(self))  # model names, --weights and --by-layer with one model; then the batch
 
     def ignored(self) -> dict[str, str]:
         if not self.by_layer:
@@ -104,6 +104,21 @@ class EfficiencyRow:
     mult_adds_by_operator: dict = field(default_factory=dict)
     skipped_ops: dict = field(default_factory=dict)
     latency_samples_ms: list = field(default_factory=list)
+
+
+def batch_fits(config: EfficiencyConfig, found: list[Candidate]) -> None:
+    """UsageError when one timed batch's input alone would not fit: refused before anything is allocated, with
+    the size it would take (the activations need more still)."""
+    from deepgen_cli.engine.data import memory
+
+    for c in found:
+        need = config.batch_size * c.in_channels * c.resolution ** 2 * (2 if config.half else memory.FLOAT_BYTES)
+        ram = memory.available_ram()
+        if need > memory.MEMORY_FRACTION * ram:
+            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.in_channels}x{c.resolution}x"
+                             f"{c.resolution} for {c.label} take {need / 2 ** 30:,.1f} GiB as input alone, more than "
+                             f"{memory.MEMORY_FRACTION:.0%} of the {ram / 2 ** 30:.1f} GiB of RAM available; give a "
+                             f"smaller --batch-size")
 
 
 def _runnable(c: Candidate, model, config: EfficiencyConfig, device: torch.device):

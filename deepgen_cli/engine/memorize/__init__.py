@@ -14,9 +14,8 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import data as data_mod, models, train
-from deepgen_cli.engine.config import (AMP, AUGMENT, BATCH_SIZE, CHANNELS_LAST, COMPILE, CONFIDENCE_PENALTY,
-                                       CP_ANNEAL, CP_THRESHOLD, EPOCHS, LABEL_SMOOTHING, LR, MODEL, REPEATS,
-                                       UNTIL_FIT, DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
+from deepgen_cli.engine.config import (EPOCHS, MODEL, REPEATS, UNTIL_FIT, DataConfig, Options, RunOptions,
+                                       TrainConfig, opt, parse_list, show_list)
 from deepgen_cli.engine.data import corrupt, streamed
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.memorize import regularizers
@@ -50,24 +49,18 @@ CORRUPT_TEST = opt("--corrupt-test", type=bool,
 
 
 @dataclass(frozen=True, kw_only=True)
-class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
+class MemorizeConfig(RunOptions, DataConfig, TrainConfig):
+    """The training group whole (engine/config.py TrainConfig: the penalty, augmentation, amp ...), with memorize's
+    defaults; Zhang et al.'s batch size 128 and lr 0.1 are the group's (0.1 fits random labels in ~70 epochs,
+    0.01 needs ~130 at batch 32). The learning rate is constant: the paper's exp:0.95 stops a random-label fit on
+    digits before 100%."""
+
     model: str = MODEL("mlp1x512")  # Zhang et al.'s one-hidden-layer MLP: fits random digits labels in seconds
     corruption: tuple[str, ...] = CORRUPTION(("labels",))
     noise: tuple[float, ...] | None = NOISE(None)  # p per row; None: DEFAULT_NOISE (random-labels: p=1)
     epochs: int = EPOCHS(300)  # the cap with until_fit; random digits labels fit in about 70 epochs
     until_fit: bool = UNTIL_FIT(True)  # stop once every training example is classified right
-    batch_size: int = BATCH_SIZE(128)  # Zhang et al.'s batch size
-    lr: float = LR(0.1)  # 0.1 fits random labels in ~70 epochs, 0.01 needs ~130 at batch 32
-    # The learning rate is constant by default: the paper's exp:0.95 stops a random-label fit on digits before 100%
     dropout: float = DROPOUT(0.0)
-    augment: bool = AUGMENT(False)
-    confidence_penalty: float = CONFIDENCE_PENALTY(0.0)
-    cp_threshold: float | None = CP_THRESHOLD(None)
-    cp_anneal: int = CP_ANNEAL(0)
-    label_smoothing: float = LABEL_SMOOTHING(0.0)
-    amp: str = AMP("none")
-    channels_last: bool = CHANNELS_LAST(False)
-    compile: bool = COMPILE(False)
     repeats: int = REPEATS(3)  # seeds seed, seed+1, ... per level; 3: the verdicts are intervals over seeds
     regularizer: tuple[str, ...] | None = REGULARIZER(None)  # None: one row set, regularized as the flags say
     corrupt_test: bool = CORRUPT_TEST(False)
@@ -96,7 +89,8 @@ class MemorizeConfig(RunOptions, DataOptions, TrainOptions):
         return out
 
     def check(self) -> None:
-        super().check()
+        # the ranges; the penalty's rules (TrainConfig.check) hold per row, below: a --regularizer row sets its beta
+        Options.check(self)
         for p in self.noise or ():
             if not (math.isfinite(p) and 0.0 <= p <= 1.0):
                 raise UsageError(f"--noise: each level must be a fraction in [0, 1], got {p:g}")

@@ -7,7 +7,7 @@ import math
 import statistics
 
 from deepgen_cli.engine.memorize.levels import LABEL_KINDS, _n
-from deepgen_cli.engine.memorize.verdicts import all_of, below, untrained
+from deepgen_cli.engine.memorize.verdicts import Verdict, all_of, below, untrained
 from deepgen_cli.engine.stats import NEEDS_SEEDS, paired_seeds as paired
 from deepgen_cli.engine.outcome import Outcome
 
@@ -70,20 +70,21 @@ def corruption_findings(rows: list, config, baselines: dict[str, str]) -> Outcom
         starts[label] = {s: e if e is not None else top[label][s].epochs_run + 1 for s, e in starts[label].items()}
         unstarted = [k for k in images if any(e is None for e in starts[k].values())]
         diffs = {k: paired(starts[k], starts[label]) for k in images}
-        if unstarted:
-            notes.append(f"the corruption order verdict is not measured: {', '.join(unstarted)} did not bring the "
-                         f"training loss below ln(classes)/2 in every seed; raise --epochs")
-        elif any(d is None or d.n < 2 for d in diffs.values()):
-            notes.append(f"the corruption order verdict {NEEDS_SEEDS}")
-        else:
-            names = " and ".join(NAMES[k] for k in images)
-            v = (untrained(true.values(), "on true labels the network")
-                 or all_of(*(below(d, 0.0, 1.0, " epochs") for d in diffs.values())))
-            out.append(v.finding(
-                f"{names[0].upper() + names[1:]} start converging faster than "
-                f"random labels (training loss below ln(classes)/2 in fewer epochs, paired by seed; Zhang et al. "
-                f"Figure 1a; the 95% interval below 0)",
-                "; ".join(f"{k} - {label}: {d.text(1.0, ' epochs')}" for k, d in diffs.items()) + f". Order: {said}"))
+        names = " and ".join(NAMES[k] for k in images)
+        claim = (f"{names[0].upper() + names[1:]} start converging faster than random labels (training loss below "
+                 f"ln(classes)/2 in fewer epochs, paired by seed; Zhang et al. Figure 1a; the 95% interval below 0)")
+        # a network that did not train on true labels, an image corruption that never started (no bound on when it
+        # would), or one seed: the run cannot tell, and says why
+        v = untrained(true.values(), "on true labels the network")
+        if v is None and unstarted:
+            v = Verdict(None, reason=f"{', '.join(unstarted)} did not bring the training loss below ln(classes)/2 "
+                                     f"in every seed, so when it starts converging is unknown; raise --epochs")
+        if v is None and any(d is None or d.n < 2 for d in diffs.values()):
+            v = Verdict(None, reason=NEEDS_SEEDS)
+        measured = "; ".join(f"{k} - {label}: {d.text(1.0, ' epochs')}" for k, d in diffs.items()
+                             if d is not None and k not in unstarted)
+        out.append((v or all_of(*(below(d, 0.0, 1.0, " epochs") for d in diffs.values()))).finding(
+            claim, (measured + ". " if measured else "") + f"Order: {said}"))
     if not out:  # no verdict: the order is still worth seeing
         notes.append(f"order of fitting at p=1 (seed means): {said}")
     return Outcome(out, notes, {"by_corruption": summary, "fit_order": order})

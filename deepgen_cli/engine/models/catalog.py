@@ -24,6 +24,16 @@ declare("alexnet-small", _SMALL + "alexnet_small", description="Small AlexNet of
         "FC 384, 192", resolution=28, tags=_DIGITS + ("dropout",))
 declare("inception-small", _SMALL + "inception_small", description="Small Inception of Zhang 2017 (~1.65M params)",
         resolution=28, tags=_DIGITS + ("dropout", "batchnorm"))
+_PLACED = "deepgen_cli.engine.models.placement:"
+declare("cnn-early", _PLACED + "cnn_early", description="4 conv layers of width 32, strided 1st and 2nd: downsampled "
+        "early (downsample's baseline)", resolution=8, in_channels=1, tags=_DIGITS)
+declare("cnn-late", _PLACED + "cnn_late", description="cnn-early with the strides moved to the 3rd and 4th layers: "
+        "downsampled late (Iandola 2016, strategy 3)", resolution=8, in_channels=1, tags=_DIGITS)
+_RES = "deepgen_cli.engine.models.residual:"
+declare("resnet-small", _RES + "resnet_small", description="6 residual blocks of two 3x3 convs, width 16, no "
+        "downsampling (drop-blocks)", resolution=8, in_channels=1, tags=_DIGITS)
+declare("plain-small", _RES + "plain_small", description="resnet-small without its skip connections: a plain "
+        "13-layer stack (drop-blocks' comparison)", resolution=8, in_channels=1, tags=_DIGITS)
 
 _DENSE = "deepgen_cli.engine.models.densenet:"
 declare("densenet-40-k12", _DENSE + "densenet_40_k12", description="DenseNet L=40 k=12, no bottleneck or "

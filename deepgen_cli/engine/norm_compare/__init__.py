@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import distributed, models
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, EVAL_EVERY, LR, LR_SCHEDULE, MODEL, MOMENTUM, REPEATS,
-                                       WEIGHT_DECAY, DataOptions, RunOptions, TrainOptions, at_least, between, finite,
+                                       WEIGHT_DECAY, DataConfig, RunOptions, TrainOptions, at_least, between, finite,
                                        opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.layers import norms
@@ -47,7 +47,7 @@ GROUPS = opt("--groups", type=int, check=at_least(1), valid="1 or more",
 
 
 @dataclass(frozen=True, kw_only=True)
-class NormCompareConfig(RunOptions, DataOptions, TrainOptions):
+class NormCompareConfig(RunOptions, DataConfig, TrainOptions):
     norms: tuple[str, ...] = NORMS(norms.NORMS)
     batch_size: int = BATCH_SIZE(32)  # the gradient minibatch: one SGD step, loss averaged over it (the paper's 32)
     microbatch: tuple[int, ...] = MICROBATCH((2, 4, 32))  # examples per batch (re)norm statistic
@@ -160,4 +160,4 @@ def run(config: NormCompareConfig, device, session):
                                  + ("" if config.eager_timing else " (compiling them first)"))
                 timing[m], eager[m] = time_steps(config, data, m, device)
         session.progress("checking the published claims")
-        return findings(rows, config, len(data.y_train), timing, eager)
+        return findings(rows, config, len(data.y_train), timing, eager, data.num_classes)

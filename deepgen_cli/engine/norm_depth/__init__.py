@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deepgen_cli.engine import data as data_mod
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, LR_SCHEDULE, MOMENTUM, REPEATS, DataOptions,
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, LR_SCHEDULE, MOMENTUM, REPEATS, DataConfig,
                                        RunOptions, TrainOptions, at_least, opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.modes import torch_threads
@@ -26,7 +26,7 @@ NORMS = ("batch", "renorm")
 
 
 @dataclass(frozen=True, kw_only=True)
-class NormDepthConfig(RunOptions, DataOptions, TrainOptions):
+class NormDepthConfig(RunOptions, DataConfig, TrainOptions):
     depths: tuple[int, ...] = DEPTHS((1, 2, 4))
     width: int = WIDTH(128)  # mlp-bn's own width
     # The small microbatch and the reference: each batch norm statistic over 2 examples, and over the whole

@@ -12,7 +12,7 @@ from torch import nn
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, UNTRAINED, WEIGHTS, DataOptions, RunOptions,
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, UNTRAINED, WEIGHTS, DataConfig, RunOptions,
                                        TrainOptions, at_least, opt, parse_list, positive, show_list)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.probe.inputs import Fed, data_config, feed, load_data
@@ -52,7 +52,7 @@ CKA_EXAMPLES = opt("--cka-examples", type=int, check=lambda v: v == 0 or v >= CK
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProbeConfig(RunOptions, DataOptions, TrainOptions):
+class ProbeConfig(RunOptions, DataConfig, TrainOptions):
     model: str = MODEL("cnn")
     weights: str | None = WEIGHTS(None)  # local state_dict: probe this trained model post hoc
     untrained: bool = UNTRAINED(False)  # probe the randomly initialized model post hoc (the paper's baseline)

@@ -13,7 +13,7 @@ import torch
 
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models, train
-from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, DataOptions, RunOptions, TrainOptions,
+from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, DataConfig, RunOptions, TrainOptions,
                                        opt)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.modes import torch_threads
@@ -31,7 +31,7 @@ TRAINED_ON = opt("--trained-on", choices=("half", "all", "none"),
 
 
 @dataclass(frozen=True, kw_only=True)
-class TransferConfig(RunOptions, DataOptions, TrainOptions):
+class TransferConfig(RunOptions, DataConfig, TrainOptions):
     model: str = MODEL("cnn")  # a registry model tagged trainable; cnn: two conv blocks, 8 probed layers
     trained_on: str = TRAINED_ON("half")
     epochs: int = EPOCHS(10)  # cnn on half of digits: about 99% test accuracy on its 5 classes

@@ -14,7 +14,7 @@ import torch
 
 from deepgen_cli.engine import data as data_mod, models, train
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, UNTRAINED, WEIGHT_DECAY,
-                                       WEIGHTS, DataOptions, RunOptions, TrainOptions)
+                                       WEIGHTS, DataConfig, RunOptions, TrainOptions)
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.engine.models.densenet import DenseNet
 from deepgen_cli.engine.models.loading import load_weights
@@ -26,7 +26,7 @@ from deepgen_cli.engine.reuse.weights import BlockWeights, block_weights
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReuseConfig(RunOptions, DataOptions, TrainOptions):
+class ReuseConfig(RunOptions, DataConfig, TrainOptions):
     model: str = MODEL("densenet-small")  # a registry model tagged "dense-sources"
     # densenet-small on digits: about 97% test accuracy at 7 epochs (98% at 15); 3 seeds of 7 epochs take about
     # as long as the one seed of 15 this default used to be

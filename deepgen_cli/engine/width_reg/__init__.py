@@ -13,7 +13,7 @@ import torch
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models, train
 from deepgen_cli.engine.config import (AUGMENT, BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, SUBSET, WEIGHT_DECAY,
-                                       DataOptions, RunOptions, TrainOptions, opt, parse_list, show_list)
+                                       DataConfig, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.sweep import measure_rows
@@ -24,7 +24,7 @@ WIDTHS = opt("--widths", parse=parse_list(int, "4,64"), show=show_list,
 
 
 @dataclass(frozen=True, kw_only=True)
-class WidthRegConfig(RunOptions, DataOptions, TrainOptions):
+class WidthRegConfig(RunOptions, DataConfig, TrainOptions):
     model: str = MODEL("cnn")  # a registry model with a `width` option
     widths: tuple[int, ...] = WIDTHS((4, 64))  # cnn at 4 channels: 1.2k weights; at 64: 300k
     # 300 training images: few enough that the wide member fits them all and overfits (on all 1,347 of digits both
