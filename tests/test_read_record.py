@@ -113,7 +113,7 @@ def test_values_of_the_wrong_type_are_usage_errors_not_internal_ones(tmp_path, c
         (("memorize", "--config", tmp_path / "c.json"), f"--config: '{tmp_path / 'c.json'}' holds a bad value: "
                                                         f"--epochs: the record gives 'x', not int"),
         (("report", tmp_path / "c.json"), "--epochs: the record gives 'x', not int"),
-        (("report", tmp_path / "r.json"), 'RECORD: row 0 holds "abc" as noise, which the \'p\' column cannot show'),
+        (("report", tmp_path / "r.json"), f"RECORD: '{tmp_path / 'r.json'}': row 0 holds \"abc\" as noise, not float"),
     ]:
         result = cli(*args)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1 and line in result.stderr, result.stderr

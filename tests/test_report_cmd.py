@@ -85,8 +85,8 @@ def test_a_hand_edited_cell_is_a_usage_error_naming_it_with_nothing_on_stdout(cl
     path.write_text(json.dumps(record))
     result = cli("report", path, "-f", fmt)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == ("deepgen: error: RECORD: row 1 holds \"high\" as test_accuracy, which the 'test acc' "
-                             "column cannot show; give records as deepgen wrote them\n")
+    assert result.stderr == (f"deepgen: error: RECORD: '{path}': row 1 holds \"high\" as test_accuracy, not float; "
+                             f"give records as deepgen wrote them\n")
 
 
 def test_html_is_one_self_contained_page_with_basis_and_plot(cli, tmp_path):

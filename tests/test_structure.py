@@ -254,8 +254,9 @@ def test_the_device_is_part_of_the_config_and_of_the_resume_key(cli, tmp_path):
     samples = record["rows"][0]["latency_samples_ms"]
     record["config"]["device"] = "cuda"  # as if a GPU had measured this row
     out.write_text(json.dumps(record))
-    resumed = json.loads(cli("efficiency", *fast, "--resume", "-f", "json").stdout)
-    assert resumed["rows"][0]["latency_samples_ms"] != samples  # measured again, on the CPU
+    resumed = cli("efficiency", *fast, "--resume", "-f", "json")  # not reused on the CPU: refused, kept as it was
+    assert resumed.exit_code == 2 and "(device cuda there, cpu here)" in resumed.stderr
+    assert json.loads(out.read_text())["rows"][0]["latency_samples_ms"] == samples
 
 
 @pytest.mark.parametrize("args, message", [

@@ -36,6 +36,10 @@ class DeepgenGroup(TyperGroup):
     """Runs click in non-standalone mode so usage errors print one line, not a usage panel."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from deepgen_cli.cli import signals
+
+        signals.reset()
+        signals.setup_args(args)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except cx.NoArgsIsHelpError:
@@ -46,9 +50,8 @@ class DeepgenGroup(TyperGroup):
             _fail(err.format_message(), err.exit_code)
         except DeepgenError as err:
             _fail(str(err), err.exit_code)
-        except (KeyboardInterrupt, _ABORT):
-            sys.stderr.write("deepgen: interrupted\n")
-            sys.exit(130)
+        except (KeyboardInterrupt, _ABORT) as err:
+            _fail_interrupted(err)
         except Exception as err:  # a bug, not a user mistake: one line, the traceback on request
             if os.environ.get("DEEPGEN_DEBUG"):
                 raise
@@ -57,6 +60,13 @@ class DeepgenGroup(TyperGroup):
         if standalone_mode:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
+
+    def invoke(self, ctx):
+        # here, not in main: typer turns a KeyboardInterrupt into a silent exit 130 on its way out
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            _fail_interrupted(err)
 
     # The experiment commands are built when one is run (or its --help shown), not before: building one imports
     # its config, and through it its engine and torch (seconds). The app's --help, --version, a mistyped command
@@ -88,6 +98,12 @@ class DeepgenGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def _fail_interrupted(err: BaseException) -> None:
+    """Ctrl-C or SIGTERM: one line (cli/signals.py's: rows saved, where, the command that continues), exit 130."""
+    sys.stderr.write(f"deepgen: {getattr(err, 'line', 'interrupted')}\n")
+    sys.exit(130)
 
 
 def _built(found):

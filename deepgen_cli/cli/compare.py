@@ -6,13 +6,12 @@ from typing import Optional
 
 import typer
 
-from deepgen_cli.cli import spec
 from deepgen_cli.cli.options import PAGE_FORMAT, PageFormat, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
+from deepgen_cli.cli.records import check_cells, checked, config_notes, emit_whole
 from deepgen_cli.report.compare import compare
 from deepgen_cli.report.compare_view import compare_page, describe
-from deepgen_cli.report.export import emit
-from deepgen_cli.report.record import read_record
+from deepgen_cli.report.saved import to_report
 
 
 def register(app: typer.Typer) -> None:
@@ -26,21 +25,22 @@ def register(app: typer.Typer) -> None:
             help="Exit 1 when any latency in B is more than PCT percent above A's (B/A > 1 + PCT/100)."),
     ) -> None:
         """Two records of one command side by side: ratios, differences, changed verdicts; exit 0 unless --fail-if-slower."""
-        ra, rb = read_record(a, "A.json"), read_record(b, "B.json")
+        (kind, ra, config), (_, rb, _) = checked(a, "A.json"), checked(b, "B.json")
         if ra["command"] != rb["command"]:
             raise UsageError(f"B.json: '{b}' is a record of `deepgen {rb['command']}`, '{a}' of "
                              f"`deepgen {ra['command']}`; compare records of one command")
-        kind = spec.get(ra["command"], "A.json")
-        config = kind.record_config(ra["config"])
         columns, _ = kind.table(config)
+        for path, rec, flag in ((a, ra, "A.json"), (b, rb, "B.json")):  # what `report` refuses, refused here
+            check_cells(to_report(rec), columns, [path], flag)
         cmp = compare(ra, rb, columns, kind.key(config))
+        cmp.notes += config_notes(ra, rb, kind.sweep)
         if fail_if_slower is not None and cmp.slowest() is None:
             # a gate that cannot fail would pass a pipeline silently: say it has nothing to gate on
             raise UsageError(f"--fail-if-slower: no latency of A and B to compare (deepgen {kind.name} records "
                              f"{'hold no latency' if not any('latency' in c.key for c in columns) else 'have no matching rows with one'})"
                              f"; drop it or compare efficiency records")
         a_text, b_text = describe(a, ra), describe(b, rb)
-        emit(compare_page(cmp, columns, a_text, b_text, kind.name), format.value)
+        emit_whole(compare_page(cmp, columns, a_text, b_text, kind.name), format.value, "A.json", a)
         worst = cmp.slowest()
         if fail_if_slower is not None and worst is not None and worst.ratio > 1 + fail_if_slower / 100:
             raise RunError(f"--fail-if-slower {fail_if_slower:g}: {worst.quantity} of {worst.row} is {worst.ratio:.2f}x "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
 
 import typer
 
 from deepgen_cli.cli.options import PAGE_FORMAT, PLOT, PageFormat, typer_option
-from deepgen_cli.cli.records import merged, plot_png
+from deepgen_cli.cli.records import draw, emit_whole, merged, plot_png, warnings
 from deepgen_cli.engine.errors import UsageError
 
 
@@ -21,15 +22,19 @@ def register(app: typer.Typer) -> None:
         plot: Optional[str] = typer_option(PLOT, None)[1],  # the record's command's own plot
     ) -> None:
         """Render saved records exactly as their run did, or as one HTML page."""
-        from deepgen_cli.report.export import emit
         from deepgen_cli.report.page import record_page
 
         kind, merged_report, columns, title = merged(records)
+        where = records[0] if len(records) == 1 else ", ".join(records)
         if plot:
             if kind.plot is None:
                 raise UsageError(f"--plot: deepgen {kind.name} has no plot")
-            from deepgen_cli.report.plots import plotter
+            from deepgen_cli.report.plots import check_path
 
-            plotter(plot, *kind.plot)(merged_report)
+            check_path(plot)
+            draw(kind, merged_report, plot, f"'{where}'")
+        for line in warnings(merged_report, columns, format.value):
+            sys.stderr.write(f"deepgen: warning: {line}\n")
         # the plot is drawn only where the page shows it (html)
-        emit(record_page(merged_report, columns, title, lambda: plot_png(kind, merged_report)), format.value)
+        page = record_page(merged_report, columns, title, lambda: plot_png(kind, merged_report, f"'{where}'"))
+        emit_whole(page, format.value, "RECORD", where)

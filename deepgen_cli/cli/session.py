@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
-from contextlib import contextmanager
 from typing import Callable
 
 from rich.console import Console
@@ -13,7 +11,7 @@ from deepgen_cli.engine import distributed
 from deepgen_cli.engine.env import describe
 from deepgen_cli.engine.modes import deterministic
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.cli import ranks
+from deepgen_cli.cli import ranks, signals
 from deepgen_cli.cli.options import SessionOptions
 from deepgen_cli.cli.progress import display_for
 from deepgen_cli.report.export import emit
@@ -37,6 +35,40 @@ class Session:
         if self._own_display:
             self.display.stage(f"deepgen {report.command}")
         self._reused = 0  # rows handed out by resumed() and not yet reported back
+        self._key: tuple[str, ...] | None = None  # the rows' KEY fields, once a row of the row type is reported
+        self._handed: set[int] = set()  # ids of the earlier rows resumed() handed out
+
+    def _note_key(self, row) -> None:
+        key = getattr(type(row), "KEY", None)
+        if key is not None and self._key is None:
+            self._key = tuple(key)
+
+    def earlier_rows(self) -> list[dict]:
+        """The earlier run's rows (--resume) that this run has not measured again, nor reused: kept in the
+        record, so that a resumed run never writes a record with fewer rows than it found."""
+        if not self.previous:
+            return []
+        if self._key is None:
+            return [r for r in self.previous if id(r) not in self._handed]
+        from deepgen_cli.report.saved import row_key
+
+        now = {row_key(r, self._key) for r in self.report.rows}
+        return [r for r in self.previous if id(r) not in self._handed and row_key(r, self._key) not in now]
+
+    def keep_earlier(self) -> None:
+        """The earlier rows this run did not touch, added to its report (at its end), with a note naming them."""
+        kept = self.earlier_rows()
+        if kept:
+            self.report.rows += kept
+            self.report.notes.append(f"--resume: {len(kept)} rows of the earlier record that this run did not "
+                                     f"measure are kept as they were")
+        self.previous = []
+
+    def _save(self) -> None:
+        kept = self.earlier_rows()
+        with signals.deferred():  # a Ctrl-C during the write stops the run once the file is whole
+            self.results.write(dataclasses.replace(self.report, rows=self.report.rows + kept) if kept
+                               else self.report)
 
     def plan(self, total: int) -> None:
         """The number of rows the engine will report (for rows done of total, and the time left)."""
@@ -44,25 +76,27 @@ class Session:
             self.display.plan(total)
 
     def row(self, row) -> None:
+        self._note_key(row)
         self.report.add_row(row)
         reused = self._reused > 0
         self._reused = max(self._reused - 1, 0)
         if self.display is not None:
             self.display.row_done(reused)
             self._after_rows()
-        self.results.write(self.report)
+        self._save()
 
     def add_rows(self, rows, reused: bool = False) -> None:
         """Several rows that finished together (`reused`: all from the earlier run, each handed out by
         resumed()): one progress update and one write of the record."""
         for row in rows:
+            self._note_key(row)
             self.report.add_row(row)
         if reused:
             self._reused = max(self._reused - len(rows), 0)
         if self.display is not None and rows:
             self.display.row_done(reused, len(rows))
             self._after_rows()
-        self.results.write(self.report)
+        self._save()
 
     def _after_rows(self) -> None:
         """Once the last planned row is in, the work left is the engine's claim checks: say so, not a full bar
@@ -76,6 +110,7 @@ class Session:
         for row in self.previous:
             if not row.get("error") and all(row.get(k) == v for k, v in key.items()):
                 self._reused += 1
+                self._handed.add(id(row))
                 return row
         return None
 
@@ -93,24 +128,6 @@ class Session:
         if self.display is not None and self._own_display:
             self.display.stop()
         self.display = None
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM (a scheduler's stop) ends the run like Ctrl-C: rows so far are saved, exit 130."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. some test runners): leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run(command: str, config, common: SessionOptions, engine: Callable, columns: list[Column], title: str,
@@ -170,27 +187,35 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
         session = Session(report, results, common.quiet or not lead, previous, display)
         if previous:
             session.log(f"--resume: {len(previous)} rows of {common.output} were measured with this config")
+        stopped = saved = False
         try:
-            with _sigterm_as_interrupt(), deterministic(getattr(config, "deterministic", False)):
+            with deterministic(getattr(config, "deterministic", False)):
                 report.finish(engine(config, device, session))
             ok = True
         except RecordWriteError as err:
             report.status, unsaved = "failed", err
-        except KeyboardInterrupt:
-            report.status = "interrupted"
-            raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli/signals.py): the rows so far are saved below
+            report.status, stopped = "interrupted", True
         except BaseException:
             report.status = "failed"
             raise
         finally:
-            session.close()
             try:
-                if unsaved is None:
-                    results.write(report, final=True)
-            except RecordWriteError as err:
-                if report.status in ("complete", "failed"):  # an interruption or a crash says more
-                    unsaved = err
-            ranks.leave(world, ok)
+                with signals.deferred():  # a signal now waits until the record is written whole
+                    session.close()
+                    session.keep_earlier()
+                    try:
+                        if unsaved is None:
+                            results.write(report, final=True)
+                            saved = True
+                    except RecordWriteError as err:
+                        if report.status in ("complete", "failed"):  # an interruption or a crash says more
+                            unsaved = err
+                    ranks.leave(world, ok)
+            except KeyboardInterrupt:  # it came during the clean-up: the record on disk is whole
+                stopped = True
+        if stopped:
+            raise signals.Interrupted(signals.interrupted_line(len(report.rows), common.output, saved))
     finally:
         if lead:
             results.unlock()

@@ -150,11 +150,24 @@ def parse_list(kind: type, example: str) -> Callable[[str, str], tuple]:
         if not parts:
             raise UsageError(f"{flag}: give at least one value, e.g. {flag} {example}")
         try:
-            return tuple(kind(p) for p in parts)
+            values = tuple(kind(p) for p in parts)
         except ValueError:
             raise UsageError(f"{flag}: cannot read '{text}'; write comma-separated values, e.g. {example}") from None
+        return once(values, parts, flag)
 
     return parse
+
+
+def once(values: tuple, parts: list[str], flag: str) -> tuple:
+    """`values` if no two are equal (1 and 1.0 are), else a usage error naming the repeat. Every list option
+    refuses a repeat alike: a row per value would give two rows one --resume key, dropping one silently would
+    measure less than was asked."""
+    seen: dict = {}
+    for value, part in zip(values, parts):
+        if value in seen:
+            raise UsageError(f"{flag}: '{part}' is given twice ({seen[value]!r} before it); give each value once")
+        seen[value] = part
+    return values
 
 
 def show_list(values) -> str:

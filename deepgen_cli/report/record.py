@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import io
 import json
 import math
@@ -143,7 +144,15 @@ class ResultsFile:
                 raise UsageError(f"--output: cannot write to '{self.path}'; choose a writable path")
             return
         if self.path.is_symlink():
-            self.path = Path(os.path.realpath(self.path))
+            try:  # strict: a loop (lA -> lB -> lA) or a link to nothing raises, where a plain realpath
+                # returns the path itself and the rename would replace the link with a regular file
+                self.path = Path(os.path.realpath(self.path, strict=True))
+            except OSError as err:
+                why = "a symlink loop" if err.errno == errno.ELOOP else "a symlink to nothing"
+                raise UsageError(f"--output: '{self.path}' is {why} ({os.readlink(self.path)}); --output only "
+                                 f"replaces a regular file: give a file path or fix the link") from None
+            if not stat.S_ISREG(os.stat(self.path).st_mode):
+                raise UsageError(f"--output: '{self.path}' is not a regular file; give a file path")
         parent = self.path.parent if str(self.path.parent) else Path(".")
         try:
             fd, probe = tempfile.mkstemp(dir=parent, prefix=".deepgen-", suffix=".tmp")
@@ -166,10 +175,12 @@ class ResultsFile:
             self._lock = None
 
     def previous_rows(self, report: Report, sweep: tuple[str, ...] = ()) -> list[dict]:
-        """Rows of the existing file, if it records the same command, config and seed; else none.
+        """Rows of the existing file, which must record the same command, config and seed; none if it has none.
 
         Config keys in `sweep` (the list a run iterates over, e.g. models) may differ: each row carries
-        its own value of them, and the engine asks for rows by that value.
+        its own value of them, and the engine asks for rows by that value. A record of another config is
+        refused (a usage error naming the fields that differ): resuming into it would replace its rows with
+        those of another experiment, and a record is the user's measurements.
         """
         if self.path is None:
             raise UsageError("--resume: needs --output FILE, the results file of the run to resume")
@@ -179,14 +190,16 @@ class ResultsFile:
         if not self.path.exists():
             return []
         old = read_record(self.path, "--resume", advice="remove it or drop --resume")
-
-        def fixed(config) -> dict:
-            return {k: v for k, v in _clean(config or {}).items() if k not in sweep}
-
-        now = json.loads(json.dumps(report.config, default=str))
-        same = (old.get("command") == report.command and old.get("seed") == report.seed
-                and fixed(old.get("config")) == fixed(now))
-        return list(old.get("rows", [])) if same else []
+        rows = list(old.get("rows") or [])
+        differ = differences(old, report, sweep)
+        if differ and rows:
+            raise UsageError(
+                f"--resume: '{self.path}' holds {len(rows)} rows measured with another "
+                f"{'command' if 'command' in differ else 'config'} ({'; '.join(differ[:4])}"
+                f"{'; ...' if len(differ) > 4 else ''}); nothing was changed. To continue it, give its settings "
+                f"(--config {self.path} --resume -o {self.path}); to start afresh, choose another --output "
+                f"or remove the file")
+        return rows
 
     def write(self, report: Report, final: bool = False) -> None:
         """Save the record; `final` at the run's end (the only write to a FIFO or device). RecordWriteError
@@ -209,10 +222,22 @@ class ResultsFile:
         with open(self.path, "w") as f:
             f.write(text)
 
+    def _mode(self) -> int:
+        """The permission bits the record gets: an existing record's own (a group-readable results folder stays
+        readable), else what the user's umask gives a new file (mkstemp's 0600 would hide it from the group)."""
+        try:
+            return stat.S_IMODE(os.stat(self.path).st_mode)
+        except OSError:
+            mask = os.umask(0)
+            os.umask(mask)
+            return 0o666 & ~mask
+
     def _replace(self, report: Report) -> None:
+        mode = self._mode()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent if str(self.path.parent) else ".",
                                    prefix=".deepgen-", suffix=".tmp")
         try:
+            os.fchmod(fd, mode)
             with os.fdopen(fd, "w") as f:
                 f.write(to_json(report))
                 f.flush()
@@ -222,6 +247,25 @@ class ResultsFile:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def differences(old: dict, report: Report, sweep: tuple[str, ...] = ()) -> list[str]:
+    """How a record's command, seed and config (less the `sweep` keys) differ from a run's: 'epochs 300 there,
+    2 here', one entry a field."""
+    if old.get("command") != report.command:
+        return [f"command {old.get('command')} there, {report.command} here"]
+    out = [] if old.get("seed") == report.seed else [f"seed {old.get('seed')} there, {report.seed} here"]
+    there = _clean(old.get("config") or {})
+    here = json.loads(json.dumps(_clean(report.config), default=str))
+    for k in sorted(set(there) | set(here)):
+        if k not in sweep and there.get(k) != here.get(k):
+            out.append(f"{k} {_short(there.get(k, 'unset'))} there, {_short(here.get(k, 'unset'))} here")
+    return out
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_record(path: str | os.PathLike, flag: str,
@@ -248,7 +292,7 @@ def read_record(path: str | os.PathLike, flag: str,
         raise bad(f"it holds more than {MAX_RECORD_BYTES:,} bytes ({MAX_RECORD_BYTES / 2**20:g} MiB), far more "
                   f"than any record deepgen writes")
     try:
-        record = json.loads(text.decode("utf-8"))
+        record = json.loads(text.decode("utf-8"), parse_int=_parse_int)
     except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise bad(f"not JSON ({type(err).__name__})") from None
     if not isinstance(record, dict):
@@ -276,7 +320,37 @@ def read_record(path: str | os.PathLike, flag: str,
             raise bad(f"finding {i} lacks a string 'claim' and a 'reproduced' of true, false or null")
         if "basis" in f and f["basis"] not in BASES:
             raise bad(f"finding {i} has basis {json.dumps(f['basis'])[:40]}, not one of {', '.join(BASES)}")
+        for name, kinds, what in _FINDING_FIELDS:
+            if f.get(name) is not None and not isinstance(f[name], kinds):
+                raise bad(f"finding {i}'s '{name}' is a JSON {_kind(f[name])}, not {what}")
+    # every other field a reader shows (the table's notes, compare's environment line, the plots' analysis):
+    # checked here, so that no reader meets a value of another type halfway through its output
+    for name, kinds, what in _ENVELOPE_FIELDS:
+        value = record.get(name)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds):
+            raise bad(f"'{name}' is a JSON {_kind(value)}, not {what}")
+    for name in ("notes", "derived"):
+        for j, item in enumerate(record.get(name) or []):
+            if not isinstance(item, str):
+                raise bad(f"'{name}' item {j} is a JSON {_kind(item)}, not a string")
     return record
+
+
+# (field, the types it may hold besides null, their name in a message): what deepgen writes there
+_ENVELOPE_FIELDS = (("seed", (int,), "an integer"), ("status", (str,), "a string"),
+                    ("deepgen_version", (str,), "a string"), ("time_utc", (str,), "a string"),
+                    ("environment", (dict,), "an object"), ("analysis", (dict,), "an object"),
+                    ("notes", (list,), "a list of strings"), ("derived", (list,), "a list of strings"))
+_FINDING_FIELDS = (("measured", (str,), "a string"), ("reason", (str,), "a string"),
+                   ("fragile", (bool,), "true or false"))
+
+# Python refuses to turn more than 4300 digits into an int (a guard against quadratic-time conversion); such a
+# number in a record is read as the float it stands for (inf past 1e308), as deepgen's numbers are, not refused.
+_INT_DIGITS = 4300
+
+
+def _parse_int(digits: str):
+    return int(digits) if len(digits) <= _INT_DIGITS else float(digits)
 
 
 def _kind(value) -> str:

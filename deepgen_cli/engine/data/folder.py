@@ -27,9 +27,16 @@ def scan(root: Path, split: str) -> tuple[list[tuple[str, int]], list[str]]:
                          f"with one sub-folder of images per class")
     try:
         classes, index = find_classes(str(folder))
-        samples = make_dataset(str(folder), index, extensions=IMG_EXTENSIONS)
-    except FileNotFoundError as err:  # no class folders, or a class folder without images
-        raise RunError(f"--data-dir: '{folder}': {err}") from None
+    except FileNotFoundError:
+        raise RunError(f"--data-dir: '{folder}' holds no class folders; put the images of each class in a "
+                       f"sub-folder of its own ({folder}/cat/1.jpg, {folder}/dog/2.jpg)") from None
+    samples = make_dataset(str(folder), index, extensions=IMG_EXTENSIONS, allow_empty=True)
+    found = {c for _, c in samples}
+    empty = [name for name in classes if index[name] not in found]
+    if empty:  # torchvision's own message names the extensions, not the folder or the fix
+        raise RunError(f"--data-dir: class folder '{folder / empty[0]}' holds no image "
+                       f"({', '.join(IMG_EXTENSIONS[:4])}, ...); add its images or remove the folder"
+                       f"{f' ({len(empty)} such folders)' if len(empty) > 1 else ''}")
     return samples, classes
 
 

@@ -9,8 +9,8 @@ from typing import ClassVar
 import torch
 
 from deepgen_cli.engine import measure, models
-from deepgen_cli.engine.config import (THREADS, WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least, opt,
-                                       split_list)
+from deepgen_cli.engine.config import (THREADS, WEIGHTS, BATCH_SIZE, CHANNELS_LAST, COMPILE, RunOptions, at_least,
+                                       once, opt, split_list)
 from deepgen_cli.engine.efficiency import published
 from deepgen_cli.engine.efficiency.by_layer import run_by_layer
 from deepgen_cli.engine.efficiency.findings import findings, timing_subjects
@@ -27,8 +27,8 @@ TIMING = ("batch_size", "min_time_s", "warmup_runs", "channels_last", "half", "c
 
 
 def _specs(text: str, flag: str) -> tuple[str, ...]:
-    """Comma-separated model specs, each checked (name, alpha, resolution); given, at least one."""
-    specs = tuple(split_list(text))
+    """Comma-separated model specs, each checked (name, alpha, resolution) and none repeated; given, at least one."""
+    specs = once(tuple(split_list(text)), split_list(text), flag)
     if not specs:
         raise UsageError(f"{flag}: no model given; valid: {', '.join(models.names())} (or leave {flag} out: "
                          "squeezenet,mobilenet, or only the --model-file)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import pickle
 import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -19,8 +21,15 @@ def load_weights(model: nn.Module, path: str, flag: str = "--weights") -> None:
     if not file.is_file():
         raise UsageError(f"{flag}: no file at '{path}'; give a state_dict saved with torch.save")
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and torch errors all mean the same thing here
+        with warnings.catch_warnings():  # torch warns of pickle protocols it may not read: the error says more
+            warnings.simplefilter("ignore")
+            state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # weights_only: a pickle asking for any other callable stops here
+        asks = re.search(r"GLOBAL (\S+)", str(err))
+        raise RunError(f"{flag}: '{path}' is not a plain state_dict: it asks to load "
+                       f"{asks[1] if asks else 'something other than tensors'}; refused, nothing in it was run"
+                       ) from None
+    except Exception as err:  # zip and torch errors all mean the same thing here
         raise RunError(f"{flag}: cannot read '{path}' as a torch state_dict ({type(err).__name__})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
@@ -30,6 +39,9 @@ def load_weights(model: nn.Module, path: str, flag: str = "--weights") -> None:
     for key in expected:
         if key not in state:
             raise RunError(f"{flag}: '{path}' does not match the model: key '{key}' is missing")
+        if not isinstance(state[key], torch.Tensor):
+            raise RunError(f"{flag}: '{path}' does not match the model: key '{key}' holds a "
+                           f"{type(state[key]).__name__}, not a tensor")
         if tuple(state[key].shape) != tuple(expected[key].shape):
             raise RunError(f"{flag}: '{path}' does not match the model: key '{key}' has shape "
                            f"{tuple(state[key].shape)}, the model wants {tuple(expected[key].shape)}")

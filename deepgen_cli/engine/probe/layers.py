@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from deepgen_cli.engine.config import split_list
+from deepgen_cli.engine.config import once, split_list
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.modes import eval_mode
 
@@ -91,7 +91,7 @@ def select(layers: list[Layer], spec: str | None) -> list[Layer]:
     """Layers matching comma-separated names or globs (`--layers 0.*,6`), in model order."""
     if not spec:
         return layers
-    wanted = split_list(spec)
+    wanted = list(once(tuple(split_list(spec)), split_list(spec), "--layers"))
     names = [layer.name for layer in layers]
     for pattern in wanted:
         if not fnmatch.filter(names, pattern):
