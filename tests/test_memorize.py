@@ -219,8 +219,11 @@ def test_resume_reuses_levels_already_measured(cli, tmp_path):
     # the p=0 row is the saved one (its timing would differ if it were measured again); p=1 is new
     assert again["rows"][0]["train_time_s"] == first["rows"][0]["train_time_s"]
     assert [r["noise"] for r in again["rows"]] == [0.0, 1.0]
-    other = json.loads(cli("memorize", "--noise", "0", "--resume", "--lr", "0.05", *args).stdout)
-    assert other["rows"][0]["train_time_s"] != first["rows"][0]["train_time_s"]  # another config: measured anew
+    kept = out.read_text()
+    other = cli("memorize", "--noise", "0", "--resume", "--lr", "0.05", *args)
+    # another config: refused, naming the field, and the record's measured rows are kept as they were
+    assert other.exit_code == 2 and "lr" in other.stderr and other.stdout == ""
+    assert out.read_text() == kept
 
 
 def test_the_curve_holds_test_accuracy_and_the_table_the_epochs_run(cli, one_thread):

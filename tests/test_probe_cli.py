@@ -118,8 +118,9 @@ def test_resume_reuses_rows_of_the_same_config_and_recomputes_the_rest(cli, tmp_
     assert [r["layer"] for r in rows] == ["input", "1"]  # still in depth order
     assert rows[0] == first[0] and rows[1]["test_error"] == 0.5
     other = cli("probe", "--untrained", "--layers", "input,1", "--probe-epochs", "2", "--format", "json",
-                "--output", out, "--resume", *FAST)  # another config: nothing is reused
-    assert json.loads(other.stdout)["rows"][1]["test_error"] != 0.5
+                "--output", out, "--resume", *FAST)  # another config: refused, the record kept
+    assert other.exit_code == 2 and "probe_epochs" in other.stderr.replace("-", "_")
+    assert json.loads(out.read_text())["rows"][1]["test_error"] == 0.5
 
 
 def test_resume_in_training_mode_trains_only_as_far_as_needed(cli, tmp_path):

@@ -291,9 +291,10 @@ def test_resume_reuses_each_seeds_trained_network_and_trains_only_the_new_seeds(
     assert trained(second, 0) == trained(first, 0) and len(trained(second, 1)) == 45
     assert runs[0]["test_accuracy"] == first["analysis"]["runs"][0]["test_accuracy"]  # the floor checks it too
     assert "trained network's cells from the earlier run" in second["notes"][0]
-    # a record of other training settings holds no rows to reuse: the seed trains again
-    other = json.loads(cli(*args, "--repeats", "1", "--lr", "0.05", "--resume", "-f", "json").stdout)
-    assert not other["analysis"]["runs"][0].get("resumed")
+    # a record of other training settings is not resumed: refused (exit 2) naming the field, the record kept
+    kept = out.read_text()
+    other = cli(*args, "--repeats", "1", "--lr", "0.05", "--resume", "-f", "json")
+    assert other.exit_code == 2 and "lr" in other.stderr and out.read_text() == kept
 
 
 def control_verdicts(control):

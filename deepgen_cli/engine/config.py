@@ -369,10 +369,6 @@ class DataConfig(Options):
         return self
 
 
-# The data group's former name, kept so that an experiment written against it still imports; new code says DataConfig.
-DataOptions = DataConfig
-
-
 # Inputs up to this many values (digits 64, MNIST 784) train tiny models whose products are too small to
 # split: one thread is faster there, and on shared cores a second stalls at every barrier (a random-label fit
 # of digits took 0.8-2.5 s on one thread, 15-50 s on two). Larger inputs get torch's default (on 3x32x32,

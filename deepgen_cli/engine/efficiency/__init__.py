@@ -58,8 +58,9 @@ MIN_TIME = opt("--min-time", type=float, check=lambda v: 0 < v <= MAX_MIN_TIME_S
                valid=f"a number of seconds in (0, {MAX_MIN_TIME_S:g}]", help="Seconds of timed runs per model.")
 WARMUP = opt("--warmup", type=int, check=at_least(0), valid="0 or more runs", help="Untimed forward passes before timing.")
 HALF = opt("--half", type=bool, help="fp16 weights and inputs (CUDA only).")
-MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY[(KW=V,..)][@RES]",
-                 help="Your network: FACTORY(**KW) from FILE.py (runs that file as code); measured alone, or after "
+MODEL_FILE = opt("--model-file", optional=True, metavar="FILE.py:FACTORY",
+                 help="Your network: FACTORY(**KW) from FILE.py (runs that file as code), written "
+                      "FILE.py:FACTORY(KW=V,..)@RES with the keywords and the side optional; measured alone, or after "
                       "--models when they are given.")
 BY_LAYER = opt("--by-layer", type=bool, help="Per-module params and Mult-Adds of one model, no timing.")
 
