@@ -44,7 +44,7 @@ def _shape(text: str, flag: str) -> tuple[int, int, int]:
     return tuple(int(p) for p in parts)
 
 
-MODELS = opt("--models", "-m", parse=_specs, optional=True, show=",".join, metavar="NAME[:ALPHA][@RES],...",
+MODELS = opt("--models", "-m", parse=_specs, optional=True, show=",".join, metavar="NAME[:ALPHA][@RES]",
              help="Comma-separated models, e.g. mobilenet:0.5@160 (width 0.5, 160x160 input). See `deepgen models`. "
                   "Default: squeezenet,mobilenet, or only the --model-file when one is given.")
 INPUT_SHAPE = opt("--input-shape", optional=True, parse=_shape, show=lambda v: "x".join(map(str, v)),
