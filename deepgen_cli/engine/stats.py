@@ -320,6 +320,18 @@ def shown_or_bounded(p: Paired, margin: float) -> bool | None:
     return False if one_sided_bounds(p)[1] < margin else None
 
 
+def shown_or_bounded_fragile(p: Paired, margin: float) -> tuple[bool | None, bool]:
+    """shown_or_bounded, and whether it is fragile: its deciding bound (the 95% lower bound against 0 for yes, the
+    one-sided upper bound against `margin` for no) within one standard error of its threshold."""
+    v = shown_or_bounded(p, margin)
+    se = standard_error(p)
+    if v is True:
+        return v, fragile_bound(p.mean - p.half_width, 0.0, se)
+    if v is False:
+        return v, fragile_bound(one_sided_bounds(p)[1], margin, se)
+    return v, False
+
+
 def all_of(verdicts: Iterable[bool | None]) -> bool | None:
     """A claim that must hold in every setting: False if any setting says no, True if all say yes, else None."""
     v = list(verdicts)

@@ -13,7 +13,8 @@ import math
 from deepgen_cli.engine.norm_compare.notes import PAPER, notes_for
 from deepgen_cli.engine.outcome import Finding, Outcome
 from deepgen_cli.engine.stats import (all_of, equivalent, fragile_bound, mean, one_sided_bounds, paired_seeds,
-                                      paired_values, sd, shown_or_bounded, standard_error)
+                                      paired_values, sd, shown_or_bounded_fragile, standard_error)
+
 
 MIN_SEEDS = 2  # a seed spread needs two seeds
 # A loss of accuracy smaller than this is no loss for the premise: a quarter of the paper's smallest one (4.1
@@ -71,18 +72,6 @@ def hard_settings(rows) -> tuple[tuple[int, str] | None, list[tuple[int, str]]]:
     return (iid[-1], "iid"), hard + sorted((m, s) for m, s in cells if s == "non-iid")
 
 
-def _difference(p, margin: float) -> tuple[bool | None, bool]:
-    """shown_or_bounded and whether it is fragile: the deciding bound (the 95% lower bound against 0 for yes,
-    the one-sided upper bound against the margin for no) within one standard error of its threshold."""
-    v = shown_or_bounded(p, margin)
-    se = standard_error(p)
-    if v is True:
-        return v, fragile_bound(p.mean - p.half_width, 0.0, se)
-    if v is False:
-        return v, fragile_bound(one_sided_bounds(p)[1], margin, se)
-    return v, False
-
-
 def _overall(verdicts: list[bool | None], fragile: list[bool]) -> tuple[bool | None, bool]:
     """Every setting must hold; fragile when a setting that decides the overall verdict is."""
     v = all_of(verdicts)
@@ -103,7 +92,7 @@ def _premise(acc, ref, hard, k, analysis) -> tuple[list[Finding], dict]:
     for h in hard:
         a = acc[("batch", *h)]
         p = paired_seeds(base, a)
-        v, f = _difference(p, PREMISE_MARGIN)
+        v, f = shown_or_bounded_fragile(p, PREMISE_MARGIN)
         states[h] = v
         verdicts.append(v)
         fragile.append(f)
@@ -173,7 +162,7 @@ def _gap(tv, hard, k, analysis) -> list[Finding]:
     for h in hard:
         bn, brn = tv[("batch", *h)], tv[("renorm", *h)]
         p = paired_seeds(bn, brn)
-        v, f = _difference(p, GAP_MARGIN)
+        v, f = shown_or_bounded_fragile(p, GAP_MARGIN)
         verdicts.append(v)
         fragile.append(f)
         out.append({"microbatch": h[0], "sampling": h[1], "batch": mean(bn.values()), "renorm": mean(brn.values()),

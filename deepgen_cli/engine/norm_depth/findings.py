@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from deepgen_cli.engine.norm_compare.findings import PREMISE_MARGIN, RECOVERED_SHARE, YES_NO
 from deepgen_cli.engine.outcome import Finding, Outcome
-from deepgen_cli.engine.stats import (all_of, fragile_bound, mean, one_sided_bounds, paired_seeds, paired_values,
-                                      shown_or_bounded, standard_error)
+from deepgen_cli.engine.stats import (all_of, fragile_bound, mean, paired_seeds, paired_values, shown_or_bounded,
+                                      shown_or_bounded_fragile, standard_error)
+
 
 MIN_SEEDS = 2  # a seed spread needs two seeds
 # "Grows": the deepest network's loss exceeds the shallowest's, shown at 95%; "does not grow": the one-sided 95%
@@ -27,17 +28,6 @@ RECOVERY = "Batch renorm recovers batch norm's small-microbatch loss at every de
 def _finding(claim: str, measured: str, v: bool | None, reason: str = "", fragile: bool = False) -> Finding:
     return Finding(claim=claim, measured=measured, reproduced=v, basis="measured",
                    reason=reason if v is None else "", fragile=fragile)
-
-
-def shown(p, margin: float) -> tuple[bool | None, bool]:
-    """shown_or_bounded, and fragile when its deciding bound is within one standard error of its threshold."""
-    v = shown_or_bounded(p, margin)
-    se = standard_error(p)
-    if v is True:
-        return v, fragile_bound(p.mean - p.half_width, 0.0, se)
-    if v is False:
-        return v, fragile_bound(one_sided_bounds(p)[1], margin, se)
-    return v, False
 
 
 def findings(rows: list, config) -> Outcome:
@@ -86,7 +76,7 @@ def findings(rows: list, config) -> Outcome:
         found = [_finding(CLAIM, measured, None, "batch norm's small-microbatch loss is shown at no depth: there is "
                                                  "no small-batch problem to compound")]
     else:
-        v, f = shown(growth, GROWTH_MARGIN)
+        v, f = shown_or_bounded_fragile(growth, GROWTH_MARGIN)
         found = [_finding(CLAIM, measured, v, "the growth's 95% interval is wider than the margin", f)]
     return Outcome(found + [_recovery(acc, depths, small, ref, states, analysis)], notes, analysis)
 

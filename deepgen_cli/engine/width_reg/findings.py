@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from deepgen_cli.engine.outcome import Finding, Outcome
 from deepgen_cli.engine.probe.findings import trained_floor
-from deepgen_cli.engine.stats import fragile_bound, mean, one_sided_bounds, paired_values, shown_or_bounded, \
-    standard_error
+from deepgen_cli.engine.stats import mean, paired_values, shown_or_bounded_fragile
 
 MIN_SEEDS = 2
 # A difference under 1 point of test accuracy is none: 4.5 of digits' 450 test images, and under the seed-to-seed
@@ -27,10 +26,7 @@ BUY = ("Small models need less regularization and augmentation: weight decay and
 
 
 def _judge(claim: str, p, measured: str) -> Finding:
-    v = shown_or_bounded(p, MARGIN)
-    se = standard_error(p)
-    fragile = (fragile_bound(p.mean - p.half_width, 0.0, se) if v is True else
-               fragile_bound(one_sided_bounds(p)[1], MARGIN, se) if v is False else False)
+    v, fragile = shown_or_bounded_fragile(p, MARGIN)
     rule = (f" (yes: the 95% interval of wide minus narrow, paired by seed, lies above 0; no: its one-sided 95% upper "
             f"bound is under {100 * MARGIN:g} point)")
     return Finding(claim, measured + rule, v, "measured",
