@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepgen_cli.engine.layers.microbatch import MicroBatched, norm_train, update_moving
+from deepgen_cli.engine.layers.microbatch import MicroBatched, norm_train
 
 PENDING_STEPS = 50  # steps whose clips wait to be counted in one batch (4 tensors of G x C values each)
 
@@ -145,19 +145,16 @@ class _BatchRenorm(MicroBatched, nn.Module):
             return self._train_compiled(x, m, update)
         rmax, dmax = self.limits()
         count = update and self.count_clips and (rmax > 1.0 or dmax > 0.0)
-        stats: list = []
-        y = norm_train(x, self.weight, self.bias, m, self.eps, stats,
-                       (self.running_mean, self.running_std, rmax, dmax, self._pending if count else None))
-        mean, _, std, _ = stats
-        if update:  # mean and std carry no gradient
+        mu, sigma = self.running_mean, self.running_std
+        y = norm_train(x, self.weight, self.bias, m, self.eps, (mu, sigma, self.momentum) if update else None,
+                       (mu, sigma, rmax, dmax, self._pending if count else None))
+        if update:  # norm_train moved mu and sigma: mu += momentum * (mu_B - mu), sigma likewise
             counts = self._counts
             if count:
                 counts.active_steps += 1
                 counts.values += x.shape[0] // m
                 if len(self._pending) >= PENDING_STEPS:
                     self._count_pending()
-            update_moving(self.running_mean, mean, self.momentum)  # mu += momentum * (mu_B - mu)
-            update_moving(self.running_std, std, self.momentum)  # sigma += momentum * (sigma_B - sigma)
             self.num_batches_tracked.add_(1)
             counts.step += 1
         return y
@@ -175,13 +172,10 @@ class _BatchRenorm(MicroBatched, nn.Module):
         dmax = torch.where(warm, 0.0, s.dmax * ramp(s.dmax_steps))
         count = update and self.count_clips
         pending: list | None = [] if count else None
-        stats: list = []
-        y = norm_train(x, self.weight, self.bias, m, self.eps, stats,
-                       (self.running_mean, self.running_std, rmax, dmax, pending))
-        mean, _, std, _ = stats
+        mu, sigma = self.running_mean, self.running_std
+        y = norm_train(x, self.weight, self.bias, m, self.eps, (mu, sigma, self.momentum) if update else None,
+                       (mu, sigma, rmax, dmax, pending))
         if update:
-            update_moving(self.running_mean, mean, self.momentum)
-            update_moving(self.running_std, std, self.momentum)
             self.num_batches_tracked.add_(1)
             active = ((rmax > 1.0) | (dmax > 0.0)).long() if count else torch.zeros_like(self.num_batches_tracked)
             if count:

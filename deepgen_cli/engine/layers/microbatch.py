@@ -32,108 +32,137 @@ class MicroNormTrain(torch.autograd.Function):
     """Training forward of batch norm over microbatches of m, and of batch renorm when `renorm` is given:
     y = scale * (x - mu_B) / sigma_B + shift per (microbatch, channel), sigma_B = sqrt(biased variance + eps),
     with scale, shift = gamma, beta (batch norm) or gamma * r, gamma * d + beta (renorm; r and d constants of
-    the backward: the paper's stop_gradient). Returns y only (each further output of a Function cost about
-    5 us a step); the statistics go to the list `stats` as (t1, f1, t2, f2): mu_B = t1 * f1 and the biased
-    variance (batch norm) or sigma_B (renorm) = t2 * f2, each (C,) for one microbatch, else (G, C).
+    the backward: the paper's stop_gradient). Returns y only (each further output of a Function costs about
+    5 us a step).
 
     renorm: (mu, sigma, rmax, dmax, pending) with mu, sigma the moving averages (C,) and `pending` None or a
     list to which (r, r before the clip, d, d before the clip) is appended (the layer counts clips from it
-    later, in one batch: off the step's path).
+    later, in one batch: off the step's path). update: None, or (mean buffer, spread buffer, rate): the
+    forward moves the buffers once (update_moving) towards the mean over microbatches of mu_B and of the
+    unbiased variance (batch norm: torch's running_var) or of sigma_B (renorm), where they are at hand.
 
-    One autograd node per layer: the r and d arithmetic and the affine step run inside it, so none of them
-    adds a backward node. Several microbatches are sums over a view, without a copy (see above).
+    One autograd node per layer: the r and d arithmetic, the affine step and the moving averages run inside
+    it, so none of them adds a node or an op outside. Several microbatches are sums over a view, without a
+    copy (see above).
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, m, eps, stats, renorm=None):
-        n, c = x.shape[:2]
-        g = n // m
-        if g == 1:
-            x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
-            param = (c,)  # statistics are (C,) here
-            k = 1
-        else:
-            x3, dims = _grouped(x, m)
-            k = x3.numel() // (g * c)  # values per statistic
-            total = x3.sum(dims, keepdim=True)
-            mean = total.mul(1.0 / k) if renorm is not None else None
-            x_hat = torch.sub(x3, total, alpha=1.0 / k)
-            squares = x_hat.square().sum(dims, keepdim=True)  # k times the biased variance
-            invstd = squares.mul(1.0 / k).add_(eps).rsqrt_()
-            x_hat.mul_(invstd)
-            param = (c,) if len(dims) == 1 else (c, 1)  # a per-channel value against (G, 1, C[, 1]) statistics
-        r = d = None
-        if weight is not None and len(param) > 1:
-            weight, bias = weight.view(param), bias.view(param)
-        scale, shift = weight, bias
-        if renorm is not None:
-            rm, rs, rmax, dmax, pending = renorm
-            if len(param) > 1:
-                rm, rs = rm.view(param), rs.view(param)
-            std = invstd.reciprocal()
-            r_raw, d_raw = std / rs, (mean - rm).div_(rs)  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
-            r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-            scale, shift = weight * r, torch.addcmul(bias, weight, d)
-            if pending is not None:
-                pending.append((r, r_raw, d, d_raw))
-            found = (mean, 1.0, std, 1.0)
-        elif g == 1:
-            found = (mean, 1.0, invstd.pow(-2).sub_(eps), 1.0)
-        else:
-            found = (total, 1.0 / k, squares, 1.0 / k)
-        flat = (c,) if g == 1 else (g, c)
-        stats.extend((found[0].view(flat), found[1], found[2].view(flat), found[3]))
-        if g == 1:
-            if scale is not None and x.dim() > 2:
-                shape = (1, c) + (1,) * (x.dim() - 2)
-                scale, shift = scale.view(shape), shift.view(shape)
-            y = x_hat if scale is None else torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat))
-        else:  # into a tensor of x's shape: a view made here would refuse the next layer's in-place ReLU
-            y = torch.empty(x.shape, dtype=x_hat.dtype, device=x_hat.device)
-            out = y.view(x_hat.shape)
-            if scale is None:
-                out.copy_(x_hat)
-            else:
-                torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat), out=out)
-        ctx.save_for_backward(x if g == 1 else x_hat, scale, mean, invstd, r, d)
-        ctx.eps, ctx.m, ctx.k = eps, m, k
-        return y
+    def forward(ctx, x, weight, bias, m, eps, update, renorm=None):
+        if x.shape[0] == m:
+            return _forward_whole(ctx, x, weight, bias, eps, update, renorm)
+        return _forward_micro(ctx, x, weight, bias, m, eps, update, renorm)
 
     @staticmethod
     def backward(ctx, grad):
-        saved, scale, mean, invstd, r, d = ctx.saved_tensors
-        m, c = ctx.m, grad.shape[1]
-        g = grad.shape[0] // m
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if g == 1:  # saved is x; batch norm's kernel applies scale (gamma, or gamma * r) itself
+        if ctx.dims is None:  # one microbatch: batch norm's kernel applies scale (gamma, or gamma * r) itself
+            x, scale, mean, invstd, r, d = ctx.saved_tensors
             gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
-                grad.contiguous(), saved, scale if scale is None or scale.dim() == 1 else scale.view(-1), None,
-                None, mean, invstd, True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
-            param_dims = None
-        else:  # saved is x_hat, (G, m, C[, S]): dx = scale / sigma_B * (dy - mean(dy) - x_hat * mean(dy * x_hat))
-            gy, dims = _grouped(grad, m)
-            param_dims = (0,) + dims  # from (G, 1, C[, 1]) to (C,)
+                grad, x, scale, None, None, mean, invstd, True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
+        else:  # x_hat (G, m, C[, S]): dx = scale / sigma_B * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+            x_hat, scale, invstd, r, d = ctx.saved_tensors
+            dims = ctx.dims
+            gy = grad.view(x_hat.shape)
             g_shift = gy.sum(dims, keepdim=True)  # dL/dshift per microbatch and channel
-            g_scale = (gy * saved).sum(dims, keepdim=True)  # dL/dscale
+            g_scale = torch.mul(gy, x_hat).sum(dims, keepdim=True)  # dL/dscale
             gx = None
             if need_x:
-                gx = torch.addcmul(g_shift, saved, g_scale)
+                gx = torch.addcmul(g_shift, x_hat, g_scale)
                 torch.sub(gy, gx, alpha=1.0 / ctx.k, out=gx)
                 gx = gx.mul_(invstd if scale is None else invstd * _as(scale, invstd)).view(grad.shape)
         g_weight = g_bias = None
         if need_w:  # renorm: dL/dgamma = r dL/dscale + d dL/dshift (r and d constant)
             g_weight = g_scale if r is None else torch.addcmul(g_scale * r, g_shift, d)  # shapes agree
-            g_weight = g_weight if param_dims is None else g_weight.sum(param_dims)
-        if need_b:
-            g_bias = g_shift if param_dims is None else g_shift.sum(param_dims)
-        return gx, g_weight, g_bias, None, None, None, None
+        if ctx.dims is not None:  # from (G, 1, C[, 1]) to (C,)
+            sum_dims = (0,) + ctx.dims
+            g_weight = None if g_weight is None else g_weight.sum(sum_dims)
+            g_shift = g_shift.sum(sum_dims) if need_b else None
+        return gx, g_weight, g_shift if need_b else None, None, None, None, None
 
 
-def norm_train(x, weight, bias, m: int, eps: float, stats: list, renorm=None) -> torch.Tensor:
-    """MicroNormTrain's output and statistics; under torch.compile the same arithmetic in plain ops (its
-    compiler fuses them itself, and cannot trace a Function that hands tensors out through a list)."""
+def _forward_whole(ctx, x, weight, bias, eps, update, renorm):
+    """MicroNormTrain's forward on one microbatch: torch's batch-norm kernel, then the affine step."""
+    x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
+    r = d = None
+    scale, shift = weight, bias
+    if renorm is not None:
+        std = invstd.reciprocal()
+        r, d, scale, shift = _corrections(weight, bias, mean, std, renorm)
+        if update is not None:
+            update_moving(update[0], mean, update[2])
+            update_moving(update[1], std, update[2])
+    elif update is not None:
+        k = x.numel() // x.shape[1]  # values per statistic; the variance is unbiased, as torch's running_var
+        update_moving(update[0], mean, update[2])
+        update_moving(update[1], invstd.pow(-2).sub_(eps), update[2], k / (k - 1))
+    if scale is None:
+        y = x_hat
+    else:
+        if x.dim() > 2:
+            shape = (-1,) + (1,) * (x.dim() - 2)
+            scale, shift = scale.view(shape), shift.view(shape)
+        y = torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat))
+    ctx.save_for_backward(x, None if scale is None else scale.view(-1), mean, invstd, r, d)
+    ctx.eps, ctx.dims = eps, None
+    return y
+
+
+def _forward_micro(ctx, x, weight, bias, m, eps, update, renorm):
+    """MicroNormTrain's forward on several microbatches: sums over the (G, m, C[, S]) view of x."""
+    n, c = x.shape[:2]
+    g = n // m
+    x3, dims = _grouped(x, m)
+    k = x3.numel() // (g * c)  # values per statistic
+    total = x3.sum(dims, keepdim=True)
+    x_hat = torch.sub(x3, total, alpha=1.0 / k)
+    squares = torch.mul(x_hat, x_hat).sum(dims, keepdim=True)  # k times the biased variance
+    invstd = squares.mul(1.0 / k).add_(eps).rsqrt_()
+    x_hat.mul_(invstd)
+    r = d = None
+    if weight is not None and len(dims) > 1:
+        weight, bias = weight.view(c, 1), bias.view(c, 1)  # a per-channel value against (G, 1, C, 1)
+    if renorm is not None:
+        mean, std = total.mul(1.0 / k), invstd.reciprocal()
+        r, d, scale, shift = _corrections(weight, bias, mean, std, renorm)
+        if update is not None:
+            update_moving(update[0], mean, update[2])
+            update_moving(update[1], std, update[2])
+        # into a tensor of x's shape: a view made here would refuse the next layer's in-place ReLU
+        y = torch.empty(x.shape, dtype=x_hat.dtype, device=x_hat.device)
+        torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat), out=y.view(x_hat.shape))
+    else:
+        scale = weight
+        if update is not None:
+            update_moving(update[0], total, update[2], 1.0 / k)
+            update_moving(update[1], squares, update[2], 1.0 / (k - 1))
+        if weight is None:
+            y = x_hat.view(x.shape).clone()
+        else:  # per channel: straight into x's shape
+            p = (c,) + (1,) * (x.dim() - 2)
+            y = torch.addcmul(_as(bias.view(p), x_hat), x_hat.view(x.shape), _as(weight.view(p), x_hat))
+    ctx.save_for_backward(x_hat, scale, invstd, r, d)
+    ctx.dims, ctx.k = dims, k
+    return y
+
+
+def _corrections(weight, bias, mean, std, renorm):
+    """(r, d, gamma * r, gamma * d + beta) from the batch statistics, (C,) or per microbatch."""
+    rm, rs, rmax, dmax, pending = renorm
+    if mean.dim() == 4:
+        rm, rs = rm.view(-1, 1), rs.view(-1, 1)
+    r_raw, d_raw = std / rs, (mean - rm).div_(rs)  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
+    r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+    if pending is not None:
+        pending.append((r, r_raw, d, d_raw))
+    return r, d, weight * r, torch.addcmul(bias, weight, d)
+
+
+def norm_train(x, weight, bias, m: int, eps: float, update=None, renorm=None) -> torch.Tensor:
+    """MicroNormTrain's output (and its update of the moving averages); under torch.compile the same
+    arithmetic in plain ops (its compiler fuses them itself, and cannot trace a Function that hands tensors
+    out through a list)."""
     if not torch.compiler.is_compiling():
-        return MicroNormTrain.apply(x, weight, bias, m, eps, stats, renorm)
+        return MicroNormTrain.apply(x, weight, bias, m, eps, update, renorm)
     n, c = x.shape[:2]
     x3, dims = _grouped(x, m)
     param = (c,) if len(dims) == 1 else (c, 1)
@@ -151,14 +180,15 @@ def norm_train(x, weight, bias, m: int, eps: float, stats: list, renorm=None) ->
         x_hat = x_hat * r + d
         if pending is not None:
             pending.append((r, r_raw, d, d_raw))
-        found = (mean.detach(), std.detach())
+        spread, factor = std.detach(), 1.0
     else:
-        found = (mean.detach(), var.detach())
+        k = x3.numel() // (n // m * c)
+        spread, factor = var.detach(), k / (k - 1)
+    if update is not None:
+        update_moving(update[0], mean.detach(), update[2])
+        update_moving(update[1], spread, update[2], factor)
     y = x_hat if w is None else x_hat * w + b
-    flat = (c,) if n == m else (n // m, c)
-    stats.extend((found[0].view(flat), 1.0, found[1].view(flat), 1.0))
     return y.view(x.shape)
-
 
 _ONES: dict = {}  # (G, dtype, device) -> a vector of G ones, for update_moving
 
@@ -177,16 +207,20 @@ def micro_blocks(n: int, m: int) -> list[tuple[int, int, int]]:
 
 
 def update_moving(buf: torch.Tensor, stats: torch.Tensor, rate: float, factor: float = 1.0) -> None:
-    """buf += rate * (mean over microbatches of factor * stats - buf); stats is (G, C), or (C,) for one
-    microbatch. Several: one matrix-vector product, buf = (1 - rate) buf + rate * factor / G * stats^T 1.
+    """buf += rate * (mean over microbatches of factor * stats - buf); stats is (G, 1, C[, 1]) (or (G, C)),
+    or (C,) for one microbatch. Several: one matrix-vector product, buf = (1 - rate) buf + rate * factor / G *
+    stats^T 1.
 
     One update per optimizer step whatever G: the rate then spans the same number of steps at every
     microbatch size, so m = 2, 4 and 32 (and batch norm and renorm) average over the same horizon.
     """
-    if stats.dim() == 1 and factor == 1.0:
-        buf.lerp_(stats, rate)
-        return
-    stats = stats.view(1, -1) if stats.dim() == 1 else stats
+    if stats.dim() == 1:
+        if factor == 1.0:
+            buf.lerp_(stats, rate)
+            return
+        stats = stats.view(1, -1)
+    else:
+        stats = stats.view(stats.shape[0], -1)
     key = (stats.shape[0], stats.dtype, stats.device)
     ones = _ONES.get(key)
     if ones is None:
@@ -242,22 +276,15 @@ class _MicroBatchNorm(MicroBatched):
         return self._micro(x, self._train)
 
     def _train(self, x: torch.Tensor, m: int, update: bool) -> torch.Tensor:
-        n, c = x.shape[:2]
-        g = n // m
-        if g == 1:
+        if x.shape[0] == m:
             if update:
                 return super().forward(x)  # torch's kernel updates the moving averages itself (same rule)
             return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
-        stats: list = []
-        y = norm_train(x, self.weight, self.bias, m, self.eps, stats)
-        if update and self.track_running_stats:
-            with torch.no_grad():
-                k = x.numel() // (c * g)  # values per statistic; the variance is unbiased, as torch's running_var
-                rate = self.momentum if self.momentum is not None else 1.0 / (int(self.num_batches_tracked) + 1)
-                mean, f_mean, var, f_var = stats
-                update_moving(self.running_mean, mean, rate, f_mean)
-                update_moving(self.running_var, var, rate, f_var * k / (k - 1))
-                self.num_batches_tracked.add_(1)
+        if not (update and self.track_running_stats):
+            return norm_train(x, self.weight, self.bias, m, self.eps)
+        rate = self.momentum if self.momentum is not None else 1.0 / (int(self.num_batches_tracked) + 1)
+        y = norm_train(x, self.weight, self.bias, m, self.eps, (self.running_mean, self.running_var, rate))
+        self.num_batches_tracked.add_(1)
         return y
 
 
