@@ -118,6 +118,11 @@ class Session:
         if self.display is not None:
             self.display.message(message)
 
+    def part_done(self, fraction: float, rows: int) -> None:
+        """`fraction` of the work toward the next `rows` rows is done: the time left before they are in."""
+        if self.display is not None:
+            self.display.part_done(fraction, rows)
+
     def log(self, message: str) -> None:
         if self.display is not None:
             self.display.log(message)
