@@ -7,12 +7,12 @@ import math
 import torch
 from torch import nn
 
-from deepgen_cli.engine import data as data_mod, models, train
+from deepgen_cli.engine import models, train
 from deepgen_cli.engine.compress import coding, findings as verdicts
 from deepgen_cli.engine.compress.config import CompressConfig, CompressRow
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import plan_rows, row_from, row_key
+from deepgen_cli.engine.runs import loaded
 
 
 def compressible(model: nn.Module) -> list[nn.Module]:
@@ -103,11 +103,7 @@ def trained_rows(config: CompressConfig, data, seed: int, device, session, label
 
 
 def run(config: CompressConfig, device: torch.device, session) -> Outcome:
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         stages = ("32-bit", "pruned+shared", "+huffman")
         plan = [("architecture", config.seed, [("alexnet", "32-bit")] + [("squeezenet", s) for s in stages])]
         plan += [("trained", config.seed + i, [(config.model, s) for s in stages]) for i in range(config.repeats)]

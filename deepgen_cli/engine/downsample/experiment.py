@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from deepgen_cli.engine import data as data_mod, measure, models, train
+from deepgen_cli.engine import measure, models, train
 from deepgen_cli.engine.downsample import findings as verdicts
 from deepgen_cli.engine.downsample.config import DownsampleConfig, DownsampleRow
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import measure_rows
+from deepgen_cli.engine.runs import loaded
 
 
 def run(config: DownsampleConfig, device: torch.device, session) -> Outcome:
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         names = {"early": config.early_model, "late": config.late_model}
 
         def measure_one(item, label):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepgen_cli.engine import data as data_mod, models, train
+from deepgen_cli.engine import models, train
 from deepgen_cli.engine.drop_blocks import findings as verdicts
 from deepgen_cli.engine.drop_blocks.config import MODELS, DropBlocksConfig, DropBlocksRow
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.outcome import Outcome
 from deepgen_cli.engine.sweep import plan_rows, row_from, row_key
+from deepgen_cli.engine.runs import loaded
 
 
 def deleted_accuracies(model: nn.Module, data, device) -> list[float]:
@@ -24,11 +24,7 @@ def deleted_accuracies(model: nn.Module, data, device) -> list[float]:
 
 
 def run(config: DropBlocksConfig, device: torch.device, session) -> Outcome:
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         blocks = len(models.create(MODELS["residual"], num_classes=data.num_classes,
                                    in_channels=data.in_channels).blocks)
         plan = [(n, config.seed + i) for i in range(config.repeats) for n in config.networks]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from deepgen_cli.engine import data as data_mod
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.norm_depth.config import NORMS, NormDepthConfig
 from deepgen_cli.engine.norm_depth.findings import findings
 from deepgen_cli.engine.norm_depth.rows import NormDepthRow, train_one
 from deepgen_cli.engine.sweep import measure_rows
+from deepgen_cli.engine.runs import loaded
 
 
 def plan(config: NormDepthConfig) -> list[tuple[int, int, str, int]]:
@@ -19,11 +18,7 @@ def plan(config: NormDepthConfig) -> list[tuple[int, int, str, int]]:
 
 
 def run(config: NormDepthConfig, device, session):
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         rows = measure_rows(
             session, plan(config), row_type=NormDepthRow, key=lambda item: item,
             measure=lambda item, label: train_one(config, data, *item, device, session, label),

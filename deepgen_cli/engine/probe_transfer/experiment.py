@@ -7,7 +7,6 @@ import torch
 from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models, train
 from deepgen_cli.engine.errors import RunError
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.probe.control import fit_controls
 from deepgen_cli.engine.probe.inputs import feed
 from deepgen_cli.engine.probe.layers import discover
@@ -15,6 +14,7 @@ from deepgen_cli.engine.probe.passes import prepare
 from deepgen_cli.engine.probe_transfer.config import TransferConfig, TransferRow
 from deepgen_cli.engine.probe_transfer.findings import findings
 from deepgen_cli.engine.sweep import plan_rows, row_from
+from deepgen_cli.engine.runs import loaded
 
 
 def halves(data: data_mod.Dataset) -> tuple[data_mod.Dataset, data_mod.Dataset]:
@@ -65,11 +65,7 @@ def one_seed(config: TransferConfig, data, own, other, seed: int, device, sessio
 
 
 def run(config: TransferConfig, device, session):
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         own, other = halves(data)
         if min(len(own.y_train), len(other.y_train), len(own.y_test), len(other.y_test)) == 0:
             raise RunError("probe-transfer: a half of the classes has no training or test image; raise --subset")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine import models, train
-from deepgen_cli.engine.modes import torch_threads
 from deepgen_cli.engine.sweep import measure_rows
 from deepgen_cli.engine.width_reg.config import WidthRegConfig, WidthRegRow
 from deepgen_cli.engine.width_reg.findings import findings
+from deepgen_cli.engine.runs import loaded
 
 
 def train_one(config: WidthRegConfig, data, width: int, regularized: bool, seed: int, device,
@@ -29,11 +28,7 @@ def train_one(config: WidthRegConfig, data, width: int, regularized: bool, seed:
 
 
 def run(config: WidthRegConfig, device, session):
-    config = config.resolved()
-    config.check()
-    with torch_threads(config.threads):
-        session.progress(f"loading {config.dataset}")
-        data = data_mod.load(data_mod.config_for(config))
+    with loaded(config, session) as (config, data):
         plan = [(w, r, config.seed + i) for w in config.widths for r in (False, True) for i in range(config.repeats)]
         rows = measure_rows(session, plan, row_type=WidthRegRow, key=lambda item: item,
                             measure=lambda item, label: train_one(config, data, *item, device, session, label),
