@@ -5,6 +5,7 @@ written before 'cannot tell' existed rendering as they did."""
 import csv
 import io
 import json
+from html.parser import HTMLParser
 
 import pytest
 
@@ -13,7 +14,7 @@ from deepgen_cli.report import export
 from deepgen_cli.report.claims import claims_page
 from deepgen_cli.report.compare_view import compare_page
 from deepgen_cli.report.findings import FRAGILE_LEGEND, LEGEND, UNSURE_LEGEND, count_line
-from deepgen_cli.report.page import record_page
+from deepgen_cli.report.page import record_page, record_section
 from deepgen_cli.report.record import Report, to_json
 from deepgen_cli.report.saved import to_report
 from deepgen_cli.report.table import Column, percent
@@ -143,3 +144,44 @@ def test_a_record_from_before_cannot_tell_renders_as_it_did():
         "✓ fits: 100% (claim reproduced: yes)", "✗ chance: +9 points (claim reproduced: no)", "  note: n"]
     first, second = export.render(claims_page([("memorize", report)], "t"), "csv").splitlines()[1:]
     assert first.split(",")[5:] == ["yes", "True", "", "False"] and second.split(",")[5] == "no"
+
+
+class _Text(HTMLParser):
+    """The text a reader sees in a page's body (tags and attributes left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.text = False, []
+
+    def handle_starttag(self, tag, attrs):
+        self.body = self.body or tag == "body"
+
+    def handle_data(self, data):
+        self.text += [data] if self.body else []
+
+
+def test_html_shows_the_command_line_and_config_and_the_title_once():
+    argv = ["memorize", "--noise", "0,1", "--plot", "fig 1.png"]
+    report = Report("memorize", {"noise": [0.0, 1.0], "epochs": 300, "dataset": "digits"},
+                    {"device": "cpu", "argv": argv}, seed=0, rows=[{"model": "a", "acc": 0.5}])
+    html = export.render(record_page(report, COLUMNS, "Memorization", plot=lambda: b"\x89PNG"), "html")
+    body = html.split("<body>", 1)[1]
+    # quoted as a shell needs it: the space in the plot's name
+    assert '<p class="meta">command: <code>deepgen memorize --noise 0,1 --plot &#x27;fig 1.png&#x27;</code></p>' in body
+    assert "<td>noise</td><td>[0.0, 1.0]</td>" in body and "<td>epochs</td><td>300</td>" in body
+    assert "<summary>config (3 options)</summary>" in body
+    assert body.count("Memorization") == 1 and "<h1>deepgen memorize: Memorization</h1>" in body
+    seen = _Text()
+    seen.feed(html)
+    assert "".join(seen.text).count("Memorization") == 1
+    # a record without argv (written by an older deepgen, or edited) shows no command line
+    del report.environment["argv"]
+    assert "command:" not in export.render(record_page(report, COLUMNS, "Memorization"), "html")
+
+
+def test_html_of_several_sections_keeps_each_sections_heading():
+    detail = record_section(_report(FRAGILE), COLUMNS, "Memorization", detail=True)
+    html = export.render(claims_page([("memorize", _report(FRAGILE))], "deepgen reproduce", details=[detail]), "html")
+    body = html.split("<body>", 1)[1]
+    assert body.count("<h1>deepgen reproduce</h1>") == 1 and "<h2>deepgen reproduce</h2>" not in body
+    assert body.count("<h2>Memorization</h2>") == 1

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
-from deepgen_cli.cli import experiment
 from deepgen_cli.cli.app import app
 
 RECORDS = Path(__file__).resolve().parent.parent / "docs" / "records"
@@ -112,7 +111,7 @@ def stub_runs():
         print("read")
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(experiment, "run", fake_run)
+    patch.setattr(session, "run", fake_run)  # cli/experiment.py imports it from session when a run starts
     yield
     patch.undo()
 

@@ -5,7 +5,9 @@ import json
 import struct
 
 from deepgen_cli.report.plots import pyplot
-from deepgen_cli.report.plots.memorize import _max_probs
+import pytest
+
+from deepgen_cli.report.plots.memorize import _baselines, _errors, _max_probs
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -26,6 +28,28 @@ def test_max_probability_histograms_are_percent_of_test_predictions_per_regulari
     steps = {p.get_label(): list(p.get_data().values) for p in ax.patches}
     assert steps["none"][19] == 87.5 and steps["none"][9] == 12.5 and sum(steps["none"]) == 100.0
     assert steps["confidence-penalty"][19] == 25.0 and steps["confidence-penalty"][9] == 75.0
+    plt.close(fig)
+
+
+def test_figure_1c_draws_train_error_as_one_minus_train_accuracy_beside_test_error():
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    row = lambda p, seed, train, test, reg="none": {  # noqa: E731
+        "corruption": "labels", "regularizer": reg, "noise": p, "seed": seed, "train_accuracy": train,
+        "test_accuracy": test, "num_classes": 10}
+    rows = [row(0.0, 0, 1.00, 0.97), row(0.0, 1, 1.00, 0.95), row(1.0, 0, 0.90, 0.10), row(1.0, 1, 0.80, 0.12),
+            row(1.0, 0, 0.20, 0.11, reg="dropout")]  # not the baseline regularizer: not in Zhang's panel
+    _errors(ax, rows, _baselines(rows))
+    drawn = {c.get_label(): c for c in ax.containers}
+    assert set(drawn) == {"labels test error", "labels train error"}
+    train = drawn["labels train error"]
+    assert list(train.lines[0].get_xdata()) == [0.0, 1.0]
+    assert list(train.lines[0].get_ydata()) == pytest.approx([0.0, 15.0])  # 1 - (0.9 + 0.8) / 2, in %
+    bottom, top = zip(*[(seg[0][1], seg[1][1]) for seg in train.lines[2][0].get_segments()])
+    assert list(top) == pytest.approx([0.0, 15 + 50 ** 0.5])  # SD of 10 and 20 points: sqrt(50)
+    assert list(drawn["labels test error"].lines[0].get_ydata()) == pytest.approx([4.0, 89.0])
+    assert ax.get_ylabel() == "error (%), mean of 2 seeds, bar: SD"
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_label() == "chance"] == pytest.approx([90.0])
     plt.close(fig)
 
 

@@ -7,6 +7,7 @@ from deepgen_cli.engine.norm_depth import NormDepthConfig, plan, run
 from deepgen_cli.engine.norm_depth.findings import findings
 from deepgen_cli.engine.norm_depth.rows import NormDepthRow
 from deepgen_cli.engine.errors import UsageError
+from tests.sessions import Recorder
 
 
 def rows(acc: dict) -> list:
@@ -59,17 +60,9 @@ def test_the_plan_pairs_every_cell_by_seed_and_bad_settings_are_usage_errors():
         NormDepthConfig(depths=(0, 2)).check()
 
 
-class Session:
-    def __init__(self):
-        self.rows = []
-
-    def progress(self, message): pass
-    def resumed(self, **key): return None
-    def row(self, row): self.rows.append(row)
-
 
 def test_a_tiny_run_trains_every_cell_with_the_depth_it_names():
-    s = Session()
+    s = Recorder()
     out = run(NormDepthConfig(depths=(1, 3), microbatch=(2, 8), batch_size=8, epochs=1, subset=64, repeats=2), "cpu", s)
     assert len(s.rows) == 2 * 3 * 2 and all(r.steps == 8 for r in s.rows)  # 64 / 8 minibatches, one epoch
     assert [f.claim[:30] for f in out.findings] == ["Batch norm's small-microbatch ", "Batch renorm recovers batch no"]

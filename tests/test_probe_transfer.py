@@ -8,6 +8,7 @@ from deepgen_cli.engine import data as data_mod
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.probe_transfer import TransferConfig, TransferRow, halves, run
 from deepgen_cli.engine.probe_transfer.findings import findings
+from tests.sessions import Recorder
 
 LAYERS = [("input", "input"), ("0", "linear"), ("1", "activation"), ("2", "linear"), ("3", "activation"),
           ("4", "linear")]
@@ -61,17 +62,9 @@ def test_the_halves_are_the_first_and_second_k_over_2_classes_relabelled_from_0(
         TransferConfig(dataset="synthetic", synthetic_classes=3).check()
 
 
-class Session:
-    def __init__(self):
-        self.rows = []
-
-    def progress(self, message): pass
-    def resumed(self, **key): return None
-    def add_rows(self, rows, reused=False): self.rows += rows
-
 
 def test_a_tiny_run_probes_every_layer_for_both_halves_with_converged_fits():
-    s = Session()
+    s = Recorder()
     run(TransferConfig(model="mlp1x512", epochs=1, subset=200, repeats=2), "cpu", s)
     # mlp1x512: input, flatten is not probed; linear, relu, linear output: 4 layers, 2 seeds
     assert [r.layer for r in s.rows[:4]] == ["input", "1", "2", "3"] and len(s.rows) == 8

@@ -69,6 +69,57 @@ def test_the_estimate_does_not_jump_when_rows_finish_in_bursts():
     assert tally.eta(120.8) == 0.0 and tally.how_far() == "16/16 rows"
 
 
+def test_before_any_row_the_engines_share_of_the_next_rows_gives_the_estimate():
+    """reuse trains a seed's network for minutes, then reports its 30 cells at once: with 3 seeds, 0/90 rows and
+    no estimate until the first third was over. Its epochs say how far the seed's training is."""
+    tally = Tally(start=0.0)
+    tally.plan(90, now=10.0)  # loading took 10 s
+    assert tally.eta(40.0) is None  # nothing reported yet
+    tally.part_done(1 / 7, rows=30)  # epoch 1 of 7 of the first seed, its 30 rows to come
+    # 30 s for 1/7 of 30 rows: 7 s a row, 90 rows in 630 s, 30 of them spent
+    assert tally.eta(40.0) == pytest.approx(600.0)
+    tally.part_done(2 / 7, rows=30)
+    assert tally.eta(70.0) == pytest.approx(630.0 * 60 / 60 - 60.0)  # still 7 s a row: 570 s left
+    tally.row_done(220.0, count=30)  # the seed's cells: the measured rows take over, the share is forgotten
+    assert tally.partial is None
+    assert tally.eta(221.0) == pytest.approx(7 * 60 - 1.0)  # 210 s for 30 rows: 7 s each, 60 to go, 1 s in
+
+
+def test_the_plain_line_during_a_long_row_gives_the_time_left_once_it_is_known():
+    out, now = io.StringIO(), FakeClock()
+    p = PlainProgress(out, every_s=30.0, now=now)
+    p.stage("deepgen reuse")
+    p.plan(90)
+    p.message("[1/3] seed 0: epoch 1/7, train accuracy 50.0%")
+    p.part_done(1 / 7, 30)
+    now.t = 30.0
+    p.tick()
+    p.stop()
+    assert out.getvalue().splitlines() == [
+        "deepgen reuse: running [1/3] seed 0: epoch 1/7, train accuracy 50.0% (0/90 rows done); 0:30 so far, "
+        "about 10:00 left"]
+
+
+def test_start_up_shows_a_spinner_on_a_terminal_that_leaves_no_line():
+    from deepgen_cli.cli.experiment import starting
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    with starting("deepgen memorize", False, console):
+        time.sleep(0.3)  # rich draws the status on its refresh thread
+    shown = out.getvalue()
+    assert "deepgen memorize: starting" in shown
+    # transient: it ends by moving up over its own line and erasing it, so nothing is left above an error line
+    # or the run's display
+    assert shown.endswith("\x1b[1A\x1b[2K")
+    piped = io.StringIO()
+    with starting("deepgen memorize", False, Console(file=piped, force_terminal=False)):
+        pass
+    assert piped.getvalue() == ""  # off a terminal nothing: logs get the run's own lines
+    with starting("deepgen memorize", True):  # --quiet
+        pass
+
+
 def test_clock():
     assert (clock(65.2), clock(3725), clock(None), clock(0.4)) == ("1:05", "1:02:05", "?", "0:00")
 

@@ -101,6 +101,21 @@ def test_html_is_one_self_contained_page_with_basis_and_plot(cli, tmp_path):
     assert "<script" not in page and "http://" not in page and "https://" not in page
 
 
+def test_the_record_keeps_its_command_line_and_the_html_page_shows_it_with_the_config(cli, tmp_path):
+    from html import escape
+    from shlex import join
+
+    rec = tmp_path / "r.json"
+    args = ["memorize", *map(str, RUNS["memorize"]), "-q", "-o", str(rec), "-f", "json"]
+    assert cli(*args).exit_code == 0
+    record = json.loads(rec.read_text())
+    assert record["environment"]["argv"] == args  # as given, not the test runner's own sys.argv
+    page = cli("report", rec, "-f", "html").stdout
+    assert f"command: <code>{escape('deepgen ' + join(args))}</code>" in page
+    assert f"<td>model</td><td>{record['config']['model']}</td>" in page
+    assert page.split("<body>", 1)[1].count("deepgen memorize: ") == 1  # the title, in the <h1> alone
+
+
 def test_report_plot_is_the_runs_own_plot_byte_for_byte(cli, tmp_path):
     rec = tmp_path / "r.json"
     run = cli("memorize", *RUNS["memorize"], "-q", "-o", rec, "--plot", tmp_path / "run.png", "-f", "csv")

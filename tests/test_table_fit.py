@@ -82,3 +82,21 @@ def test_a_wide_table_splits_into_parts_that_repeat_the_identity_columns_and_fal
     # 30 columns: identity (norm, seed) and one measure do not fit beside each other: one line per cell
     out = shown(Section("Wide", columns, rows), width=30)
     assert "measure 11: 111.0%" in out and "norm: renorm" in out
+
+
+@pytest.mark.parametrize("args", [["report", RECORDS / "memorize.json"], ["report", RECORDS / "probe.json"],
+                                  ["compare", RECORDS / "norm-compare.json", RECORDS / "norm-compare.json"]])
+def test_report_and_compare_into_a_pipe_fit_the_columns_it_asks_for(args, monkeypatch):
+    """`COLUMNS=80 deepgen report rec.json | less`: report and compare render the whole page before printing it
+    (a bad record prints nothing); they once rendered it at the pipe's default 240 columns whatever COLUMNS said,
+    so memorize's table came out 132 wide."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "deepgen_cli", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = [line for line in done.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    assert "…" not in done.stdout

@@ -6,6 +6,7 @@ import pytest
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.engine.width_reg import WidthRegConfig, WidthRegRow, run
 from deepgen_cli.engine.width_reg.findings import findings
+from tests.sessions import Recorder
 
 CONFIG = WidthRegConfig(widths=(4, 64), repeats=3)
 
@@ -44,17 +45,9 @@ def test_widths_must_be_a_narrow_and_a_wider_one_of_a_model_with_a_width():
         WidthRegConfig(model="mlp1x512").check()
 
 
-class Session:
-    def __init__(self):
-        self.rows = []
-
-    def progress(self, message): pass
-    def resumed(self, **key): return None
-    def row(self, row): self.rows.append(row)
-
 
 def test_a_tiny_run_trains_both_arms_of_both_widths_from_the_same_weights():
-    s = Session()
+    s = Recorder()
     run(WidthRegConfig(widths=(2, 8), epochs=1, subset=64, repeats=2), "cpu", s)
     assert [(r.width, r.regularized, r.seed) for r in s.rows][:3] == [(2, False, 0), (2, False, 1), (2, True, 0)]
     # cnn at width 2: conv 1->2 (3x3, no bias), BN 2, conv 2->4, BN 4, linear over 4 x 2 x 2 -> 10

@@ -9,9 +9,6 @@ import typer
 from deepgen_cli.cli.options import PAGE_FORMAT, PageFormat, typer_option
 from deepgen_cli.engine.errors import RunError, UsageError
 from deepgen_cli.cli.records import check_cells, checked, config_notes, emit_whole
-from deepgen_cli.report.compare import compare
-from deepgen_cli.report.compare_view import compare_page, describe
-from deepgen_cli.report.saved import to_report
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +22,11 @@ def register(app: typer.Typer) -> None:
             help="Exit 1 when any latency in B is more than PCT percent above A's (B/A > 1 + PCT/100)."),
     ) -> None:
         """Two records of one command side by side: ratios, differences, changed verdicts; exit 0 unless --fail-if-slower."""
+        # imported here: the app's --help builds this command too, and the comparison's code is not needed for it
+        from deepgen_cli.report.compare import compare
+        from deepgen_cli.report.compare_view import compare_page, describe
+        from deepgen_cli.report.saved import to_report
+
         (kind, ra, config), (_, rb, _) = checked(a, "A.json"), checked(b, "B.json")
         if ra["command"] != rb["command"]:
             raise UsageError(f"B.json: '{b}' is a record of `deepgen {rb['command']}`, '{a}' of "

@@ -4,15 +4,32 @@ plus the session options; it builds the config (over a record's with --config), 
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 
 import typer
 
 from deepgen_cli.cli.options import SessionOptions, build_config, given, parameters, resolve
-from deepgen_cli.cli.session import run
 from deepgen_cli.cli.spec import ExperimentSpec
 from deepgen_cli.engine.config import option_fields
 from deepgen_cli.engine.errors import UsageError
 from deepgen_cli.report.plots import plotter
+
+
+@contextmanager
+def starting(what: str, quiet: bool, console=None):
+    """On a terminal, a transient "starting" spinner on stderr while the run's checks import torch and the
+    engine (seconds; the progress display takes over once the run begins); it leaves no line behind, so a usage
+    error found meanwhile is still the one line. Off a terminal (logs), nothing: the run's first line follows
+    soon enough."""
+    if console is None and not quiet:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield
+        return
+    with console.status(f"{what}: starting (importing torch, checking the options)", spinner="dots"):
+        yield
 
 
 def experiment(app: typer.Typer, spec: ExperimentSpec) -> None:
@@ -29,10 +46,15 @@ def experiment(app: typer.Typer, spec: ExperimentSpec) -> None:
             if given(ctx, field_name):
                 flag = next((o.flag for f, o in option_fields(cls) if f.name == field_name), f"--{field_name}")
                 raise UsageError(f"{flag}: {why}; drop it")
-        config, derived = resolve(config)
-        config.check()
-        after = plotter(session.plot, *plot) if plot else None
-        columns, title = spec.table(config)
+        with starting(f"deepgen {name}", session.quiet):  # torch's import: seconds before the run's display
+            # checked before the device is resolved (that imports torch), so a mistake is refused at once; the
+            # run checks again with the device resolved
+            config.resolved().check()
+            config, derived = resolve(config)
+            after = plotter(session.plot, *plot) if plot else None
+            columns, title = spec.table(config)
+            from deepgen_cli.cli.session import run  # imports torch: only once a run starts, not for --help
+
         run(name, config, session, spec.engine, columns, title, after, sweep=spec.sweep, derived=derived)
 
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)

@@ -17,7 +17,11 @@ def _quiet_broken_pipe(console) -> None:
 
 
 def install() -> None:
-    from typer import core, rich_utils
+    from typer import core
+
+    from deepgen_cli.cli.deferred import import_rich_utils
+
+    rich_utils = import_rich_utils()
 
     if getattr(rich_utils, "_deepgen_help", False):
         return

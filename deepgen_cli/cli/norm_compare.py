@@ -28,7 +28,7 @@ COLUMNS = [
 SPEC = ExperimentSpec(
     name="norm-compare", help="Train one network with batch norm, batch renorm, group norm and none, with batch "
                               "statistics from small microbatches and on non-i.i.d. minibatches.",
-    config="deepgen_cli.engine.norm_compare:NormCompareConfig", row="deepgen_cli.engine.norm_compare.rows:NormCompareRow",
+    config="deepgen_cli.engine.norm_compare:NormCompareConfig", row="deepgen_cli.engine.norm_compare:NormCompareRow",
     run="deepgen_cli.engine.norm_compare:run", columns=tuple(COLUMNS), title="Batch norm vs batch renorm",
     plot=("norm_compare", "norm_compare_plot"), sweep=("norms", "microbatch", "repeats"), papers="Ioffe 2017",
     torchrun=True, quick=dict(microbatch=(4, 32), epochs=2, subset=500),

@@ -22,7 +22,7 @@ COLUMNS = [
 SPEC = ExperimentSpec(
     name="norm-depth", help="Train mlp-bn at several depths with batch norm and renorm at a small microbatch: "
                             "does batch norm's small-batch loss compound with depth?",
-    config="deepgen_cli.engine.norm_depth:NormDepthConfig", row="deepgen_cli.engine.norm_depth.rows:NormDepthRow",
+    config="deepgen_cli.engine.norm_depth:NormDepthConfig", row="deepgen_cli.engine.norm_depth:NormDepthRow",
     run="deepgen_cli.engine.norm_depth:run", columns=tuple(COLUMNS), title="Batch norm's small-batch loss by depth",
     sweep=("depths", "microbatch", "repeats"), papers="Ioffe 2017",
     quick=dict(depths=(1, 4), epochs=2, subset=400, repeats=2),

@@ -31,7 +31,7 @@ COLUMNS = [
 # `reproduce --quick` trains 2 epochs, not 4.
 SPEC = ExperimentSpec(
     name="probe", help="Linear probes on every layer: does linear separability rise with depth?",
-    config="deepgen_cli.engine.probe:ProbeConfig", row="deepgen_cli.engine.probe.rows:ProbeRow",
+    config="deepgen_cli.engine.probe:ProbeConfig", row="deepgen_cli.engine.probe:ProbeRow",
     run="deepgen_cli.engine.probe:run", columns=tuple(COLUMNS), title="Linear probes by layer",
     plot=("probe", "probe_plot"), papers="Alain & Bengio 2016", quick=dict(epochs=2),
     smoke=("--epochs", "1", "--subset", "100", "--cka-examples", "16"))

@@ -39,6 +39,9 @@ class Tally:
     measured_s: float = 0.0  # seconds spent on measured rows
     last: float = field(default=0.0)  # when the last row finished, or the plan began
     settled: tuple | None = None  # (measured, measured_s, done, last) as of the last burst that is over
+    # (fraction, rows): the engine's word that this share of the work toward its next `rows` rows is done (reuse
+    # trains a network for minutes before reporting its cells at once): an estimate before any row is in
+    partial: tuple[float, int] | None = None
 
     def __post_init__(self):
         self.last = self.last or self.start
@@ -56,6 +59,10 @@ class Tally:
             self.measured_s += now - self.last
         self.done += count
         self.last = now
+        self.partial = None
+
+    def part_done(self, fraction: float, rows: int) -> None:
+        self.partial = (min(max(fraction, 0.0), 1.0), rows)
 
     def settle(self) -> None:
         """The burst is over now: a message from the engine after a row means the next row has begun."""
@@ -72,13 +79,23 @@ class Tally:
         state = (self.measured, self.measured_s, self.done, self.last) if now - self.last >= BURST_S \
             else self.settled
         if state is None or not state[0]:
-            return None
+            return self._from_partial(now)
         measured, measured_s, done, last = state
         left = self.total - done
         per_row, in_row = measured_s / measured, now - last
         if left == 1 and in_row > per_row:  # the last row has outrun the mean: no honest estimate
             return None
         return max(per_row * left - in_row, per_row * (left - 1), 0.0)
+
+    def _from_partial(self, now: float) -> float | None:
+        """Before any row is measured: the time the engine's reported share of the next rows took, scaled to
+        every row left (None until it reports a share)."""
+        if self.partial is None or not self.partial[0] or not self.partial[1]:
+            return None
+        fraction, rows = self.partial
+        spent = now - self.last
+        per_row = spent / (fraction * rows)
+        return max(per_row * (self.total - self.done) - spent, 0.0)
 
     def how_far(self) -> str:
         return f"{self.done}/{self.total} rows" if self.total else f"{self.done} rows"
@@ -141,6 +158,9 @@ class LiveProgress:
         self.tally.row_done(self.now(), reused, count)
         self._progress.update(self._task, completed=self.tally.done)
 
+    def part_done(self, fraction: float, rows: int) -> None:
+        self.tally.part_done(fraction, rows)
+
     def log(self, text: str) -> None:
         self.console.print(text, highlight=False)
 
@@ -188,7 +208,9 @@ class PlainProgress:
         if self._pending is not None and self.now() - self.tally.last >= BURST_S:
             self._flush()
         elif self.now() - self._last_line >= self.every_s:
-            self._write(f"{self.name}: running {self.current} ({self.tally.how_far()} done); {self._so_far()}")
+            eta = self.tally.eta(self.now())
+            left = "" if not eta else f", about {clock(eta)} left"
+            self._write(f"{self.name}: running {self.current} ({self.tally.how_far()} done); {self._so_far()}{left}")
 
     def _flush(self) -> None:
         """The row line held since the last row: written once no row has followed for BURST_S (rows of a burst
@@ -220,6 +242,9 @@ class PlainProgress:
         self.tally.row_done(self.now(), reused, count)
         self._pending = "reused from the earlier run" if reused else f"done: {self.row_label or self.current}"
         self.row_label = None
+
+    def part_done(self, fraction: float, rows: int) -> None:
+        self.tally.part_done(fraction, rows)
 
     def log(self, text: str) -> None:
         self._flush()

@@ -145,9 +145,10 @@ def emit_whole(page, fmt: str, flag: str, path: str) -> None:
     import sys
 
     from deepgen_cli.report.export import emit, render
+    from deepgen_cli.report.table import piped_width
 
     try:
-        text = render(page, fmt)
+        text = render(page, fmt, piped_width())  # as the pipe or file gets it: COLUMNS wide when it says so
     except UsageError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError) as err:

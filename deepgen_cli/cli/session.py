@@ -118,6 +118,11 @@ class Session:
         if self.display is not None:
             self.display.message(message)
 
+    def part_done(self, fraction: float, rows: int) -> None:
+        """`fraction` of the work toward the next `rows` rows is done: the time left before they are in."""
+        if self.display is not None:
+            self.display.part_done(fraction, rows)
+
     def log(self, message: str) -> None:
         if self.display is not None:
             self.display.log(message)
@@ -172,6 +177,9 @@ def record(command: str, config, common: SessionOptions, engine: Callable, sweep
     world = ranks.join(command, device)
     lead = world is None or world.lead
     environment = describe(device)
+    # the arguments as the app parsed them: sys.argv's from a shell, and the right ones where deepgen runs
+    # in-process (tests, a script calling the app), where sys.argv is the host program's
+    environment["argv"] = list(signals.ARGS)
     if getattr(config, "threads", None):  # the engine sets --threads itself; record what the rows ran on
         environment["threads"] = config.threads
     environment.update(distributed.describe(world))

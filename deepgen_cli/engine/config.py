@@ -34,6 +34,8 @@ DATASETS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist", "imagefo
 IMAGE_SIZE_RANGE = (4, 512)  # pixels; below 4 no model has anything to see, above 512 is a typo here
 MAX_SYNTHETIC = 1_000_000  # examples per split; a million 3x32x32 float32 images is 12 GB
 MAX_CLASSES = 100_000
+# memorize's --corruption kinds (engine/data/corrupt.py applies them): here, where --help reads them without torch
+CORRUPTIONS = ("labels", "random-labels", "shuffled-pixels", "random-pixels", "gaussian")
 
 
 @dataclass(frozen=True)
@@ -387,10 +389,12 @@ def input_shape(data: DataConfig) -> tuple[int, int, int] | None:
 
 def default_threads(data: DataConfig) -> int:
     """The thread count a training run uses unless --threads says otherwise (see ONE_THREAD_MAX_INPUT)."""
-    import torch
-
     shape = input_shape(data)
-    return 1 if shape and shape[0] * shape[1] * shape[2] <= ONE_THREAD_MAX_INPUT else torch.get_num_threads()
+    if shape and shape[0] * shape[1] * shape[2] <= ONE_THREAD_MAX_INPUT:
+        return 1
+    import torch  # here: a small input, the default, decides without it (--help and usage errors skip torch)
+
+    return torch.get_num_threads()
 
 
 @dataclass(frozen=True, kw_only=True)

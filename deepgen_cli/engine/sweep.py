@@ -33,6 +33,14 @@ def plan_rows(session, total: int) -> None:
         planned(total)
 
 
+def part_done(session, fraction: float, rows: int) -> None:
+    """Tell the session that `fraction` of the work toward its next `rows` rows is done (an engine that reports
+    many rows after minutes of training: its progress estimates the time left before the first is in)."""
+    told = getattr(session, "part_done", None)
+    if told is not None:
+        told(fraction, rows)
+
+
 def measure_rows(session, plan: Iterable, *, row_type, key: Callable[[object], tuple],
                  measure: Callable[[object, str], object], label: Callable[[object], str],
                  complete: Callable[[object, list], object] | None = None) -> list:

@@ -180,14 +180,18 @@ def to_html(page: Page, out: TextIO) -> None:
 
     body = [f"<p>{'<br>'.join(html.escape(t) for t in page.head)}</p>\n"] if page.head else []
     for s in page.sections:
-        heading = f"<h2>{html.escape(s.title)}</h2>\n" if s.title and s.title != page.title else ""
+        # one section: the page's <h1> already names it (its title holds the section's)
+        several = len(page.sections) > 1
+        heading = f"<h2>{html.escape(s.title)}</h2>\n" if several and s.title and s.title != page.title else ""
         parts = [heading, f'<p class="meta">{html.escape(s.meta)}</p>\n' if s.meta else "",
+                 html.command(s.command_line) if s.command_line else "",
                  html.table([c.header for c in s.columns], cells(s), [c.numeric for c in s.columns], s.caption),
                  html.verdict_list(s.findings)]
         parts += [f"<p>{html.escape(t)}</p>\n" for t in s.lines]
         parts += [f'<p class="legend">legend: {html.escape(t)}</p>\n' for t in s.legend]
         parts += [f'<p class="note">note: {html.escape(n)}</p>\n' for n in s.notes]
         png = s.plot() if s.plot is not None else None
-        parts += [html.image(png, f"{s.title} plot")] if png else []
+        parts += [html.image(png, "plot of the table above")] if png else []
+        parts += [html.config(s.config)] if s.config else []
         body.append("<section>\n" + "".join(parts) + "</section>\n")
     out.write(html.page(page.title, body))

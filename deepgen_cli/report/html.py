@@ -4,6 +4,7 @@ No scripts, no external files: it opens offline and survives being attached to a
 from __future__ import annotations
 
 import base64
+import json
 from html import escape
 
 from deepgen_cli.report import findings as verdicts
@@ -18,6 +19,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .basis { font-size: 0.8em; border: 1px solid #999; border-radius: 0.8em; padding: 0 0.5em; color: #555; }
 .meta, .note, .legend { color: #666; font-size: 0.85em; }
 img { max-width: 100%; }
+code { font-size: 0.95em; background: #f6f6f6; padding: 0.1em 0.3em; }
+details summary { cursor: pointer; }
 """
 
 
@@ -40,6 +43,18 @@ def verdict_list(findings: list[dict]) -> str:
                      f"{escape(str(f.get('claim', '')))}: {escape(str(f.get('measured', '')))} "
                      f'(<b class="{cls}">{escape(verdicts.verdict(f))}</b>){badge}</li>')
     return f"<ul>\n{''.join(items)}\n</ul>\n" if items else ""
+
+
+def command(line: str) -> str:
+    """The command line that wrote the record, to copy and run again."""
+    return f'<p class="meta">command: <code>{escape(line)}</code></p>\n'
+
+
+def config(options: dict) -> str:
+    """The record's config, an option a row, open: every value the run used, defaults included."""
+    rows = [[str(k), v if isinstance(v, str) else json.dumps(v, default=str)] for k, v in options.items()]  # lists as JSON
+    return (f"<details open><summary>config ({len(rows)} options)</summary>\n"
+            + table(["option", "value"], rows, [False, False]) + "</details>\n")
 
 
 def image(png: bytes, alt: str) -> str:

@@ -4,6 +4,7 @@ and notes under it) and the data behind it (what JSON writes, the rows CSV write
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,13 +25,15 @@ class Section:
     notes: list[str] = field(default_factory=list)
     wrap: bool = False  # long text cells wrap (claims, descriptions); numeric tables keep one line a row
     meta: str = ""  # provenance (html)
+    command_line: str = ""  # the command that wrote the record, as typed (html)
+    config: dict = field(default_factory=dict)  # the record's config, every option of the run (html)
     plot: Callable[[], bytes | None] | None = None  # the command's plot as PNG, drawn only by the html page
     detail: bool = False  # only on the full page (html): reproduce's records under its claims
 
 
 @dataclass
 class Page:
-    title: str  # html's <title> and <h1>
+    title: str  # html's <title> and <h1>; a page of one section shows no heading of its own
     sections: list[Section]
     data: object  # what JSON writes: the record, the comparison, the claims
     csv_fields: list[str]  # what CSV writes: these fields of csv_rows, raw
@@ -45,6 +48,14 @@ def scalar_fields(rows: list[dict]) -> list[str]:
     for row in rows:
         out += [k for k, v in row.items() if k not in out and (v is None or isinstance(v, (str, int, float, bool)))]
     return out
+
+
+def command_line(argv) -> str:
+    """'deepgen memorize --noise 0,1' from the record's environment.argv (the arguments after the program name),
+    quoted as a shell would need them; blank where the record has none."""
+    if isinstance(argv, list) and argv:
+        return "deepgen " + shlex.join(str(a) for a in argv)
+    return ""
 
 
 def with_errors(rows: list[dict], columns: list[Column]) -> list[Column]:
@@ -62,7 +73,7 @@ def record_section(report: Report, columns: list[Column], title: str,
             f"seed {report.seed}, device {env.get('device', '?')}, torch {env.get('torch', '?')}")
     return Section(title, with_errors(report.rows, columns), report.rows, findings=list(report.findings),
                    legend=verdicts.legends(report.findings), notes=list(report.notes), meta=meta, plot=plot,
-                   detail=detail)
+                   detail=detail, command_line=command_line(env.get("argv")), config=dict(report.config or {}))
 
 
 def record_page(report: Report, columns: list[Column], title: str,

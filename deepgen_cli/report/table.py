@@ -55,14 +55,17 @@ class _Stdout(Console):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def piped_width() -> int:
+    """The width of a table printed into a pipe or file: a wide fixed width, so that a table is not squeezed
+    into 80 columns, unless COLUMNS asks for one (`COLUMNS=80 deepgen ... | less`)."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 20 else 240
+
+
 def stdout_console() -> Console:
-    # Piped output gets a wide fixed width so a table is not squeezed into 80 columns, unless COLUMNS asks for
-    # one (`COLUMNS=80 deepgen ... | less`).
     console = _Stdout(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal:
-        columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isdigit() and int(columns) >= 20 else 240
-        console = _Stdout(file=sys.stdout, width=width, color_system=None, soft_wrap=False)
+        console = _Stdout(file=sys.stdout, width=piped_width(), color_system=None, soft_wrap=False)
     return console
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from deepgen_cli.engine.config import CORRUPTIONS  # noqa: F401  (declared with the options: --help reads it)
 from deepgen_cli.engine.errors import UsageError
 
-CORRUPTIONS = ("labels", "random-labels", "shuffled-pixels", "random-pixels", "gaussian")
 
 
 @dataclass

@@ -117,3 +117,18 @@ def ordered(cands: list[Candidate], baseline: str | None) -> list[Candidate]:
     if not match:
         raise UsageError(f"--baseline: '{baseline}' is not among the models; valid: {', '.join(c.label for c in cands)}")
     return [match[0]] + [c for c in cands if c is not match[0]]
+
+
+def batch_fits(config, found: list[Candidate]) -> None:
+    """UsageError when one timed batch's input alone would not fit: refused before anything is allocated, with
+    the size it would take (the activations need more still)."""
+    from deepgen_cli.engine.data import memory
+
+    for c in found:
+        need = config.batch_size * c.shape[0] * c.shape[1] * c.shape[2] * (2 if config.half else memory.FLOAT_BYTES)
+        ram = memory.available_ram()
+        if need > memory.MEMORY_FRACTION * ram:
+            raise UsageError(f"--batch-size: {config.batch_size:,} images of {c.shape_text} for {c.label} take "
+                             f"{need / 2 ** 30:,.1f} GiB as input alone, more than "
+                             f"{memory.MEMORY_FRACTION:.0%} of the {ram / 2 ** 30:.1f} GiB of RAM available; give a "
+                             f"smaller --batch-size")

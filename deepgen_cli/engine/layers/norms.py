@@ -15,7 +15,7 @@ from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroBatchNorm1d,
 from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.errors import UsageError
 
-NORMS = ("batch", "renorm", "group", "none")
+from deepgen_cli.engine.layers import NORMS  # noqa: E402,F401  (declared torch-free: --help reads it)
 _BN = nn.modules.batchnorm._BatchNorm
 
 

@@ -4,8 +4,6 @@ sweep axis, each with the papers' default strength; and dropout set on any model
 
 from __future__ import annotations
 
-from torch import nn
-
 from deepgen_cli.engine import models
 
 REGULARIZERS = ("none", "wd", "dropout", "augment", "label-smoothing", "confidence-penalty", "all")
@@ -22,7 +20,6 @@ DEFAULTS = {
 }
 OFF = {"weight_decay": 0.0, "dropout": 0.0, "augment": False, "label_smoothing": 0.0, "confidence_penalty": 0.0,
        "cp_threshold": None, "cp_anneal": 0}
-DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
 def parts(name: str) -> tuple[str, ...]:
@@ -53,11 +50,14 @@ def used_fields(names) -> set[str]:
     return {FIELDS[part] for name in names if name in REGULARIZERS for part in parts(name)}
 
 
-def dropout_layers(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, DROPOUT_TYPES)]
+def dropout_layers(model) -> list:
+    from torch import nn  # here: the config's checks read this module, and --help must not wait for torch
+
+    kinds = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+    return [m for m in model.modules() if isinstance(m, kinds)]
 
 
-def set_dropout(model: nn.Module, p: float) -> int:
+def set_dropout(model, p: float) -> int:
     """Set the rate of every dropout layer of `model` to p; returns how many there are."""
     layers = dropout_layers(model)
     for m in layers:

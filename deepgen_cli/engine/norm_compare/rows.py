@@ -2,59 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
-
 import torch
 
 from deepgen_cli.engine import measure, train
+from deepgen_cli.engine.norm_compare.config import NormCompareRow, Setting  # noqa: F401  (torch-free: report reads them)
 from deepgen_cli.engine.data.sampling import iid_batches, non_iid_batches
 from deepgen_cli.engine.layers import norms
 from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
-
-
-@dataclass
-class NormCompareRow:
-    KEY: ClassVar[tuple[str, ...]] = ("norm", "microbatch", "sampling", "seed")  # --resume's and report's
-
-    norm: str
-    microbatch: int | None  # examples per batch (re)norm statistic; None for group norm and none (per example)
-    batch_size: int  # the gradient minibatch
-    sampling: str  # iid | non-iid
-    classes_per_batch: int | None  # K of a non-iid row
-    seed: int
-    test_accuracy: float  # eval mode: moving statistics
-    test_accuracy_batch_stats: float  # norms in training mode on test minibatches drawn like the training ones
-    output_gap_tv: float  # mean total-variation distance between train-mode and eval-mode softmax outputs
-    batch_stats_examples: int  # test examples in those minibatches (all of them)
-    train_accuracy: float  # last epoch, as trained (training mode)
-    train_loss: float
-    steps: int  # optimizer steps
-    train_time_s: float
-    train_step_ms: float
-    latency_ms_median: float  # eval forward of latency_batch test images
-    lr: float  # peak learning rate (the schedule starts there)
-    warmup_steps: int | None = None  # renorm schedule actually used: plain BN until, dmax at, rmax at (steps)
-    dmax_steps: int | None = None
-    rmax_steps: int | None = None
-    renorm_active_steps: int | None = None  # steps with rmax > 1 or dmax > 0
-    r_clipped_fraction: float | None = None  # of the r values in those steps, over layers, microbatches, channels
-    d_clipped_fraction: float | None = None
-    epochs: list = field(default_factory=list)  # per epoch: train loss and accuracy, seconds, steps
-
-
-@dataclass(frozen=True)
-class Setting:
-    microbatch: int | None  # None: the per-example norms' setting (group norm, no norm)
-    non_iid: int  # K classes per minibatch; 0: iid
-
-    @property
-    def sampling(self) -> str:
-        return "non-iid" if self.non_iid else "iid"
-
-    def describe(self) -> str:
-        size = f"microbatch {self.microbatch}" if self.microbatch else "per example"
-        return f"{size} {self.sampling}" + (f" (K={self.non_iid})" if self.non_iid else "")
 
 
 def minibatches(non_iid: int, batch_size: int, labels: torch.Tensor, generator: torch.Generator, *,

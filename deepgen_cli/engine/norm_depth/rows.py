@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
 from deepgen_cli.engine import models, train
+from deepgen_cli.engine.norm_depth.config import NormDepthRow  # noqa: F401  (torch-free: report reads it)
 from deepgen_cli.engine.layers import norms
 from deepgen_cli.engine.layers.batch_renorm import RenormSchedule
 from deepgen_cli.engine.norm_compare.rows import minibatches
-
-
-@dataclass
-class NormDepthRow:
-    KEY: ClassVar[tuple[str, ...]] = ("depth", "microbatch", "norm", "seed")  # --resume's and report's
-
-    depth: int  # normalized hidden layers
-    microbatch: int  # examples per batch (re)norm statistic
-    norm: str  # batch | renorm
-    seed: int
-    test_accuracy: float  # eval mode: moving statistics
-    train_accuracy: float  # last epoch, as trained
-    train_loss: float
-    steps: int
-    train_time_s: float
 
 
 def train_one(config, data, depth: int, microbatch: int, kind: str, seed: int, device, session,

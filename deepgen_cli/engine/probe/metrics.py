@@ -49,8 +49,7 @@ def centered_gram(features: torch.Tensor) -> torch.Tensor:
     return gram
 
 
-# The unbiased estimator divides by n - 3: it needs at least 4 examples.
-CKA_MIN_EXAMPLES = 4
+from deepgen_cli.engine.probe.config import CKA_MIN_EXAMPLES  # noqa: E402,F401  (declared with --cka-examples)
 
 
 def unbiased_center(gram: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from deepgen_cli.engine.errors import UsageError
 
-REDUCTIONS = ("auto", "none", "subset", "project", "pool")
+from deepgen_cli.engine.probe.config import REDUCTIONS  # noqa: F401  (declared with --reduce)
 # A probe's memory as torch.optim.SGD with momentum would hold it: fp32 weights, gradient and momentum
 # buffer, 4 bytes each. probe_heads.py accumulates the gradient straight into the momentum buffer, and
 # needs a gradient-sized scratch only for features it may not rewrite: the budget is an upper bound.

@@ -27,14 +27,18 @@ def pyplot():
     return plt
 
 
-def finish(fig, ax, path: str, *, xlabel: str, ylabel: str, title: str, legend_loc: str = "best") -> None:
-    """A one-axes plot's labels, title, grid and legend, then the PNG at 120 dpi."""
+def finish(fig, ax, path: str | None, *, xlabel: str, ylabel: str, title: str, legend_loc: str = "best",
+           legend: dict | None = None) -> None:
+    """A one-axes plot's labels, title, grid and legend (`legend`: its keywords, e.g. a place outside the axes),
+    then the PNG at 120 dpi; with no `path` the laid-out figure is left open for the caller."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc=legend_loc)
+    ax.legend(fontsize=8, **(legend or {"loc": legend_loc}))
     fig.tight_layout()
+    if path is None:
+        return
     fig.savefig(path, dpi=120)
     pyplot().close(fig)
 

@@ -1,5 +1,5 @@
 """`memorize --plot`: Zhang et al.'s Figure 1 (a: training loss per corruption or level, b: the slowdown by level,
-c: error by level) and, with several regularizers, Pereyra et al.'s Figure 1: histograms of predicted max
+c: test and train error by level) and, with several regularizers, Pereyra et al.'s Figure 1: histograms of predicted max
 probabilities."""
 
 from __future__ import annotations
@@ -71,17 +71,35 @@ def _by_level(ax, groups: dict, base: dict, key: str, ylabel: str, title: str) -
     return drawn
 
 
-def _test_error(ax, groups: dict, base: dict, rows: list) -> None:
-    for kind, reg in base.items():
-        spread = groups.get(f"{kind}/{reg}", {}).get("by_noise", {})
-        levels = sorted(float(p) for p in spread)
-        stats = [spread[f"{p:g}"].get("test_accuracy") for p in levels]
-        if levels and all(stats):
-            ax.errorbar(levels, [100 * (1 - s["mean"]) for s in stats], yerr=[100 * s["sd"] for s in stats],
-                        marker="o", capsize=3, label=f"{kind} test error")
+def _spread(values: list[float]) -> tuple[float, float]:
+    """Mean and sample SD (0 for one seed), as the analysis spreads them."""
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def _errors(ax, rows: list, base: dict) -> None:
+    """Zhang Fig. 1c: per corruption, test error and train error (1 - accuracy on the corrupted training set) by
+    level, the mean over seeds of its baseline regularizer's rows, bars the SD over seeds."""
+    seeds = 1
+    for i, (kind, reg) in enumerate(base.items()):
+        by: dict[float, list[dict]] = {}
+        for r in rows:
+            if r["corruption"] == kind and r.get("regularizer", "none") == reg:
+                by.setdefault(r["noise"], []).append(r)
+        levels = sorted(by)
+        seeds = max([seeds, *(len(v) for v in by.values())])
+        # train error dotted with open squares: at p=0 both sit near 0, one on the other
+        for key, what, style in (("test_accuracy", "test error", dict(linestyle="-", marker="o")),
+                                 ("train_accuracy", "train error", dict(linestyle=":", marker="s", mfc="none"))):
+            points = [_spread([100 * (1 - r[key]) for r in by[p]]) for p in levels]
+            if points:
+                ax.errorbar(levels, [m for m, _ in points], yerr=[sd for _, sd in points], capsize=3, color=f"C{i}",
+                            label=f"{kind} {what}", **style)
     if rows:
         ax.axhline(100 * (1 - 1 / rows[0]["num_classes"]), color="0.6", linestyle="--", label="chance")
-    ax.set(xlabel="noise level p", ylabel="test error (%)", title="Test error vs noise (Zhang Fig. 1c)")
+    bar = f"mean of {seeds} seeds, bar: SD" if seeds > 1 else "one seed"
+    ax.set(xlabel="noise level p", ylabel=f"error (%), {bar}", title="Test and train error vs noise (Zhang Fig. 1c)")
     ax.legend(fontsize=8)
 
 
@@ -114,7 +132,7 @@ def memorize_plot(report: Report, path: str) -> None:
     _loss_curves(axes[0], rows, base, plt)
     _by_level(axes[1], groups, base, "slowdown_by_noise", "steps to fit / steps at p=0",
               "Slowdown by noise level (Zhang Fig. 1b)")
-    _test_error(axes[2], groups, base, rows)
+    _errors(axes[2], rows, base)
     if several_regs:
         _max_probs(axes[3], rows, plt.get_cmap("tab10"))
     for ax in axes:
