@@ -22,13 +22,15 @@ from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, forward
 from deepgen_cli.engine.probe.reduce import MB
 from deepgen_cli.engine.probe.rows import resumed_row
 
-# A layer with at least this many floats of features per batch (4 MiB) gets a bank of its own that steps inside
+# A layer with at least this many floats of features per batch (2 MiB) gets a bank of its own that steps inside
 # its forward hook, on the activations themselves; narrower layers are copied into one buffer for a shared bank.
 # Measured on CPU (1 thread): a bank's step has ~150 us of fixed cost, a layer more in a shared bank ~20 us, and
-# copying 64 x 8192 floats ~80 us: copying is cheaper up to about a million floats.
-WIDE = 1 << 20
-# Layers up to FUSED columns wide share a bank that takes all their logits in one batched product and their
-# gradients in one more, over CHUNK-wide pieces (heads.ProbeBank's chunk); wider ones (still narrow) share a bank
+# copying 64 x 8192 floats ~80 us. Measured in a probed alexnet-small epoch (1 thread): its three 12544-wide
+# layers (800k floats) cost 0.14 s copied into a shared bank and 0.10 s in banks of their own, whose features
+# are still in cache in the hook; copied, the 9.6 MB buffer is read from memory several times a step.
+WIDE = 1 << 19
+# Layers up to FUSED columns wide share a bank that takes all their logits in one batched product over
+# CHUNK-wide pieces (heads.ProbeBank's chunk); wider ones (still narrow) share a bank
 # of per-layer products. Measured on CPU (1 thread, batch 64, 10 classes): over the cnn's 8 layers (10 to 2048
 # columns) the batched products cost what one product over all columns does (250 vs 230 us) and save the ~6
 # small ops per layer; over 177 pieces of three 12544-wide layers they cost 15-40% more than per-layer products.

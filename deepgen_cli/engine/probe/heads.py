@@ -20,10 +20,10 @@ class ProbeBank:
     accumulated straight into SGD's momentum buffers (one matrix product per layer): no autograd graph.
 
     With `chunk` > 1 and several layers, layer i's features sit at columns offsets[i] to offsets[i] + dims[i] of
-    a (B, width) tensor whose other columns are zero, and a step is one batched product for all logits and one
-    for all gradients. Features the caller owns (`scratch`) are standardized in place. Features that must stay as they are (a
-    view of a model's activations) are only read: the standardization is folded into the weights instead,
-    with s = 1 / sqrt(var + eps): W z + b = (W s) x + b - (W s) mean, and the gradient g^T z = (g^T x -
+    a (B, width) tensor whose other columns are zero, and a step's logits are one batched product for all layers
+    (its gradients one product per layer, which measured faster). Features the caller owns (`scratch`) are
+    standardized in place. Features that must stay as they are (a view of a model's activations) are only read:
+    the standardization is folded into the weights instead, with s = 1 / sqrt(var + eps): W z + b = (W s) x + b - (W s) mean, and the gradient g^T z = (g^T x -
     outer(g.sum(0), mean)) s.
     """
 
@@ -34,8 +34,8 @@ class ProbeBank:
         self.outputs = classes
         layers = len(self.dims)
         # chunk > 1 (several layers): each layer starts at a multiple of `chunk` columns and the columns between
-        # layers stay zero, so every layer's logits come from one batched product over (chunk)-wide pieces and
-        # every gradient from one more, instead of two products and their slices per layer.
+        # layers stay zero, so every layer's logits come from one batched product over (chunk)-wide pieces
+        # instead of a product and its slices per layer.
         self.chunk = chunk if chunk > 1 and layers > 1 else 1
         spans = [-(-d // self.chunk) * self.chunk for d in self.dims]  # each layer's width rounded up
         self.offsets = [sum(spans[:i]) for i in range(layers)]
@@ -67,7 +67,6 @@ class ProbeBank:
             self._owner = owner.to(device)
             self._sum_pieces = (owner[None, :] == torch.arange(layers)[:, None]).float().to(device)  # (L, pieces)
             self._w_pieces = self._w.view(self.outputs, len(owner), self.chunk).transpose(0, 1)  # (pieces, C, K)
-            self._w_buf_pieces = self._w_buf.view(self.outputs, len(owner), self.chunk).transpose(0, 1)
 
     def _scale(self, x: torch.Tensor | None) -> torch.Tensor:
         """s = 1 / sqrt(var + eps) per column, first folding the batch x (if given) into the statistics."""
@@ -124,11 +123,10 @@ class ProbeBank:
         probs = self._logits(xs, None if scratch else s).softmax(1)
         g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
         g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
-        if self.chunk > 1:  # every piece's gradient g_layer^T x_piece in one batched product
-            self._w_buf_pieces.baddbmm_(g.index_select(0, self._owner), x.view(n, -1, self.chunk).transpose(0, 1),
-                                        beta=self.momentum, alpha=1.0 / n)
-        elif scratch:
-            for buf, g_i, x_i in zip(self.weight_bufs, g, xs):
+        if scratch:
+            # One product per layer, also when chunked: measured on CPU (1 thread, batch 64, the cnn's 8 layers)
+            # 250 us against 310 us for one batched product over the 256-column pieces (29 small products).
+            for buf, g_i, x_i in zip(self.weight_bufs, g, [x[:, c] for c in self._columns] if self.chunk > 1 else xs):
                 buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
         else:
             for i, (g_i, x_i, columns) in enumerate(zip(g, xs, self._columns)):
