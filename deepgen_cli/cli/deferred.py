@@ -25,7 +25,7 @@ class _Deferred(type):
 
 
 def _stand_in(module: str, name: str) -> type:
-    def real(cls=None):
+    def real():
         return getattr(importlib.import_module(module), name)
 
     def build(cls, *args, **kwargs):
@@ -38,14 +38,15 @@ def import_rich_utils():
     """typer.rich_utils, imported with rich.markdown and rich.traceback deferred (when neither is loaded yet)."""
     if "typer.rich_utils" in sys.modules or any(m in sys.modules for m in DEFERRED):
         return importlib.import_module("typer.rich_utils")
+    stubs = {}
     for module, names in DEFERRED.items():
-        stub = types.ModuleType(module, "deepgen's stand-in while typer.rich_utils is imported (cli/deferred.py)")
+        stubs[module] = types.ModuleType(module, "deepgen's stand-in while typer.rich_utils is imported")
         for name in names:
-            setattr(stub, name, _stand_in(module, name))
-        sys.modules[module] = stub
+            setattr(stubs[module], name, _stand_in(module, name))
+    sys.modules.update(stubs)
     try:
         return importlib.import_module("typer.rich_utils")
     finally:
-        for module in DEFERRED:
-            if sys.modules.get(module) is not None and sys.modules[module].__doc__.startswith("deepgen's stand-in"):
+        for module, stub in stubs.items():
+            if sys.modules.get(module) is stub:
                 del sys.modules[module]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data, check_training
 from deepgen_cli.engine.config import (EPOCHS, LR, MODEL, REPEATS, UNTRAINED, DataConfig, RunOptions, TrainOptions,
                                        at_least, between, opt)
 
@@ -34,10 +35,8 @@ class CompressConfig(RunOptions, DataConfig, TrainOptions):
     def check(self) -> None:
         super().check()
         models.entry(self.model, "--model", tag="trainable")
-        from deepgen_cli.engine import data as data_mod, train  # torch, once the checks above pass
-
-        train.TrainConfig.of(self).check()
-        data_mod.check(data_mod.config_for(self))
+        check_training(self)
+        check_data(self)
 
     def ignored(self) -> dict[str, str]:
         out = {"eval_every": "compress measures test accuracy once, after training and after compressing"}

@@ -17,7 +17,6 @@ from deepgen_cli.engine.config import CORRUPTIONS  # noqa: F401  (declared with 
 from deepgen_cli.engine.errors import UsageError
 
 
-
 @dataclass
 class CorruptionStats:
     corruption: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from deepgen_cli.engine.checks import check_data, check_training
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, REPEATS, UNTRAINED, DataConfig, RunOptions,
                                        TrainOptions, opt, parse_list)
 
@@ -30,10 +31,8 @@ class DropBlocksConfig(RunOptions, DataConfig, TrainOptions):
 
     def check(self) -> None:
         super().check()
-        from deepgen_cli.engine import data as data_mod, train  # torch, once the checks above pass
-
-        train.TrainConfig.of(self).check()
-        data_mod.check(data_mod.config_for(self))
+        check_training(self)
+        check_data(self)
 
     def ignored(self) -> dict[str, str]:
         out = {"eval_every": "drop-blocks measures test accuracy once per deletion, after training"}

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.layers import NORMS  # noqa: F401  (declared torch-free: --help reads it)
 from deepgen_cli.engine.layers.batch_renorm import (RenormSchedule, _BatchRenorm, BatchRenorm1d, BatchRenorm2d,
                                                     to_batch_norm)
 from deepgen_cli.engine.layers.microbatch import MicroBatched, MicroBatchNorm1d, MicroBatchNorm2d
 from deepgen_cli.engine.modes import eval_mode
 from deepgen_cli.engine.errors import UsageError
 
-from deepgen_cli.engine.layers import NORMS  # noqa: E402,F401  (declared torch-free: --help reads it)
 _BN = nn.modules.batchnorm._BatchNorm
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data, check_training
 from deepgen_cli.engine.config import (CORRUPTIONS, EPOCHS, MODEL, REPEATS, UNTIL_FIT, DataConfig, Options,
                                        RunOptions, TrainConfig, opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
@@ -102,11 +103,9 @@ class MemorizeConfig(RunOptions, DataConfig, TrainConfig):
             flag = f"--regularizer {wants[0]}" if wants else "--dropout"
             raise UsageError(f"{flag}: {self.model} has no dropout layer; models with dropout (layers or a rate): "
                              f"{models.choices('dropout')}")
-        from deepgen_cli.engine import data as data_mod, train  # torch, once the checks above pass
-
         for name in self.regularizer or (regularizers.label(self),):
-            train.TrainConfig.of(row_config(self, name)).check()
-        data_mod.check(data_mod.config_for(self))
+            check_training(row_config(self, name))
+        check_data(self)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, EVAL_EVERY, LR, LR_SCHEDULE, MODEL, MOMENTUM, REPEATS,
                                        WEIGHT_DECAY, DataConfig, RunOptions, TrainOptions, at_least, between, finite,
                                        opt, parse_list, show_list)
@@ -105,9 +106,7 @@ class NormCompareConfig(RunOptions, DataConfig, TrainOptions):
             # one of them: saying it has none would be wrong)
             raise UsageError(f"--model: norm-compare swaps the batch norm layers of "
                              f"{', '.join(models.names(tag='batchnorm'))}; got '{self.model}'")
-        from deepgen_cli.engine import data as data_mod  # torch, once the checks above pass
-
-        data_mod.check(data_mod.config_for(self))
+        check_data(self)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from deepgen_cli.engine.checks import check_data
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, LR_SCHEDULE, MOMENTUM, REPEATS, DataConfig,
                                        RunOptions, TrainOptions, at_least, opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
@@ -53,9 +54,7 @@ class NormDepthConfig(RunOptions, DataConfig, TrainOptions):
             raise UsageError(f"--microbatch: two or more sizes, each dividing --batch-size {self.batch_size} and 2 "
                              f"or more (the smallest is judged against the largest), e.g. 2,{self.batch_size}; "
                              f"got {show_list(self.microbatch)}")
-        from deepgen_cli.engine import data as data_mod  # torch, once the checks above pass
-
-        data_mod.check(data_mod.config_for(self))
+        check_data(self)
 
 
 @dataclass

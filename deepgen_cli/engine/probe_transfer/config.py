@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, DataConfig, RunOptions, TrainOptions,
                                        opt)
 from deepgen_cli.engine.errors import UsageError
@@ -42,9 +43,7 @@ class TransferConfig(RunOptions, DataConfig, TrainOptions):
         if self.dataset == "synthetic" and self.synthetic_classes < 4:
             raise UsageError(f"--synthetic-classes: probe-transfer splits the classes in two halves of 2 or more; "
                              f"must be 4 or more, got {self.synthetic_classes}")
-        from deepgen_cli.engine import data as data_mod  # torch, once the checks above pass
-
-        data_mod.check(data_mod.config_for(self))
+        check_data(self)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data, check_training
 from deepgen_cli.engine.config import (BATCH_SIZE, EPOCHS, LR, MODEL, MOMENTUM, REPEATS, UNTRAINED, WEIGHT_DECAY,
                                        WEIGHTS, DataConfig, RunOptions, TrainOptions)
 from deepgen_cli.engine.errors import UsageError
@@ -48,10 +49,8 @@ class ReuseConfig(RunOptions, DataConfig, TrainOptions):
             raise UsageError("--weights: loads a trained network; --untrained measures initial weights; give one")
         if self.weights and self.repeats > 1:
             raise UsageError("--repeats: one --weights file is one network; drop --repeats")
-        from deepgen_cli.engine import data as data_mod, train  # torch, once the checks above pass
-
-        train.TrainConfig.of(self, seed=self.seed).check()
-        data_mod.check(data_mod.config_for(self))
+        check_training(self, seed=self.seed)
+        check_data(self)
 
     def ignored(self) -> dict[str, str]:
         out = {"eval_every": "reuse reads the trained weights, it records no learning curve"}

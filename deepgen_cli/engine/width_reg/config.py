@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deepgen_cli.engine import models
+from deepgen_cli.engine.checks import check_data
 from deepgen_cli.engine.config import (AUGMENT, BATCH_SIZE, EPOCHS, LR, MODEL, REPEATS, SUBSET, WEIGHT_DECAY,
                                        DataConfig, RunOptions, TrainOptions, opt, parse_list, show_list)
 from deepgen_cli.engine.errors import UsageError
@@ -43,9 +44,7 @@ class WidthRegConfig(RunOptions, DataConfig, TrainOptions):
         if not entry.takes("width"):
             raise UsageError(f"--model: width-reg varies the model's width option; '{self.model}' has none "
                              f"(e.g. cnn)")
-        from deepgen_cli.engine import data as data_mod  # torch, once the checks above pass
-
-        data_mod.check(data_mod.config_for(self))
+        check_data(self)
 
 
 @dataclass
