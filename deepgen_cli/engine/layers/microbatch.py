@@ -29,7 +29,8 @@ def _as(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class MicroNormTrain(torch.autograd.Function):
-    """Training forward of batch norm over microbatches of m, and of batch renorm when `renorm` is given:
+    """Training forward of batch norm over microbatches of m, and of batch renorm over several microbatches when
+    `renorm` is given (renorm on one microbatch is batch_renorm.RenormWhole):
     y = scale * (x - mu_B) / sigma_B + shift per (microbatch, channel), sigma_B = sqrt(biased variance + eps),
     with scale, shift = gamma, beta (batch norm) or gamma * r, gamma * d + beta (renorm; r and d constants of
     the backward: the paper's stop_gradient). Returns y only (each further output of a Function costs about
@@ -49,13 +50,15 @@ class MicroNormTrain(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, m, eps, update, renorm=None):
         if x.shape[0] == m:
-            return _forward_whole(ctx, x, weight, bias, eps, update, renorm)
+            if renorm is not None:
+                raise ValueError("batch renorm on one microbatch is batch_renorm.RenormWhole")
+            return _forward_whole(ctx, x, weight, bias, eps, update)
         return _forward_micro(ctx, x, weight, bias, m, eps, update, renorm)
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if ctx.dims is None:  # one microbatch: batch norm's kernel applies scale (gamma, or gamma * r) itself
+        if ctx.dims is None:  # one microbatch (batch norm only): batch norm's kernel applies gamma itself
             x, scale, mean, invstd, r, d = ctx.saved_tensors
             gx, g_scale, g_shift = torch.ops.aten.native_batch_norm_backward(
                 grad, x, scale, None, None, mean, invstd, True, ctx.eps, [need_x, need_w or need_b, need_w or need_b])
@@ -80,21 +83,16 @@ class MicroNormTrain(torch.autograd.Function):
         return gx, g_weight, g_shift if need_b else None, None, None, None, None
 
 
-def _forward_whole(ctx, x, weight, bias, eps, update, renorm):
-    """MicroNormTrain's forward on one microbatch: torch's batch-norm kernel, then the affine step."""
+def _forward_whole(ctx, x, weight, bias, eps, update):
+    """MicroNormTrain's forward of batch norm on one microbatch (MicroBatchNorm's forward that keeps the
+    moving averages still, or moves them by a rate of its own): torch's batch-norm kernel, then the affine step.
+    Batch renorm on one microbatch is batch_renorm.RenormWhole."""
     x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
-    r = d = None
-    scale, shift = weight, bias
-    if renorm is not None:
-        std = invstd.reciprocal()
-        r, d, scale, shift = _corrections(weight, bias, mean, std, renorm)
-        if update is not None:
-            update_moving(update[0], mean, update[2])
-            update_moving(update[1], std, update[2])
-    elif update is not None:
+    if update is not None:
         k = x.numel() // x.shape[1]  # values per statistic; the variance is unbiased, as torch's running_var
         update_moving(update[0], mean, update[2])
         update_moving(update[1], invstd.pow(-2).sub_(eps), update[2], k / (k - 1))
+    scale, shift = weight, bias
     if scale is None:
         y = x_hat
     else:
@@ -102,7 +100,7 @@ def _forward_whole(ctx, x, weight, bias, eps, update, renorm):
             shape = (-1,) + (1,) * (x.dim() - 2)
             scale, shift = scale.view(shape), shift.view(shape)
         y = torch.addcmul(_as(shift, x_hat), x_hat, _as(scale, x_hat))
-    ctx.save_for_backward(x, None if scale is None else scale.view(-1), mean, invstd, r, d)
+    ctx.save_for_backward(x, None if scale is None else scale.view(-1), mean, invstd, None, None)
     ctx.eps, ctx.dims = eps, None
     return y
 
@@ -237,8 +235,10 @@ class MicroBatched:
 
     def _micro(self, x: torch.Tensor, train_fn) -> torch.Tensor:
         """train_fn(x, m, update) on each block of whole microbatches of size m."""
-        n = x.shape[0]
-        m = n if not self.microbatch or self.microbatch >= n else self.microbatch
+        n, m = x.shape[0], self.microbatch
+        if (not m or m >= n) and n > 1:  # one microbatch of the whole minibatch: nothing to split or check
+            return train_fn(x, n, self.update_running)
+        m = n if not m or m >= n else m
         if self.update_running and n % m:
             raise ValueError(f"a training minibatch of {n} is not a whole number of microbatches of {m}")
         per_example = x.numel() // (n * x.shape[1])  # values per feature in one example (H*W for a conv map)
