@@ -114,7 +114,7 @@ def _forward_micro(ctx, x, weight, bias, m, eps, update, renorm):
     total = x3.sum(dims, keepdim=True)
     x_hat = torch.sub(x3, total, alpha=1.0 / k)
     squares = torch.mul(x_hat, x_hat).sum(dims, keepdim=True)  # k times the biased variance
-    invstd = squares.mul(1.0 / k).add_(eps).rsqrt_()
+    invstd = torch.add(_scalar(eps, squares), squares, alpha=1.0 / k).rsqrt_()  # eps + squares / k: one op
     x_hat.mul_(invstd)
     r = d = None
     if weight is not None and len(dims) > 1:
@@ -135,7 +135,9 @@ def _forward_micro(ctx, x, weight, bias, m, eps, update, renorm):
             update_moving(update[1], squares, update[2], 1.0 / (k - 1))
         if weight is None:
             y = x_hat.view(x.shape).clone()
-        else:  # per channel: straight into x's shape
+        elif x.dim() == 2:  # per channel: straight into x's shape
+            y = torch.addcmul(_as(bias, x_hat), x_hat.view(x.shape), _as(weight, x_hat))
+        else:
             p = (c,) + (1,) * (x.dim() - 2)
             y = torch.addcmul(_as(bias.view(p), x_hat), x_hat.view(x.shape), _as(weight.view(p), x_hat))
     ctx.save_for_backward(x_hat, scale, invstd, r, d)
@@ -189,6 +191,16 @@ def norm_train(x, weight, bias, m: int, eps: float, update=None, renorm=None) ->
     return y.view(x.shape)
 
 _ONES: dict = {}  # (G, dtype, device) -> a vector of G ones, for update_moving
+_SCALARS: dict = {}  # (value, dtype, device) -> a 0-d tensor of it (an operand where torch takes no scalar)
+
+
+def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
+    """value as a 0-d tensor of like's dtype and device, made once."""
+    key = (value, like.dtype, like.device)
+    t = _SCALARS.get(key)
+    if t is None:
+        t = _SCALARS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return t
 
 
 def micro_blocks(n: int, m: int) -> list[tuple[int, int, int]]:
@@ -280,11 +292,13 @@ class _MicroBatchNorm(MicroBatched):
             if update:
                 return super().forward(x)  # torch's kernel updates the moving averages itself (same rule)
             return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        params, buffers = self.__dict__["_parameters"], self.__dict__["_buffers"]  # nn.Module's __getattr__
+        weight, bias = params["weight"], params["bias"]  # costs about 1 us a read
         if not (update and self.track_running_stats):
-            return norm_train(x, self.weight, self.bias, m, self.eps)
-        rate = self.momentum if self.momentum is not None else 1.0 / (int(self.num_batches_tracked) + 1)
-        y = norm_train(x, self.weight, self.bias, m, self.eps, (self.running_mean, self.running_var, rate))
-        self.num_batches_tracked.add_(1)
+            return norm_train(x, weight, bias, m, self.eps)
+        rate = self.momentum if self.momentum is not None else 1.0 / (int(buffers["num_batches_tracked"]) + 1)
+        y = norm_train(x, weight, bias, m, self.eps, (buffers["running_mean"], buffers["running_var"], rate))
+        buffers["num_batches_tracked"].add_(1)
         return y
 
 
