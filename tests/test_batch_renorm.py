@@ -4,8 +4,10 @@ import pytest
 import torch
 from torch import nn
 
+from deepgen_cli.engine.layers import clips
 from deepgen_cli.engine.layers.batch_renorm import (BatchRenorm1d, BatchRenorm2d, RenormSchedule, from_batch_norm,
                                              to_batch_norm)
+from deepgen_cli.engine.layers.clips import ClipLog
 
 PLAIN = RenormSchedule(rmax=1.0, dmax=0.0, warmup_steps=0, rmax_steps=0, dmax_steps=0)
 OPEN = RenormSchedule(rmax=1e9, dmax=1e9, warmup_steps=0, rmax_steps=0, dmax_steps=0)  # nothing clipped
@@ -185,3 +187,24 @@ def test_compiled_renorm_trains_and_counts_as_eager():
     assert n0 == n1 == (6, 4, 16)  # 6 steps, 4 active, 4 x 4 microbatches
     assert torch.equal(c0, c1) and c0.sum() > 0
     assert torch.allclose(y0, y1, atol=1e-5) and torch.allclose(m0, m1, atol=1e-6) and torch.allclose(s0, s1, atol=1e-6)
+
+
+def test_clip_log_counts_each_step_against_its_own_limits_across_blocks_and_shapes(monkeypatch):
+    monkeypatch.setattr(clips, "BLOCK_BYTES", 3 * 2 * 4 * 4)  # 3 steps of (4,) float32 r and d per block
+    log, counts, expect = ClipLog(50), torch.zeros(2, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)
+    g = torch.Generator().manual_seed(0)
+    # steps 0-2: one limit for the block; 3-5: a limit per step; 6: a part block, counted when the shape
+    # changes to microbatches (G=2: 2 x 2 x 8 values, one step per block)
+    for step, shape in enumerate([(4,)] * 7 + [(2, 1, 4)] * 4):
+        rmax, dmax = (2.0, 0.5) if step < 3 else (1.0 + 0.25 * step, 0.1 * step)
+        r_raw, d_raw = log.slot(shape, torch.float32, counts, rmax, dmax)
+        r_raw.copy_(torch.rand(shape, generator=g) * 3)
+        d_raw.copy_(torch.randn(shape, generator=g))
+        if step == 4:
+            r_raw.view(-1)[0] = float("nan")  # a NaN counts as changed, as r != raw r does
+        r, d = r_raw.clamp(1 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+        expect += torch.stack([(r != r_raw).reshape(-1, 4).sum(0), (d != d_raw).reshape(-1, 4).sum(0)])
+    assert len(log) == 1  # the last step waits
+    log.count_into(counts)
+    assert len(log) == 0 and torch.equal(counts, expect)
+    assert 0 < int(expect[0].sum()) < 7 * 4 + 4 * 8 and 0 < int(expect[1].sum()) < 7 * 4 + 4 * 8

@@ -41,7 +41,7 @@ def _reference_step(x, w, b, mu, var_or_sigma, m, eps, momentum, renorm):
 @pytest.mark.parametrize("m", [2, 4, 16])
 @pytest.mark.parametrize("renorm", [False, True])
 def test_layer_equals_the_float64_reference_over_steps(shape, m, renorm, monkeypatch):
-    monkeypatch.setattr(batch_renorm, "PENDING_STEPS", 2, raising=False)  # the batched clip count runs inside the loop too
+    monkeypatch.setattr(batch_renorm, "CLIP_LOG_STEPS", 2)  # the batched clip count runs inside the loop too
     torch.manual_seed(m + len(shape))
     c, four = shape[1], len(shape) == 4
     if renorm:

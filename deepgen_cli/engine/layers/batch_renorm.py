@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepgen_cli.engine.layers.microbatch import MicroBatched, _as, norm_train
+from deepgen_cli.engine.layers.clips import ClipLog
+from deepgen_cli.engine.layers.microbatch import MicroBatched, norm_train
 
-PENDING_STEPS = 50  # steps whose clips wait to be counted in one batch (4 tensors of G x C values each)
+CLIP_LOG_STEPS = 50  # steps whose clips wait to be counted in one batch (clips.ClipLog)
 
 # The paper's Inception-v3 schedule, in optimizer steps: plain batch norm (rmax=1, dmax=0) for the first
 # 5k steps, then rmax rises linearly to 3 by step 40k and dmax to 5 by step 25k.
@@ -92,7 +93,7 @@ class _BatchRenorm(MicroBatched, nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
         self.register_buffer("clip_counts", torch.zeros(2, num_features, dtype=torch.long, device=device),
                              persistent=False)
-        self._pending: list[tuple[torch.Tensor, ...]] = []  # (r, raw r, d, raw d) of steps not counted yet
+        self._clip_log = ClipLog(CLIP_LOG_STEPS)  # raw r and d of the steps not counted yet
         self.register_buffer("_compiled_counts", torch.zeros(3, dtype=torch.long, device=device), persistent=False)
 
     # The step counters live in a plain object: nn.Module's __setattr__, which a `self.step += 1` goes through,
@@ -147,20 +148,23 @@ class _BatchRenorm(MicroBatched, nn.Module):
         params, buffers = tensors["_parameters"], tensors["_buffers"]  # __getattr__ costs ~1 us a read, 6 a step
         rmax, dmax = self.schedule.at(counts.step) if not counts.compiled else self.limits()
         count = update and self.count_clips and (rmax > 1.0 or dmax > 0.0)
-        pending = self._pending if count else None
         mu, sigma = buffers["running_mean"], buffers["running_std"]
-        if x.shape[0] == m:  # one microbatch (every step of a run without --microbatch)
-            y = RenormWhole.apply(x, params["weight"], params["bias"], mu, sigma, rmax, dmax,
-                                  self.momentum if update else 0.0, self.eps, pending)
+        n, c = x.shape[:2]
+        raw = None
+        if count:  # this step's raw r and d: (C,), or (G, 1, C[, 1]) per microbatch
+            shape = (c,) if n == m else (n // m, 1, c) if x.dim() == 2 else (n // m, 1, c, 1)
+            dtype = sigma.dtype if x.dtype is sigma.dtype else torch.promote_types(x.dtype, sigma.dtype)
+            raw = self._clip_log.slot(shape, dtype, buffers["clip_counts"], rmax, dmax)
+        if n == m:  # one microbatch (every step of a run without --microbatch)
+            y = renorm_whole(x, params["weight"], params["bias"], mu, sigma, rmax, dmax,
+                             self.momentum if update else 0.0, self.eps, raw)
         else:
             y = norm_train(x, params["weight"], params["bias"], m, self.eps,
-                           (mu, sigma, self.momentum) if update else None, (mu, sigma, rmax, dmax, pending))
+                           (mu, sigma, self.momentum) if update else None, (mu, sigma, rmax, dmax, raw))
         if update:  # mu and sigma moved: mu += momentum * (mu_B - mu), sigma likewise
             if count:
                 counts.active_steps += 1
-                counts.values += x.shape[0] // m
-                if len(pending) >= PENDING_STEPS:
-                    self._count_pending()
+                counts.values += n // m
             buffers["num_batches_tracked"].add_(1)
             counts.step += 1
         return y
@@ -196,69 +200,37 @@ class _BatchRenorm(MicroBatched, nn.Module):
     @property
     def clips(self) -> torch.Tensor:
         """(2, C) counts of the r and d values that the clip changed (r row, d row), over the active steps."""
-        self._count_pending()
+        self._clip_log.count_into(self.clip_counts)
         return self.clip_counts
-
-    def _count_pending(self) -> None:
-        """Adds the pending steps' clips to clip_counts: a value counts where the clip changed it (r != raw r),
-        as when each step counted its own; a dozen ops for up to PENDING_STEPS steps, no host sync."""
-        if not self._pending:
-            return
-        counts, c = self.clip_counts, self.num_features
-        for row, (clipped, raw) in enumerate(((0, 1), (2, 3))):
-            changed = torch.stack([p[clipped] for p in self._pending]) != torch.stack([p[raw] for p in self._pending])
-            counts[row].add_(changed.reshape(-1, c).sum(0).to(counts.device))
-        self._pending.clear()
 
 
 _BN_BACKWARD = torch.ops.aten.native_batch_norm_backward.default
 
 
-class RenormWhole(torch.autograd.Function):
-    """Batch renorm's training step on one microbatch (the whole minibatch): y = gamma * r * x_hat + gamma * d +
-    beta with x_hat from torch's batch-norm kernel, r = clip(sigma_B / sigma) and d = clip((mu_B - mu) / sigma)
-    constants of the backward (the paper's stop_gradient), so the backward is batch norm's with scale gamma * r
-    and dL/dgamma = r dL/dscale + d dL/dshift. The moving averages move by `rate` (0: not at all) and (r, raw r,
-    d, raw d) go to `pending` (a list, or None) for the batched clip count.
+def renorm_whole(x, weight, bias, mu, sigma, rmax: float, dmax: float, rate: float, eps: float, raw=None):
+    """Batch renorm's training output on one microbatch (the whole minibatch), in torch ops that autograd
+    differentiates itself: torch's batch norm of x with scale gamma * r and shift gamma * d + beta, where
+    r = clip(sigma_B / sigma) and d = clip((mu_B - mu) / sigma) come from the statistics of x without its
+    gradient (the paper's stop_gradient), so the input gradient is batch norm's with scale gamma * r and
+    dL/dgamma = r dL/dscale + d dL/dshift. The moving averages move by `rate` (0: not at all); `raw` is None
+    or the (raw r, raw d) tensors the values before the clip go into (ClipLog.slot).
 
-    MicroNormTrain computes the same for several microbatches; this is its one-microbatch case with nothing
-    else to dispatch on: on norm-compare's MLP at microbatch 32 the step costs about 6% less this way (each
-    layer's Python per step is most of what renorm adds to batch norm there). As a composite of torch ops
-    instead (a product and an addcmul feeding F.batch_norm, autograd's own backward) it costs as much as
-    MicroNormTrain: the two extra autograd nodes and a second statistics pass outweigh the Python saved.
+    The statistics are computed twice (here and in the output's kernel), which costs less than an autograd
+    Function doing the same in one pass: on norm-compare's MLP at microbatch 32 such a Function's own cost
+    (its Python forward and backward, about 20 us a layer) made the step about 4% slower than this.
     """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, mu, sigma, rmax, dmax, rate, eps, pending):
-        x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
-        std = invstd.reciprocal()
-        r_raw, d_raw = std / sigma, (mean - mu).div_(sigma)  # against the moving averages before this step
-        r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-        if pending is not None:
-            pending.append((r, r_raw, d, d_raw))
-        if rate:
-            mu.lerp_(mean, rate)
-            sigma.lerp_(std, rate)
-        scale = weight * r
-        shift = torch.addcmul(bias, weight, d)
-        if x.dim() > 2:  # per channel against (N, C, *S)
-            view = (-1,) + (1,) * (x.dim() - 2)
-            shift, scale_x = shift.view(view), scale.view(view)
-        else:
-            scale_x = scale
-        y = torch.addcmul(_as(shift, x_hat), x_hat, _as(scale_x, x_hat))
-        ctx.save_for_backward(x, scale, mean, invstd, r, d)
-        ctx.eps = eps
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, scale, mean, invstd, r, d = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gx, g_scale, g_shift = _BN_BACKWARD(grad, x, scale, None, None, mean, invstd, True, ctx.eps,
-                                            [need[0], need[1] or need[2], need[1] or need[2]])
-        g_weight = torch.addcmul(g_scale * r, g_shift, d) if need[1] else None
-        return gx, g_weight, g_shift if need[2] else None, None, None, None, None, None, None, None
+    _, mean, invstd = torch.native_batch_norm(x.detach(), None, None, None, None, True, 0.0, eps)
+    std = invstd.reciprocal()
+    if raw is None:
+        r_raw, d_raw = std / sigma, (mean - mu).div_(sigma)
+    else:
+        r_raw, d_raw = torch.div(std, sigma, out=raw[0]), torch.sub(mean, mu, out=raw[1]).div_(sigma)
+    r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+    if rate:
+        mu.lerp_(mean, rate)
+        sigma.lerp_(std, rate)
+    # native_batch_norm rather than F.batch_norm: two dispatch layers fewer, about 1.5% of that step
+    return torch.native_batch_norm(x, weight * r, torch.addcmul(bias, weight, d), None, None, True, 0.0, eps)[0]
 
 
 class _Counts:

@@ -30,15 +30,15 @@ def _as(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 class MicroNormTrain(torch.autograd.Function):
     """Training forward of batch norm over microbatches of m, and of batch renorm over several microbatches when
-    `renorm` is given (renorm on one microbatch is batch_renorm.RenormWhole):
+    `renorm` is given (renorm on one microbatch is batch_renorm.renorm_whole):
     y = scale * (x - mu_B) / sigma_B + shift per (microbatch, channel), sigma_B = sqrt(biased variance + eps),
     with scale, shift = gamma, beta (batch norm) or gamma * r, gamma * d + beta (renorm; r and d constants of
     the backward: the paper's stop_gradient). Returns y only (each further output of a Function costs about
     5 us a step).
 
-    renorm: (mu, sigma, rmax, dmax, pending) with mu, sigma the moving averages (C,) and `pending` None or a
-    list to which (r, r before the clip, d, d before the clip) is appended (the layer counts clips from it
-    later, in one batch: off the step's path). update: None, or (mean buffer, spread buffer, rate): the
+    renorm: (mu, sigma, rmax, dmax, raw) with mu, sigma the moving averages (C,) and `raw` None or the
+    (r, d) tensors that r and d before the clip are written into (clips.ClipLog.slot: the layer counts the
+    clips later, in one batch, off the step's path). update: None, or (mean buffer, spread buffer, rate): the
     forward moves the buffers once (update_moving) towards the mean over microbatches of mu_B and of the
     unbiased variance (batch norm: torch's running_var) or of sigma_B (renorm), where they are at hand.
 
@@ -51,7 +51,7 @@ class MicroNormTrain(torch.autograd.Function):
     def forward(ctx, x, weight, bias, m, eps, update, renorm=None):
         if x.shape[0] == m:
             if renorm is not None:
-                raise ValueError("batch renorm on one microbatch is batch_renorm.RenormWhole")
+                raise ValueError("batch renorm on one microbatch is batch_renorm.renorm_whole")
             return _forward_whole(ctx, x, weight, bias, eps, update)
         return _forward_micro(ctx, x, weight, bias, m, eps, update, renorm)
 
@@ -86,7 +86,7 @@ class MicroNormTrain(torch.autograd.Function):
 def _forward_whole(ctx, x, weight, bias, eps, update):
     """MicroNormTrain's forward of batch norm on one microbatch (MicroBatchNorm's forward that keeps the
     moving averages still, or moves them by a rate of its own): torch's batch-norm kernel, then the affine step.
-    Batch renorm on one microbatch is batch_renorm.RenormWhole."""
+    Batch renorm on one microbatch is batch_renorm.renorm_whole."""
     x_hat, mean, invstd = torch.native_batch_norm(x, None, None, None, None, True, 0.0, eps)
     if update is not None:
         k = x.numel() // x.shape[1]  # values per statistic; the variance is unbiased, as torch's running_var
@@ -153,20 +153,22 @@ def _forward_micro(ctx, x, weight, bias, m, eps, update, renorm):
 
 def _corrections(weight, bias, mean, std, renorm):
     """(r, d, gamma * r, gamma * d + beta) from the batch statistics, (C,) or per microbatch."""
-    rm, rs, rmax, dmax, pending = renorm
+    rm, rs, rmax, dmax, raw = renorm
     if mean.dim() == 4:
         rm, rs = rm.view(-1, 1), rs.view(-1, 1)
-    r_raw, d_raw = std / rs, (mean - rm).div_(rs)  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
+    if raw is None:  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
+        r_raw, d_raw = std / rs, (mean - rm).div_(rs)
+    else:
+        r_raw, d_raw = torch.div(std, rs, out=raw[0]), torch.sub(mean, rm, out=raw[1]).div_(rs)
     r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-    if pending is not None:
-        pending.append((r, r_raw, d, d_raw))
     return r, d, weight * r, torch.addcmul(bias, weight, d)
 
 
 def norm_train(x, weight, bias, m: int, eps: float, update=None, renorm=None) -> torch.Tensor:
     """MicroNormTrain's output (and its update of the moving averages); under torch.compile the same
     arithmetic in plain ops (its compiler fuses them itself, and cannot trace a Function that hands tensors
-    out through a list)."""
+    out through a list). Compiled, renorm's last entry is None or a list that (r, raw r, d, raw d) is
+    appended to (the layer counts the clips in the graph), not ClipLog's tensors."""
     if not torch.compiler.is_compiling():
         return MicroNormTrain.apply(x, weight, bias, m, eps, update, renorm)
     n, c = x.shape[:2]
