@@ -170,23 +170,31 @@ def test_bad_inputs_are_refused_like_batch_norm():
 
 
 @pytest.mark.slow  # torch.compile takes ~15 s on CPU
-def test_compiled_renorm_trains_and_counts_as_eager():
+@pytest.mark.parametrize("microbatch", [4, None])  # microbatches of 4 (norm_train), the whole minibatch (renorm_whole)
+def test_compiled_renorm_trains_and_counts_as_eager(microbatch):
     from deepgen_cli.engine.layers.batch_renorm import BatchRenorm1d, RenormSchedule
 
     torch.manual_seed(0)
-    x = torch.randn(6, 16, 5) * 3 + 1  # 6 steps of 16 examples, microbatches of 4
+    x = torch.randn(6, 16, 5) * 3 + 1  # 6 steps of 16 examples
+    weights = torch.randn(6, 16, 5)  # of the outputs in the loss, so each gradient differs
     out = {}
     for compiled in (False, True):
         # step 0 warms up; at step 1 both ramps start from 0 (rmax 1, dmax 0); steps 2-5 are active
-        layer = BatchRenorm1d(5, schedule=RenormSchedule(1.5, 0.5, 1, 3, 2), microbatch=4)
+        # momentum 0.5: a backward that read the moving averages after the step moved them would be far off
+        layer = BatchRenorm1d(5, momentum=0.5, schedule=RenormSchedule(1.5, 0.5, 1, 3, 2), microbatch=microbatch)
         f = torch.compile(layer) if compiled else layer
-        ys = torch.stack([f(x[i]) for i in range(6)])
-        out[compiled] = (ys, layer.clips.clone(), (layer.step, layer.active_steps, layer.values),
-                         layer.running_mean.clone(), layer.running_std.clone())
-    (y0, c0, n0, m0, s0), (y1, c1, n1, m1, s1) = out[False], out[True]
-    assert n0 == n1 == (6, 4, 16)  # 6 steps, 4 active, 4 x 4 microbatches
+        ys = []
+        for i in range(6):
+            ys.append(f(x[i]))
+            (ys[-1] * weights[i]).sum().backward()
+        out[compiled] = (torch.stack(ys).detach(), layer.clips.clone(), (layer.step, layer.active_steps, layer.values),
+                         layer.running_mean.clone(), layer.running_std.clone(), layer.weight.grad, layer.bias.grad)
+        (f(x[0]) + f(x[1])).sum().backward()  # two forwards, then one backward
+    (y0, c0, n0, m0, s0, gw0, gb0), (y1, c1, n1, m1, s1, gw1, gb1) = out[False], out[True]
+    assert n0 == n1 == (6, 4, 16 if microbatch else 4)  # 6 steps, 4 active, 4 x (4 microbatches or 1)
     assert torch.equal(c0, c1) and c0.sum() > 0
     assert torch.allclose(y0, y1, atol=1e-5) and torch.allclose(m0, m1, atol=1e-6) and torch.allclose(s0, s1, atol=1e-6)
+    assert torch.allclose(gw0, gw1, atol=1e-4) and torch.allclose(gb0, gb1, atol=1e-4)
 
 
 def test_clip_log_counts_each_step_against_its_own_limits_across_blocks_and_shapes(monkeypatch):

@@ -155,12 +155,11 @@ class _BatchRenorm(MicroBatched, nn.Module):
             shape = (c,) if n == m else (n // m, 1, c) if x.dim() == 2 else (n // m, 1, c, 1)
             dtype = sigma.dtype if x.dtype is sigma.dtype else torch.promote_types(x.dtype, sigma.dtype)
             raw = self._clip_log.slot(shape, dtype, buffers["clip_counts"], rmax, dmax)
+        moving = (mu, sigma, self.momentum) if update else None
         if n == m:  # one microbatch (every step of a run without --microbatch)
-            y = renorm_whole(x, params["weight"], params["bias"], mu, sigma, rmax, dmax,
-                             self.momentum if update else 0.0, self.eps, raw)
+            y = renorm_whole(x, params["weight"], params["bias"], self.eps, moving, (mu, sigma, rmax, dmax, raw))
         else:
-            y = norm_train(x, params["weight"], params["bias"], m, self.eps,
-                           (mu, sigma, self.momentum) if update else None, (mu, sigma, rmax, dmax, raw))
+            y = norm_train(x, params["weight"], params["bias"], m, self.eps, moving, (mu, sigma, rmax, dmax, raw))
         if update:  # mu and sigma moved: mu += momentum * (mu_B - mu), sigma likewise
             if count:
                 counts.active_steps += 1
@@ -174,7 +173,14 @@ class _BatchRenorm(MicroBatched, nn.Module):
         recompile every step). rmax and dmax come from num_batches_tracked on the device, the clips and the
         step counts add up on the device (`_compiled_counts`: steps, active steps, values), and the counter
         properties add those in when read."""
-        s, step = self.schedule, self.num_batches_tracked.float()
+        # What the forward computes from the buffers it moves, the compiler may compute again in the backward, after
+        # the move (wrong gradients, or an error when two forwards run before one backward: pytorch/pytorch#197039).
+        # It never recomputes a cat (of two or more tensors), so these reads are kept as the forward made them.
+        c, kind = self.num_features, self.running_std.dtype
+        wide = torch.promote_types(kind, torch.float32)  # the step count exact to 2^24 steps at least
+        read = torch.cat((self.running_mean.to(wide), self.running_std.to(wide),
+                          self.num_batches_tracked.view(1).to(wide)))
+        mu, sigma, step, s = read[:c].to(kind), read[c:2 * c].to(kind), read[2 * c], self.schedule
         ramp = lambda end: ((step - s.warmup_steps) / (end - s.warmup_steps)).clamp(0.0, 1.0) \
             if end > s.warmup_steps else torch.ones_like(step)  # noqa: E731
         warm = step < s.warmup_steps
@@ -182,15 +188,16 @@ class _BatchRenorm(MicroBatched, nn.Module):
         dmax = torch.where(warm, 0.0, s.dmax * ramp(s.dmax_steps))
         count = update and self.count_clips
         pending: list | None = [] if count else None
-        mu, sigma = self.running_mean, self.running_std
-        y = norm_train(x, self.weight, self.bias, m, self.eps, (mu, sigma, self.momentum) if update else None,
-                       (mu, sigma, rmax, dmax, pending))
+        moving = (self.running_mean, self.running_std, self.momentum) if update else None
+        if x.shape[0] == m:  # the compiler merges the two statistics passes and fuses the rest
+            y = renorm_whole(x, self.weight, self.bias, self.eps, moving, (mu, sigma, rmax, dmax, pending))
+        else:
+            y = norm_train(x, self.weight, self.bias, m, self.eps, moving, (mu, sigma, rmax, dmax, pending))
         if update:
             self.num_batches_tracked.add_(1)
             active = ((rmax > 1.0) | (dmax > 0.0)).long() if count else torch.zeros_like(self.num_batches_tracked)
             if count:
                 r, r_raw, d, d_raw = pending[0]
-                c = self.num_features
                 changed = torch.stack([(r != r_raw).reshape(-1, c).sum(0), (d != d_raw).reshape(-1, c).sum(0)])
                 self.clip_counts.add_(changed * active)
             self._compiled_counts.add_(torch.stack([torch.ones_like(active), active, active * (x.shape[0] // m)]))
@@ -207,28 +214,33 @@ class _BatchRenorm(MicroBatched, nn.Module):
 _BN_BACKWARD = torch.ops.aten.native_batch_norm_backward.default
 
 
-def renorm_whole(x, weight, bias, mu, sigma, rmax: float, dmax: float, rate: float, eps: float, raw=None):
+def renorm_whole(x, weight, bias, eps: float, update, renorm):
     """Batch renorm's training output on one microbatch (the whole minibatch), in torch ops that autograd
     differentiates itself: torch's batch norm of x with scale gamma * r and shift gamma * d + beta, where
     r = clip(sigma_B / sigma) and d = clip((mu_B - mu) / sigma) come from the statistics of x without its
     gradient (the paper's stop_gradient), so the input gradient is batch norm's with scale gamma * r and
-    dL/dgamma = r dL/dscale + d dL/dshift. The moving averages move by `rate` (0: not at all); `raw` is None
-    or the (raw r, raw d) tensors the values before the clip go into (ClipLog.slot).
+    dL/dgamma = r dL/dscale + d dL/dshift. `update` and `renorm` as norm_train's: update None or (mean buffer,
+    sigma buffer, rate), renorm (mu, sigma, rmax, dmax, raw) with raw None, the (raw r, raw d) tensors that r
+    and d before the clip go into (ClipLog.slot), or, compiled (rmax and dmax tensors), a list that
+    (r, raw r, d, raw d) is appended to.
 
     The statistics are computed twice (here and in the output's kernel), which costs less than an autograd
     Function doing the same in one pass: on norm-compare's MLP at microbatch 32 such a Function's own cost
     (its Python forward and backward, about 20 us a layer) made the step about 4% slower than this.
     """
+    mu, sigma, rmax, dmax, raw = renorm
     _, mean, invstd = torch.native_batch_norm(x.detach(), None, None, None, None, True, 0.0, eps)
     std = invstd.reciprocal()
-    if raw is None:
+    if raw is None or isinstance(raw, list):
         r_raw, d_raw = std / sigma, (mean - mu).div_(sigma)
     else:
         r_raw, d_raw = torch.div(std, sigma, out=raw[0]), torch.sub(mean, mu, out=raw[1]).div_(sigma)
     r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-    if rate:
-        mu.lerp_(mean, rate)
-        sigma.lerp_(std, rate)
+    if isinstance(raw, list):
+        raw.append((r, r_raw, d, d_raw))
+    if update is not None:
+        update[0].lerp_(mean, update[2])
+        update[1].lerp_(std, update[2])
     # native_batch_norm rather than F.batch_norm: two dispatch layers fewer, about 1.5% of that step
     return torch.native_batch_norm(x, weight * r, torch.addcmul(bias, weight, d), None, None, True, 0.0, eps)[0]
 
