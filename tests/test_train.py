@@ -221,3 +221,17 @@ def test_the_tally_sums_loss_times_examples_and_examples_right_across_folds(monk
         tally.add(torch.tensor(loss, requires_grad=True), logits.requires_grad_(), torch.tensor(labels))
     assert tally.seen == 7  # two folds: 2 + 1 + 3 + 1 examples summed, the last batch still held
     assert tally.total() == (1.0 * 2 + 2.0 * 1 + 3.0 * 3 + 0.5 * 1 + 0.25 * 2, 6, 9)  # (14.0, 6, 9)
+
+
+@pytest.mark.parametrize("chunk_examples", [1, 40, 1000])  # one batch at a time, 2 of 3 batches at once, all
+def test_the_tensor_feed_gathers_batches_in_chunks_and_yields_each_batch_as_indexed(toy, monkeypatch, chunk_examples):
+    from deepgen_cli.engine import feeds
+
+    per_example = toy.x_train[:1].nbytes  # 1 x 4 x 4 float32: 64 bytes
+    monkeypatch.setattr(feeds, "GATHER_BYTES", chunk_examples * per_example)
+    feed = feeds.Tensors(toy, CFG, torch.device("cpu"))
+    parts = [(torch.tensor([5, 1, 5, 32] * 4), 1.0), (torch.arange(20, 0, -1), 0.5), (torch.arange(10), 2.0)]
+    got = list(feed(parts))
+    assert [share for _, _, share in got] == [1.0, 0.5, 2.0]
+    for (xb, yb, _), (idx, _) in zip(got, parts):  # repeats and any order, as a batch_order may give
+        assert torch.equal(xb, toy.x_train[idx]) and torch.equal(yb, toy.y_train[idx]) and xb.is_contiguous()
