@@ -277,3 +277,33 @@ def test_images_resized_per_batch_match_the_data_set_resized_whole():
         assert torch.equal(out[:, 0], out[:, 2])  # the gray channel, repeated for an RGB stem
         assert torch.allclose(out[:, :1], theirs, atol=1e-5)
     assert feed(nn.Identity(), native, 8, 1).mean is None  # no resize: batches pass through as they are
+
+
+def test_a_lagged_bank_standardizes_by_the_statistics_as_they_stood_and_moves_them_every_k_steps():
+    from deepgen_cli.engine.probe.heads import ProbeBank
+
+    g = torch.Generator().manual_seed(4)
+    xs = [torch.randn(16, 8, generator=g) * 2 + 1 for _ in range(5)]
+    ys = [torch.randint(0, 4, (16,), generator=g) for _ in range(5)]
+    # the same probes fed three ways: standardized by the caller, raw and rewritten, raw and only read (folded)
+    pre, owned, read = (ProbeBank([3, 5], 4, lr=0.3, device="cpu", stats_every=2) for _ in range(3))
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        before = pre.mean.clone(), pre.var.clone()
+        pre.step(x * pre.scale + pre.shift, y, standardized=True)
+        owned.step(x.clone(), y, scratch=True)
+        features = x.clone()
+        read.step(features, y)
+        assert torch.equal(features, x)
+        if i == 0:  # the first move takes the batch's statistics whole
+            assert torch.allclose(pre.mean, x.mean(0), atol=1e-5)
+            assert torch.allclose(pre.var, x.var(0, unbiased=False), atol=1e-4)
+        elif i % 2 == 0:  # steps 3 and 5 move, by momentum 0.1
+            assert torch.allclose(pre.mean, before[0] + 0.1 * (x.mean(0) - before[0]), atol=1e-5)
+        else:  # steps 2 and 4: no move
+            assert torch.equal(pre.mean, before[0]) and torch.equal(pre.var, before[1])
+        assert torch.allclose(pre.scale, (pre.var + 1e-5).rsqrt()) and torch.allclose(pre.shift, -pre.mean * pre.scale)
+    assert pre.weights[1].abs().max() > 0.05  # they learned
+    for other in (owned, read):
+        for a, b in zip(pre.weights, other.weights):
+            assert torch.allclose(a, b, atol=1e-5)
+        assert torch.allclose(pre.bias, other.bias, atol=1e-5) and torch.allclose(pre.mean, other.mean, atol=1e-5)

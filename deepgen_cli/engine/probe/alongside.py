@@ -36,11 +36,9 @@ WIDE = 1 << 19
 # small ops per layer; over 177 pieces of three 12544-wide layers they cost 15-40% more than per-layer products.
 FUSED = 4096
 CHUNK = 256
-
-
-def _in_training_forward(module) -> bool:
-    # Only the model's own training forward: not evaluate() (inference mode) nor a snapshot's scoring.
-    return module.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+# The probes' standardizing statistics move every this many steps (momentum 0.1 a move: a horizon of about 40
+# steps), the shared banks' from the features as the hooks wrote them standardized (heads.ProbeBank.step).
+STATS_EVERY = 4
 
 
 def train_config(config, epochs: int | None = None):
@@ -94,20 +92,31 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     buffers = [torch.zeros(config.batch_size + 1, b.width, device=device) for b in shared]
     by_name = {p.layer.name: p for p in probed}
     hooked = [n for n in by_name if n != INPUT]
-    current = {"y": None, "left": set()}  # this step's labels and the layers its forward has yet to reach
+    # This step's labels (None outside a training step: the forwards of an evaluation between steps) and the
+    # layers its forward has yet to reach.
+    current = {"y": None, "left": set()}
+    # (layer, batch size) -> (its columns of its bank's buffer, and of the bank's scale and shift)
+    into: dict[tuple[str, int], tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def fold(name: str, out: torch.Tensor) -> None:
         # Inside the forward, before an in-place op after the layer (a ReLU) can overwrite `out`; nothing
         # here writes to it, so the model computes exactly what it would without probes.
         y = current["y"]
+        if y is None:
+            return
         if name not in current["left"] or out.shape[0] != y.shape[0]:
             raise RunError(f"probe: layer {name} ran twice, or on another batch, in the training forward of one "
                            f"step; leave it out of --layers")
         current["left"].discard(name)
         p = by_name[name]
-        if name in slots:
-            k, columns = slots[name]
-            p.reducer(out, buffers[k][:y.shape[0], columns])
+        if name in slots:  # copied into the bank's buffer standardized, as the bank's step takes them
+            n = y.shape[0]
+            dest = into.get((name, n))
+            if dest is None:  # made once per batch size: four slices a layer and step cost about 8 us
+                k, columns = slots[name]
+                bank = shared[k]
+                dest = into[name, n] = (buffers[k][:n, columns], (bank.scale[columns], bank.shift[columns]))
+            p.reducer(out, dest[0], dest[1])
         else:  # a wide layer: its own bank steps now, on the activations themselves
             p.probe.step(p.reducer.features(out), y)
 
@@ -119,8 +128,9 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     def on_step(step: int, epoch: int, xb: torch.Tensor, yb: torch.Tensor) -> None:
         if current["left"]:
             raise RunError(f"probe: the training forward of step {step} did not reach every probed layer")
+        current["y"] = None
         for bank, buffer in zip(shared, buffers):
-            bank.step(buffer[:yb.shape[0]], yb, scratch=True)
+            bank.step(buffer[:yb.shape[0]], yb, standardized=True)
 
     def on_epoch(stats) -> None:
         session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.1%}")
@@ -140,7 +150,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
             emit(make_row(p, depth, f"epoch {stats.epoch}", stats.epoch, classes, on_train[depth], on_test[depth],
                           cka.get(p.layer.name), fits[p.layer.name], seed=config.seed, model_accuracy=accuracy))
 
-    with tap(fed.model, hooked, fold, when=_in_training_forward):
+    with tap(fed.model, hooked, fold):  # fold acts between before_step and on_step only
         train.train(fed, data, train_config(config, last), device, on_epoch=on_epoch, on_step=on_step,
                     before_step=before_step)
     for s in snapshots:
@@ -169,7 +179,7 @@ def _banks(probed: list[Probed], classes: int, config, device) -> tuple[list[Pro
     """Give each layer its probe: narrow layers share a bank or two (returned, with each layer's bank index and
     columns in that bank's features), each wide layer gets a bank of its own."""
     def bank(widths: list[int], chunk: int = 1) -> ProbeBank:
-        return ProbeBank(widths, classes, config.probe_lr, device, chunk=chunk)
+        return ProbeBank(widths, classes, config.probe_lr, device, chunk=chunk, stats_every=STATS_EVERY)
 
     narrow = [p for p in probed if config.batch_size * p.reduction.out_features < WIDE]
     fused = [p for p in narrow if p.reduction.out_features <= FUSED]

@@ -28,8 +28,11 @@ class ProbeBank:
     """
 
     def __init__(self, dims: list[int], classes: int, lr: float, device, momentum: float = 0.9,
-                 stats_momentum: float | None = 0.1, chunk: int = 1):
+                 stats_momentum: float | None = 0.1, chunk: int = 1, stats_every: int | None = None):
         self.dims, self.classes = list(dims), classes
+        # None: each step standardizes its batch by statistics that include that batch. k: by the statistics as
+        # they stand (`scale`, `shift`), which move towards a batch's every k steps (see step).
+        self.stats_every = stats_every
         self.lr, self.momentum, self.stats_momentum = lr, momentum, stats_momentum
         self.outputs = classes
         layers = len(self.dims)
@@ -52,6 +55,11 @@ class ProbeBank:
         self.mean = torch.zeros(total, device=device)
         self.var = torch.ones(total, device=device)
         self.batches = 0
+        self.steps = 0
+        # s = 1 / sqrt(var + eps) and -mean s as the statistics stand, kept by a bank with stats_every: a
+        # caller may write features as x s + shift itself (step's `standardized`)
+        self.scale = torch.full((total,), (1.0 + EPS) ** -0.5, device=device)
+        self.shift = torch.zeros(total, device=device)
         self._scratch = None  # (outputs, total): folded weights, then the gradient; made on the first fold
         # Views and constants made once: on CPU each index, view or Python-number operand of a small op
         # costs about as much as the op itself.
@@ -107,19 +115,32 @@ class ProbeBank:
         return y[None, None, :].expand(len(self.dims), 1, n)  # the same labels for every layer
 
     @torch.no_grad()
-    def step(self, x: torch.Tensor, y: torch.Tensor, scratch: bool = False) -> None:
+    def step(self, x: torch.Tensor, y: torch.Tensor, scratch: bool = False, standardized: bool = False) -> None:
         """One SGD step of every probe on its mean cross-entropy.
 
-        x is standardized in place if `scratch`, else only read.
+        x is standardized in place if `scratch`, else only read; `standardized` (a bank with stats_every): x is
+        already x * scale + shift, as the caller wrote it.
+
+        With stats_every k, the step standardizes by the statistics as they stood, and every k steps they then
+        move towards the batch's (taken from the standardized features where those are at hand: mean + mean_z
+        / s and var_z / s^2). Measured on the cnn's probes alongside training (CPU, 1 thread, batch 64, 7,424
+        columns), the statistics pass each step (~200 us, batch norm's kernel) and a standardizing pass of its
+        own (~100 us) were a third of what the probes added to training (0.34 of it: 0.26 with k = 4 and the
+        hooks writing the features standardized).
         """
         n, layers = x.shape[0], len(self.dims)
-        if not scratch and (self.outputs >= n or self.chunk > 1):
+        lagged = self.stats_every is not None
+        if standardized:
+            scratch = True  # nothing left to do to x, and it is never written
+        elif not scratch and (self.outputs >= n or self.chunk > 1):
             # Folding costs a few passes over (outputs, width) arrays, a copy a few over (B, width).
             x, scratch = x.clone(), True
-        s = self._scale(x)
+        move = lagged and self.steps % self.stats_every == 0
+        self.steps += 1
+        s = self.scale if lagged else self._scale(x)
         xs = [x] if self.chunk > 1 else [x[:, c] for c in self._columns]
-        if scratch:
-            x.sub_(self.mean).mul_(s)
+        if scratch and not standardized:  # (x - mean) s as x s - mean s: one pass over x instead of two
+            torch.addcmul(self.shift if lagged else torch.mul(self.mean, s).neg_(), x, s, out=x)
         probs = self._logits(xs, None if scratch else s).softmax(1)
         g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
         g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
@@ -136,6 +157,20 @@ class ProbeBank:
         self.bias_buf.mul_(self.momentum).add_(g_sum, alpha=1.0 / n)
         self._w.sub_(self._w_buf, alpha=self.lr)
         self.bias.sub_(self.bias_buf, alpha=self.lr)
+        if move:
+            self._move(x, standardized=scratch)
+
+    def _move(self, x: torch.Tensor, standardized: bool) -> None:
+        """The statistics towards batch x's (x raw, or x * scale + shift), then scale and shift after them."""
+        self.batches += 1
+        m = 1.0 / self.batches if self.stats_momentum is None or self.batches == 1 else self.stats_momentum
+        mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)
+        if standardized:  # x = (z - shift) / s: mean + mean_z / s, var_z / s^2
+            mean, var = torch.addcdiv(self.mean, mean, self.scale), var.div_(self.scale).div_(self.scale)
+        self.mean.lerp_(mean, m)
+        self.var.lerp_(var, m)
+        torch.add(self.var, self._eps, out=self.scale).rsqrt_()
+        torch.mul(self.mean, self.scale, out=self.shift).neg_()
 
     @torch.no_grad()
     def correct(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

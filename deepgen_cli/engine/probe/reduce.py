@@ -96,12 +96,15 @@ class Reducer:
             # Small enough to keep (two vectors no larger than the probe): skip regenerating per batch.
             self._sketch = [(0, *[t.to(self.device) for t in _sketch_chunk(reduction, 0, reduction.in_features)])]
 
-    def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-        """The (B, out_features) reduced features, written into `out` (a slice of a wider buffer) if given."""
+    def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None, affine=None) -> torch.Tensor:
+        """The (B, out_features) reduced features, written into `out` (a slice of a wider buffer) if given, as
+        features * scale + shift per column with `affine` (scale, shift): in the one pass that writes them."""
         x = x.detach()
         flat = x.reshape(x.shape[0], -1)
         if self.r.kind == "none":
-            return flat.float().clone() if out is None else out.copy_(flat)
+            if out is None:
+                return flat.float().clone()
+            return out.copy_(flat) if affine is None else torch.addcmul(affine[1], flat, affine[0], out=out)
         if x.dtype != torch.float32:
             x, flat = x.float(), flat.float()
         if self.r.kind == "pool":
@@ -110,7 +113,9 @@ class Reducer:
             reduced = flat.index_select(1, self._index)
         else:
             reduced = self._project(flat)
-        return reduced if out is None else out.copy_(reduced)
+        if out is None:
+            return reduced
+        return out.copy_(reduced) if affine is None else torch.addcmul(affine[1], reduced, affine[0], out=out)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The (B, out_features) float features of x without a copy where none is needed: with nothing to
