@@ -119,7 +119,7 @@ class ProbeBank:
         """One SGD step of every probe on its mean cross-entropy.
 
         x is standardized in place if `scratch`, else only read; `standardized` (a bank with stats_every): x is
-        already x * scale + shift, as the caller wrote it.
+        already x * scale + shift, as the caller wrote it (rewritten by the first statistics, on the first step).
 
         With stats_every k, the step standardizes by the statistics as they stood, and every k steps they then
         move towards the batch's (taken from the standardized features where those are at hand: mean + mean_z
@@ -135,7 +135,17 @@ class ProbeBank:
         elif not scratch and (self.outputs >= n or self.chunk > 1):
             # Folding costs a few passes over (outputs, width) arrays, a copy a few over (B, width).
             x, scratch = x.clone(), True
-        move = lagged and self.steps % self.stats_every == 0
+        if lagged and not self.batches:
+            # No statistics yet: the first batch's, before its step (unstandardized features there could saturate
+            # the softmax into denormal gradients, which slowed a step 2-3x). The caller's standardized x is
+            # rewritten by them, this once.
+            before = (self.scale.clone(), self.shift.clone()) if standardized else None
+            self._move(x, standardized=standardized)
+            if standardized:
+                x.sub_(before[1]).div_(before[0]).mul_(self.scale).add_(self.shift)
+            move = False
+        else:
+            move = lagged and self.steps % self.stats_every == 0
         self.steps += 1
         s = self.scale if lagged else self._scale(x)
         xs = [x] if self.chunk > 1 else [x[:, c] for c in self._columns]
