@@ -152,6 +152,9 @@ class ProbeBank:
         if scratch and not standardized:  # (x - mean) s as x s - mean s: one pass over x instead of two
             torch.addcmul(self.shift if lagged else torch.mul(self.mean, s).neg_(), x, s, out=x)
         probs = self._logits(xs, None if scratch else s).softmax(1)
+        # Probabilities below 1e-30 to 0: a confident probe's are otherwise denormal floats, which the CPU
+        # multiplies some 100x slower (alexnet-small's probes: 1.5% of them, the gradient products 2x slower)
+        torch.threshold_(probs, 1e-30, 0.0)
         g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
         g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
         if scratch:
