@@ -97,6 +97,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
     current = {"y": None, "left": set()}
     # (layer, batch size) -> (its columns of its bank's buffer, and of the bank's scale and shift)
     into: dict[tuple[str, int], tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]] = {}
+    firsts: dict[tuple[int, int], torch.Tensor] = {}  # (bank, batch size) -> the first rows of its buffer
 
     def fold(name: str, out: torch.Tensor) -> None:
         # Inside the forward, before an in-place op after the layer (a ReLU) can overwrite `out`; nothing
@@ -129,8 +130,12 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
         if current["left"]:
             raise RunError(f"probe: the training forward of step {step} did not reach every probed layer")
         current["y"] = None
-        for bank, buffer in zip(shared, buffers):
-            bank.step(buffer[:yb.shape[0]], yb, standardized=True)
+        n = yb.shape[0]
+        for k, (bank, buffer) in enumerate(zip(shared, buffers)):
+            z = firsts.get((k, n))
+            if z is None:  # the same view each step of a batch size: the bank keeps its own views of it
+                z = firsts[k, n] = buffer[:n]
+            bank.step(z, yb, standardized=True)
 
     def on_epoch(stats) -> None:
         session.progress(f"epoch {stats.epoch}/{config.epochs}: train accuracy {stats.train_accuracy:.1%}")
