@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepgen_cli.engine.layers.clips import ClipLog
-from deepgen_cli.engine.layers.microbatch import MicroBatched, norm_train
+from deepgen_cli.engine.layers.microbatch import MicroBatched, clipped_corrections, norm_train
 
 CLIP_LOG_STEPS = 50  # steps whose clips wait to be counted in one batch (clips.ClipLog)
 
@@ -211,9 +211,6 @@ class _BatchRenorm(MicroBatched, nn.Module):
         return self.clip_counts
 
 
-_BN_BACKWARD = torch.ops.aten.native_batch_norm_backward.default
-
-
 def renorm_whole(x, weight, bias, eps: float, update, renorm):
     """Batch renorm's training output on one microbatch (the whole minibatch), in torch ops that autograd
     differentiates itself: torch's batch norm of x with scale gamma * r and shift gamma * d + beta, where
@@ -231,12 +228,9 @@ def renorm_whole(x, weight, bias, eps: float, update, renorm):
     mu, sigma, rmax, dmax, raw = renorm
     _, mean, invstd = torch.native_batch_norm(x.detach(), None, None, None, None, True, 0.0, eps)
     std = invstd.reciprocal()
-    if raw is None or isinstance(raw, list):
-        r_raw, d_raw = std / sigma, (mean - mu).div_(sigma)
-    else:
-        r_raw, d_raw = torch.div(std, sigma, out=raw[0]), torch.sub(mean, mu, out=raw[1]).div_(sigma)
-    r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
-    if isinstance(raw, list):
+    pending = isinstance(raw, list)
+    r, r_raw, d, d_raw = clipped_corrections(mean, std, mu, sigma, rmax, dmax, None if pending else raw)
+    if pending:
         raw.append((r, r_raw, d, d_raw))
     if update is not None:
         update[0].lerp_(mean, update[2])
@@ -256,8 +250,7 @@ class _Counts:
 def renorm_corrections(mean, std, running_mean, running_std, rmax: float, dmax: float):
     """r = sigma_B / sigma clipped to [1/rmax, rmax] and d = (mu_B - mu) / sigma clipped to [-dmax, dmax]
     (what MicroNormTrain computes in its forward)."""
-    r = (std / running_std).clamp_(1.0 / rmax, rmax)
-    d = ((mean - running_mean) / running_std).clamp_(-dmax, dmax)
+    r, _, d, _ = clipped_corrections(mean, std, running_mean, running_std, rmax, dmax)
     return r, d
 
 

@@ -156,12 +156,18 @@ def _corrections(weight, bias, mean, std, renorm):
     rm, rs, rmax, dmax, raw = renorm
     if mean.dim() == 4:
         rm, rs = rm.view(-1, 1), rs.view(-1, 1)
-    if raw is None:  # r = sigma_B / sigma, d = (mu_B - mu) / sigma
-        r_raw, d_raw = std / rs, (mean - rm).div_(rs)
-    else:
-        r_raw, d_raw = torch.div(std, rs, out=raw[0]), torch.sub(mean, rm, out=raw[1]).div_(rs)
-    r, d = r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)
+    r, _, d, _ = clipped_corrections(mean, std, rm, rs, rmax, dmax, raw)
     return r, d, weight * r, torch.addcmul(bias, weight, d)
+
+
+def clipped_corrections(mean, std, mu, sigma, rmax, dmax, out=None):
+    """(r, raw r, d, raw d): r = sigma_B / sigma clipped to [1/rmax, rmax], d = (mu_B - mu) / sigma clipped to
+    [-dmax, dmax]; the raw values are written into `out` (raw r, raw d) where given (clips.ClipLog.slot)."""
+    if out is None:
+        r_raw, d_raw = std / sigma, (mean - mu).div_(sigma)
+    else:
+        r_raw, d_raw = torch.div(std, sigma, out=out[0]), torch.sub(mean, mu, out=out[1]).div_(sigma)
+    return r_raw.clamp(1.0 / rmax, rmax), r_raw, d_raw.clamp(-dmax, dmax), d_raw
 
 
 def norm_train(x, weight, bias, m: int, eps: float, update=None, renorm=None) -> torch.Tensor:
