@@ -80,15 +80,21 @@ class ProbeBank:
     def _scale(self, x: torch.Tensor | None) -> torch.Tensor:
         """s = 1 / sqrt(var + eps) per column, first folding the batch x (if given) into the statistics."""
         if x is not None:
-            self.batches += 1
-            # None: a cumulative average, for a frozen model whose features do not drift.
-            m = 1.0 / self.batches if self.stats_momentum is None or self.batches == 1 else self.stats_momentum
-            # Batch norm's statistics kernel: mean and biased variance per column in one pass, no temporary
-            # (measured on CPU: 25x faster than var_mean(0), 4x faster than summing squares at 200k columns).
-            mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)
-            self.mean.lerp_(mean, m)
-            self.var.lerp_(var, m)
+            self._absorb(x, standardized=False)
         return torch.add(self.var, self._eps).rsqrt_()
+
+    def _absorb(self, x: torch.Tensor, standardized: bool) -> None:
+        """The running mean and variance towards batch x's (x raw, or x * scale + shift)."""
+        self.batches += 1
+        # None: a cumulative average, for a frozen model whose features do not drift.
+        m = 1.0 / self.batches if self.stats_momentum is None or self.batches == 1 else self.stats_momentum
+        # Batch norm's statistics kernel: mean and biased variance per column in one pass, no temporary
+        # (measured on CPU: 25x faster than var_mean(0), 4x faster than summing squares at 200k columns).
+        mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)
+        if standardized:  # x = (z - shift) / s: mean + mean_z / s, var_z / s^2
+            mean, var = torch.addcdiv(self.mean, mean, self.scale), var.div_(self.scale).div_(self.scale)
+        self.mean.lerp_(mean, m)
+        self.var.lerp_(var, m)
 
     def _views(self, x: torch.Tensor, keep: bool) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
         """(x as (pieces, K, B) when chunked, else None; each layer's columns of x), made once per tensor x
@@ -146,7 +152,7 @@ class ProbeBank:
         n, layers = x.shape[0], len(self.dims)
         lagged = self.stats_every is not None
         if standardized:
-            scratch = True  # nothing left to do to x, and it is never written
+            scratch = True  # nothing left to do to x (written only on the first step, below)
         elif not scratch and (self.outputs >= n or self.chunk > 1):
             # Folding costs a few passes over (outputs, width) arrays, a copy a few over (B, width).
             x, scratch = x.clone(), True
@@ -179,9 +185,9 @@ class ProbeBank:
             for buf, g_i, x_i in zip(self.weight_bufs, g, columns):
                 buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
         else:
-            for i, (g_i, x_i, columns) in enumerate(zip(g, xs, self._columns)):
+            for i, (g_i, x_i, cols) in enumerate(zip(g, xs, self._columns)):
                 # g^T (x - mean), in the memory the folded weights held
-                self._scratch[:, columns].addmm_(g_i, x_i, beta=0).addr_(g_sum[i], self._means[i], alpha=-1)
+                self._scratch[:, cols].addmm_(g_i, x_i, beta=0).addr_(g_sum[i], self._means[i], alpha=-1)
             self._w_buf.mul_(self.momentum).addcmul_(self._scratch, s, value=1.0 / n)
         self.bias_buf.mul_(self.momentum).add_(g_sum, alpha=1.0 / n)
         torch._foreach_sub_([self._w, self.bias], [self._w_buf, self.bias_buf], alpha=self.lr)
@@ -190,13 +196,7 @@ class ProbeBank:
 
     def _move(self, x: torch.Tensor, standardized: bool) -> None:
         """The statistics towards batch x's (x raw, or x * scale + shift), then scale and shift after them."""
-        self.batches += 1
-        m = 1.0 / self.batches if self.stats_momentum is None or self.batches == 1 else self.stats_momentum
-        mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)
-        if standardized:  # x = (z - shift) / s: mean + mean_z / s, var_z / s^2
-            mean, var = torch.addcdiv(self.mean, mean, self.scale), var.div_(self.scale).div_(self.scale)
-        self.mean.lerp_(mean, m)
-        self.var.lerp_(var, m)
+        self._absorb(x, standardized)
         torch.add(self.var, self._eps, out=self.scale).rsqrt_()
         torch.mul(self.mean, self.scale, out=self.shift).neg_()
 

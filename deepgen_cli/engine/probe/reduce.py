@@ -102,9 +102,7 @@ class Reducer:
         x = x.detach()
         flat = x.reshape(x.shape[0], -1)
         if self.r.kind == "none":
-            if out is None:
-                return flat.float().clone()
-            return out.copy_(flat) if affine is None else torch.addcmul(affine[1], flat, affine[0], out=out)
+            return flat.float().clone() if out is None else _write(out, flat, affine)
         if x.dtype != torch.float32:
             x, flat = x.float(), flat.float()
         if self.r.kind == "pool":
@@ -113,9 +111,7 @@ class Reducer:
             reduced = flat.index_select(1, self._index)
         else:
             reduced = self._project(flat)
-        if out is None:
-            return reduced
-        return out.copy_(reduced) if affine is None else torch.addcmul(affine[1], reduced, affine[0], out=out)
+        return reduced if out is None else _write(out, reduced, affine)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The (B, out_features) float features of x without a copy where none is needed: with nothing to
@@ -131,6 +127,11 @@ class Reducer:
             part = flat[:, start:start + bucket.numel()]
             out.index_add_(1, bucket, part * sign)
         return out
+
+
+def _write(out: torch.Tensor, features: torch.Tensor, affine) -> torch.Tensor:
+    """features into out, as features * scale + shift with `affine` (scale, shift)."""
+    return out.copy_(features) if affine is None else torch.addcmul(affine[1], features, affine[0], out=out)
 
 
 def _sketch_chunk(r: Reduction, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
