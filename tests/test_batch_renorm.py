@@ -170,13 +170,15 @@ def test_bad_inputs_are_refused_like_batch_norm():
 
 
 @pytest.mark.slow  # torch.compile takes ~15 s on CPU
-@pytest.mark.parametrize("microbatch", [4, None])  # microbatches of 4 (norm_train), the whole minibatch (renorm_whole)
-def test_compiled_renorm_trains_and_counts_as_eager(microbatch):
+# microbatches of 4 (norm_train) over (N, C) and (N, C, L) inputs, the whole minibatch (renorm_whole)
+@pytest.mark.parametrize("microbatch,length", [(4, None), (4, 3), (None, None)])
+def test_compiled_renorm_trains_and_counts_as_eager(microbatch, length):
     from deepgen_cli.engine.layers.batch_renorm import BatchRenorm1d, RenormSchedule
 
     torch.manual_seed(0)
-    x = torch.randn(6, 16, 5) * 3 + 1  # 6 steps of 16 examples
-    weights = torch.randn(6, 16, 5)  # of the outputs in the loss, so each gradient differs
+    shape = (6, 16, 5) if length is None else (6, 16, 5, length)
+    x = torch.randn(shape) * 3 + 1  # 6 steps of 16 examples
+    weights = torch.randn(shape)  # of the outputs in the loss, so each gradient differs
     out = {}
     for compiled in (False, True):
         # step 0 warms up; at step 1 both ramps start from 0 (rmax 1, dmax 0); steps 2-5 are active

@@ -198,8 +198,9 @@ class _BatchRenorm(MicroBatched, nn.Module):
             active = ((rmax > 1.0) | (dmax > 0.0)).long() if count else torch.zeros_like(self.num_batches_tracked)
             if count:
                 r, r_raw, d, d_raw = pending[0]
-                changed = torch.stack([(r != r_raw).reshape(-1, c).sum(0), (d != d_raw).reshape(-1, c).sum(0)])
-                self.clip_counts.add_(changed * active)
+                on = active.bool()  # each row its own sum and add: a stack of the two cost about 2% of the step
+                self.clip_counts[0].add_(((r != r_raw) & on).reshape(-1, c).sum(0))
+                self.clip_counts[1].add_(((d != d_raw) & on).reshape(-1, c).sum(0))
             self._compiled_counts.add_(torch.stack([torch.ones_like(active), active, active * (x.shape[0] // m)]))
             self._counts.compiled = True  # a store, never read in the graph: no guard
         return y
