@@ -176,10 +176,15 @@ def test_gram_summed_over_column_chunks_equals_the_whole(monkeypatch):
 
 
 @pytest.mark.parametrize("scratch", [False, True])  # features only read (standardization folded in) or rewritten
-def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scratch):
+@pytest.mark.parametrize("wide_logits", [False, True])  # logits as W x^T, or as x W^T (heads.WIDE_LOGITS)
+def test_a_probe_bank_step_is_sgd_with_momentum_on_the_summed_cross_entropy(scratch, wide_logits, monkeypatch):
     import torch.nn.functional as F
 
+    from deepgen_cli.engine.probe import heads
     from deepgen_cli.engine.probe.heads import ProbeBank
+
+    if wide_logits:  # every layer counts as wide: the order layers of 8,192 columns and more take
+        monkeypatch.setattr(heads, "WIDE_LOGITS", 1)
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(16, 12, generator=g)  # two layers, 7 and 5 features wide

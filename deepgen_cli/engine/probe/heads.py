@@ -7,6 +7,9 @@ from __future__ import annotations
 import torch
 
 EPS = 1e-5  # added to the running variance before its square root, as in batch norm
+# Layers at least this wide take their logits as x W^T (see ProbeBank._logits); the two orders measured alike at
+# 3,136 columns.
+WIDE_LOGITS = 8192
 
 
 class ProbeBank:
@@ -125,12 +128,19 @@ class ProbeBank:
                 self._scratch = torch.empty_like(self._w)
             folded = torch.mul(self._w, s, out=self._scratch)
         for i, (x, columns) in enumerate(zip(xs, self._columns)):
+            w = self.weights[i] if s is None else folded[:, columns]
             if s is None:
-                torch.addmm(self._bias_columns[i], self.weights[i], x.T, out=out[i])
+                bias = self._bias_columns[i]
             else:
-                torch.addmv(self.bias[i], folded[:, columns], self._means[i], alpha=-1, out=self._folded_bias[i, :, 0])
-                torch.addmm(self._folded_bias[i], folded[:, columns], x.T, out=out[i])
-        return out  # (outputs, B) rather than (B, outputs): measured 20% faster on CPU for these shapes
+                bias = torch.addmv(self.bias[i], w, self._means[i], alpha=-1, out=self._folded_bias[i, :, 0])[:, None]
+            if self.dims[i] >= WIDE_LOGITS:
+                # x W^T, (B, outputs): the product then streams x once as it lies, where W x^T first packs a
+                # transposed copy of it (measured on CPU, 1 thread, batch 64: 1.2 against 2.0 ms at 50,176
+                # columns, 0.30 against 0.49 at 12,544)
+                out[i].copy_(torch.addmm(bias.T, x, w.T).T)
+            else:
+                torch.addmm(bias, w, x.T, out=out[i])
+        return out  # (outputs, B) rather than (B, outputs): measured 20% faster on CPU for narrow layers
 
     def _targets(self, y: torch.Tensor, n: int) -> torch.Tensor:
         return y.expand(len(self.dims), 1, n)  # the same labels for every layer
