@@ -47,14 +47,16 @@ class ProbeBank:
         self.offsets = [sum(spans[:i]) for i in range(layers)]
         total = self.width = sum(spans)  # the features' width: sum(dims) unless chunked
         self._columns = [slice(o, o + d) for o, d in zip(self.offsets, self.dims)]
-        # Every layer's weights side by side, so an update is one op for all layers; `weights` and
-        # `weight_bufs` are per-layer views.
-        self._w = torch.zeros(self.outputs, total, device=device)
-        self._w_buf = torch.zeros_like(self._w)  # momentum, as torch.optim.SGD keeps it
+        # Every layer's weights side by side and the biases after them in one block, so an update is one op for
+        # all of them; `weights` and `weight_bufs` are per-layer views.
+        size = self.outputs * total
+        self._params = torch.zeros(size + layers * self.outputs, device=device)
+        self._bufs = torch.zeros_like(self._params)  # momentum, as torch.optim.SGD keeps it
+        self._w, self.bias = self._params[:size].view(self.outputs, total), self._params[size:].view(layers, -1)
+        self._w_buf, self.bias_buf = self._bufs[:size].view(self.outputs, total), self._bufs[size:].view(layers, -1)
         self.weights = [self._w[:, c] for c in self._columns]
         self.weight_bufs = [self._w_buf[:, c] for c in self._columns]
-        self.bias = torch.zeros(layers, self.outputs, device=device)
-        self.bias_buf = torch.zeros_like(self.bias)
+        self._bias_buf_flat = self.bias_buf.view(-1)
         self.mean = torch.zeros(total, device=device)
         self.var = torch.ones(total, device=device)
         self.batches = 0
@@ -73,6 +75,7 @@ class ProbeBank:
         self._folded_bias = torch.empty(layers, self.outputs, 1, device=device)  # b - (W s) mean
         self._eps = torch.full((1,), EPS, device=device)
         self._minus_one = torch.full((1, 1, 1), -1.0, device=device)
+        self._per_batch: dict = {}  # B -> (probabilities buffer, its per-layer views, -1 and 1 expanded to B)
         if self.chunk > 1:
             pieces = [s // self.chunk for s in spans]
             owner = torch.repeat_interleave(torch.arange(layers), torch.tensor(pieces))  # each piece's layer
@@ -183,24 +186,33 @@ class ProbeBank:
         xs = [x] if self.chunk > 1 else columns
         if scratch and not standardized:  # (x - mean) s as x s - mean s: one pass over x instead of two
             torch.addcmul(self.shift if lagged else torch.mul(self.mean, s).neg_(), x, s, out=x)
-        probs = self._logits(xs, None if scratch else s, pieces).softmax(1)
+        # The probabilities, then the gradient, in one buffer per batch size with its per-layer views made once
+        got = self._per_batch.get(n)
+        if got is None:
+            g = torch.empty(layers, self.outputs, n, device=self._w.device)
+            got = self._per_batch[n] = (g, list(g), self._minus_one.expand(layers, 1, n),
+                                        torch.ones(n, device=self._w.device))
+        g, rows, minus_one, ones = got
+        torch.softmax(self._logits(xs, None if scratch else s, pieces), 1, out=g)
         # Probabilities below 1e-30 to 0: a confident probe's are otherwise denormal floats, which the CPU
         # multiplies some 100x slower (alexnet-small's probes: 1.5% of them, the gradient products 2x slower)
-        torch.threshold_(probs, 1e-30, 0.0)
-        g = probs.scatter_add_(1, self._targets(y, n), self._minus_one.expand(layers, 1, n))  # (layers, outputs, B)
-        g_sum = g.sum(2)  # softmax minus one-hot summed over the batch: the bias gradient, times n
+        torch.threshold_(g, 1e-30, 0.0)
+        g.scatter_add_(1, self._targets(y, n), minus_one)  # softmax minus one-hot: (layers, outputs, B)
         if scratch:
             # One product per layer, also when chunked: measured on CPU (1 thread, batch 64, the cnn's 8 layers)
             # 250 us against 310 us for one batched product over the 256-column pieces (29 small products).
-            for buf, g_i, x_i in zip(self.weight_bufs, g, columns):
+            for buf, g_i, x_i in zip(self.weight_bufs, rows, columns):
                 buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
+            # momentum * buf + dL/db, the gradient summed over the batch by the same product: one op for three
+            self._bias_buf_flat.addmv_(g.view(-1, n), ones, beta=self.momentum, alpha=1.0 / n)
         else:
-            for i, (g_i, x_i, cols) in enumerate(zip(g, xs, self._columns)):
+            g_sum = g.sum(2)  # the bias gradient, times n
+            for i, (g_i, x_i, cols) in enumerate(zip(rows, xs, self._columns)):
                 # g^T (x - mean), in the memory the folded weights held
                 self._scratch[:, cols].addmm_(g_i, x_i, beta=0).addr_(g_sum[i], self._means[i], alpha=-1)
             self._w_buf.mul_(self.momentum).addcmul_(self._scratch, s, value=1.0 / n)
-        self.bias_buf.mul_(self.momentum).add_(g_sum, alpha=1.0 / n)
-        torch._foreach_sub_([self._w, self.bias], [self._w_buf, self.bias_buf], alpha=self.lr)
+            self.bias_buf.mul_(self.momentum).add_(g_sum, alpha=1.0 / n)
+        self._params.sub_(self._bufs, alpha=self.lr)  # weights and biases: one block
         if move:
             self._move(x, standardized=scratch)
 
