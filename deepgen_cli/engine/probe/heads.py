@@ -203,7 +203,7 @@ class ProbeBank:
             # 250 us against 310 us for one batched product over the 256-column pieces (29 small products).
             for buf, g_i, x_i in zip(self.weight_bufs, rows, columns):
                 buf.addmm_(g_i, x_i, beta=self.momentum, alpha=1.0 / n)  # momentum * buf + dL/dW
-            # momentum * buf + dL/db, the gradient summed over the batch by the same product: one op for three
+            # momentum * buf + dL/db in one matrix-vector product: the sum over the batch, the momentum and the add
             self._bias_buf_flat.addmv_(g.view(-1, n), ones, beta=self.momentum, alpha=1.0 / n)
         else:
             g_sum = g.sum(2)  # the bias gradient, times n
