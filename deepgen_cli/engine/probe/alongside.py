@@ -116,8 +116,12 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
             if dest is None:  # made once per batch size: four slices a layer and step cost about 8 us
                 k, columns = slots[name]
                 bank = shared[k]
-                dest = into[name, n] = (buffers[k][:n, columns], (bank.scale[columns], bank.shift[columns]))
-            p.reducer(out, dest[0], dest[1])
+                dest = into[name, n] = _destination(p, out, buffers[k][:n, columns],
+                                                    (bank.scale[columns], bank.shift[columns]))
+            if dest[2]:  # the output as it lies: one op, no reshape (as the reducer's copy, features * scale + shift)
+                torch.addcmul(dest[1][1], out.detach(), dest[1][0], out=dest[0])
+            else:
+                p.reducer(out, dest[0], dest[1])
         else:  # a wide layer: its own bank steps now, on the activations themselves
             p.probe.step(p.reducer.features(out), y)
 
@@ -163,6 +167,16 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
             for row in kept[s]:
                 emit(row)
     return rows
+
+
+def _destination(p: Probed, out: torch.Tensor, columns: torch.Tensor, affine: tuple) -> tuple:
+    """(where a layer's features go, their scale and shift, whether they are the output itself): a layer whose
+    features are its fp32 output, unreduced, gets its bank's columns and their scale and shift viewed in the
+    output's shape, so its hook writes them in one op."""
+    if p.reducer.r.kind == "none" and out.dtype == torch.float32:
+        shape = out.shape
+        return columns.view(shape), (affine[0].view(shape[1:]), affine[1].view(shape[1:])), True
+    return columns, affine, False
 
 
 def converged_fits(fed: Fed, probed: list[Probed], data, config, device, progress, control: bool) -> dict:

@@ -175,8 +175,9 @@ class ProbeBank:
             # rewritten by them, this once.
             before = (self.scale.clone(), self.shift.clone()) if standardized else None
             self._move(x, standardized=standardized)
-            if standardized:
-                x.sub_(before[1]).div_(before[0]).mul_(self.scale).add_(self.shift)
+            if standardized:  # (x - shift0) / scale0 * scale + shift, as x * ratio + offset: one pass over x
+                ratio = self.scale / before[0]
+                torch.addcmul(torch.addcmul(self.shift, before[1], ratio, value=-1), x, ratio, out=x)
             move = False
         else:
             move = lagged and self.steps % self.stats_every == 0
