@@ -52,7 +52,8 @@ def child(data_dir: str, workers: int, in_memory: str) -> None:
     from deepgen_cli.cli.app import app
     from deepgen_cli.engine.registry import register
 
-    @register("bench-pool", description="average pooling to 4x4, then linear (benchmark only)", resolution=224)
+    @register("bench-pool", description="average pooling to 4x4, then linear (benchmark only)", resolution=224,
+              tags=("trainable",))
     def bench_pool(in_channels: int = 3, num_classes: int = 10):
         return nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * in_channels, num_classes))
 

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from deepgen_cli.engine import distributed, feeds, schedules
+from deepgen_cli.engine import alloc, distributed, feeds, schedules
 from deepgen_cli.engine.errors import RunError
 from deepgen_cli.engine.feeds import evaluate_data  # noqa: F401  (callers use train.evaluate_data)
 # The shared parts, re-exported: callers use train.TrainConfig, train.evaluate, train.entropy, ...
@@ -46,6 +46,7 @@ def train(model: nn.Module, data, cfg: TrainConfig, device, *,
     """
     device = torch.device(device)
     cfg.check()
+    alloc.keep_freed_memory()  # once per process: each step's large blocks reused, not faulted in again
     world = distributed.current()
     feed = feeds.feed(data, cfg, device)
     if feed.n == 0:
