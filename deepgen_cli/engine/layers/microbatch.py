@@ -189,10 +189,11 @@ def norm_train(x, weight, bias, m: int, eps: float, update=None, renorm=None) ->
     if renorm is not None:
         rm, rs, rmax, dmax, pending = renorm
         rm, rs = rm.view(param), rs.view(param)
-        r_raw, d_raw = (std / rs).detach(), ((mean - rm) / rs).detach()  # the paper's stop_gradient
+        # from the statistics without their gradient: the paper's stop_gradient
+        r, r_raw, d, d_raw = clipped_corrections(mean.detach(), std.detach(), rm, rs, rmax, dmax)
         # r and d through one cat, which the partitioner never recomputes: the backward reads them as the forward
         # made them, where it would otherwise divide and clip again at every element (about 8% of its backward)
-        rd = torch.cat((r_raw.clamp(1.0 / rmax, rmax), d_raw.clamp(-dmax, dmax)))
+        rd = torch.cat((r, d))
         r, d = rd[:n // m], rd[n // m:]
         x_hat = x_hat * r + d
         if pending is not None:

@@ -19,7 +19,7 @@ from deepgen_cli.engine.probe.heads import ProbeBank, Tally
 from deepgen_cli.engine.probe.inputs import Fed
 from deepgen_cli.engine.probe.layers import INPUT, tap
 from deepgen_cli.engine.probe.passes import Probed, batches, cka_series, forward_layers
-from deepgen_cli.engine.probe.reduce import MB
+from deepgen_cli.engine.probe.reduce import MB, write
 from deepgen_cli.engine.probe.rows import resumed_row
 
 # A layer with at least this many floats of features per batch (2 MiB) gets a bank of its own that steps inside
@@ -119,7 +119,7 @@ def train_with_probes(fed: Fed, data, probed: list[Probed], config, device, sess
                 dest = into[name, n] = _destination(p, out, buffers[k][:n, columns],
                                                     (bank.scale[columns], bank.shift[columns]))
             if dest[2]:  # the output as it lies: one op, no reshape (as the reducer's copy, features * scale + shift)
-                torch.addcmul(dest[1][1], out.detach(), dest[1][0], out=dest[0])
+                write(dest[0], out.detach(), dest[1])
             else:
                 p.reducer(out, dest[0], dest[1])
         else:  # a wide layer: its own bank steps now, on the activations themselves

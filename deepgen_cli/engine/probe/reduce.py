@@ -102,7 +102,7 @@ class Reducer:
         x = x.detach()
         flat = x.reshape(x.shape[0], -1)
         if self.r.kind == "none":
-            return flat.float().clone() if out is None else _write(out, flat, affine)
+            return flat.float().clone() if out is None else write(out, flat, affine)
         if x.dtype != torch.float32:
             x, flat = x.float(), flat.float()
         if self.r.kind == "pool":
@@ -111,7 +111,7 @@ class Reducer:
             reduced = flat.index_select(1, self._index)
         else:
             reduced = self._project(flat)
-        return reduced if out is None else _write(out, reduced, affine)
+        return reduced if out is None else write(out, reduced, affine)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The (B, out_features) float features of x without a copy where none is needed: with nothing to
@@ -129,8 +129,8 @@ class Reducer:
         return out
 
 
-def _write(out: torch.Tensor, features: torch.Tensor, affine) -> torch.Tensor:
-    """features into out, as features * scale + shift with `affine` (scale, shift)."""
+def write(out: torch.Tensor, features: torch.Tensor, affine) -> torch.Tensor:
+    """features into out (of their shape, or a view of it), as features * scale + shift with `affine` (scale, shift)."""
     return out.copy_(features) if affine is None else torch.addcmul(affine[1], features, affine[0], out=out)
 
 
